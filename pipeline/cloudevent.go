@@ -1,0 +1,248 @@
+package pipeline
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"mime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// CloudEventsSpecVersion is the CloudEvents version Sluice speaks.
+const CloudEventsSpecVersion = "1.0"
+
+// reservedAttributes are the CloudEvents context attributes and Sluice
+// extensions that have their own Event fields.
+var reservedAttributes = map[string]bool{
+	"specversion": true, "id": true, "source": true, "type": true, "subject": true,
+	"time": true, "datacontenttype": true, "dataschema": true, "data": true,
+	"data_base64": true, "severity": true, "sequence": true, "traceparent": true,
+}
+
+// MarshalCloudEventJSON encodes e in the CloudEvents JSON structured format.
+// JSON data (by datacontenttype, or absent type with valid JSON) is embedded
+// as "data"; anything else is "data_base64". The sequence extension is
+// written when e.Sequence is set.
+func MarshalCloudEventJSON(e *Event) ([]byte, error) {
+	m := make(map[string]any, 10+len(e.Extensions))
+	for k, v := range e.Extensions {
+		m[k] = v
+	}
+	m["specversion"] = CloudEventsSpecVersion
+	m["id"] = e.ID
+	m["source"] = e.Source
+	m["type"] = e.Type
+	if e.Subject != "" {
+		m["subject"] = e.Subject
+	}
+	if !e.Time.IsZero() {
+		m["time"] = e.Time.UTC().Format(time.RFC3339Nano)
+	}
+	if e.DataContentType != "" {
+		m["datacontenttype"] = e.DataContentType
+	}
+	if e.DataSchema != "" {
+		m["dataschema"] = e.DataSchema
+	}
+	if e.Severity != SeverityInfo {
+		m["severity"] = e.Severity.String()
+	}
+	if e.Sequence != 0 {
+		m["sequence"] = strconv.FormatUint(e.Sequence, 10)
+	}
+	if e.TraceParent != "" {
+		m["traceparent"] = e.TraceParent
+	}
+	if len(e.Data) > 0 {
+		if isJSONContentType(e.DataContentType) && json.Valid(e.Data) {
+			m["data"] = json.RawMessage(e.Data)
+		} else {
+			m["data_base64"] = base64.StdEncoding.EncodeToString(e.Data)
+		}
+	}
+	return json.Marshal(m)
+}
+
+// ErrInvalidCloudEvent is returned (wrapped) by UnmarshalCloudEventJSON and
+// ValidateCloudEvent for input that is not a valid CloudEvent.
+var ErrInvalidCloudEvent = errors.New("invalid cloudevent")
+
+// UnmarshalCloudEventJSON decodes one CloudEvent in the JSON structured
+// format. It checks specversion and the required attributes and keeps
+// extension attributes (as strings) in Extensions.
+func UnmarshalCloudEventJSON(b []byte) (Event, error) {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return Event{}, fmt.Errorf("%w: %w", ErrInvalidCloudEvent, err)
+	}
+	if raw == nil {
+		return Event{}, fmt.Errorf("%w: not a JSON object", ErrInvalidCloudEvent)
+	}
+	attrs := make(map[string]string, len(raw))
+	var data []byte
+	for k, v := range raw {
+		switch k {
+		case "data":
+			data = v
+			continue
+		case "data_base64":
+			var s string
+			if err := json.Unmarshal(v, &s); err != nil {
+				return Event{}, fmt.Errorf("%w: data_base64 must be a string", ErrInvalidCloudEvent)
+			}
+			d, err := base64.StdEncoding.DecodeString(s)
+			if err != nil {
+				return Event{}, fmt.Errorf("%w: data_base64: %w", ErrInvalidCloudEvent, err)
+			}
+			if data != nil {
+				return Event{}, fmt.Errorf("%w: both data and data_base64 present", ErrInvalidCloudEvent)
+			}
+			data = d
+			if data == nil {
+				data = []byte{}
+			}
+			continue
+		}
+		s, err := attributeString(v)
+		if err != nil {
+			return Event{}, fmt.Errorf("%w: attribute %q: %w", ErrInvalidCloudEvent, k, err)
+		}
+		attrs[k] = s
+	}
+	if _, ok := raw["data"]; ok {
+		if _, both := raw["data_base64"]; both {
+			return Event{}, fmt.Errorf("%w: both data and data_base64 present", ErrInvalidCloudEvent)
+		}
+		// JSON data is kept as its JSON text; a JSON string with a
+		// non-JSON content type is the string itself.
+		var s string
+		if !isJSONContentType(attrs["datacontenttype"]) && attrs["datacontenttype"] != "" && json.Unmarshal(data, &s) == nil {
+			data = []byte(s)
+		} else if string(data) == "null" {
+			data = nil
+		}
+	}
+	return EventFromAttributes(attrs, data)
+}
+
+// EventFromAttributes builds an Event from CloudEvents context attributes
+// (as strings, as in the HTTP binary mode) and data, validating them.
+func EventFromAttributes(attrs map[string]string, data []byte) (Event, error) {
+	var e Event
+	if v := attrs["specversion"]; v != CloudEventsSpecVersion {
+		if v == "" {
+			return e, fmt.Errorf("%w: missing specversion", ErrInvalidCloudEvent)
+		}
+		return e, fmt.Errorf("%w: unsupported specversion %q (want %s)", ErrInvalidCloudEvent, v, CloudEventsSpecVersion)
+	}
+	e.ID, e.Source, e.Type = attrs["id"], attrs["source"], attrs["type"]
+	e.Subject = attrs["subject"]
+	e.DataContentType = attrs["datacontenttype"]
+	e.DataSchema = attrs["dataschema"]
+	e.TraceParent = attrs["traceparent"]
+	e.Data = data
+	if t := attrs["time"]; t != "" {
+		ts, err := time.Parse(time.RFC3339Nano, t)
+		if err != nil {
+			return e, fmt.Errorf("%w: time %q is not RFC 3339", ErrInvalidCloudEvent, t)
+		}
+		e.Time = ts
+	}
+	if s := attrs["severity"]; s != "" {
+		sev, err := ParseSeverity(s)
+		if err != nil {
+			return e, fmt.Errorf("%w: %w", ErrInvalidCloudEvent, err)
+		}
+		e.Severity = sev
+	}
+	for k, v := range attrs {
+		if reservedAttributes[k] {
+			continue
+		}
+		if !validExtensionName(k) {
+			return e, fmt.Errorf("%w: attribute name %q must be lower-case letters and digits", ErrInvalidCloudEvent, k)
+		}
+		if e.Extensions == nil {
+			e.Extensions = make(map[string]string)
+		}
+		e.Extensions[k] = v
+	}
+	return e, ValidateCloudEvent(&e)
+}
+
+// ValidateCloudEvent checks the attributes CloudEvents requires.
+func ValidateCloudEvent(e *Event) error {
+	var errs []error
+	if e.ID == "" {
+		errs = append(errs, errors.New("missing id"))
+	}
+	if e.Source == "" {
+		errs = append(errs, errors.New("missing source"))
+	}
+	if e.Type == "" {
+		errs = append(errs, errors.New("missing type"))
+	}
+	if e.DataContentType != "" {
+		if _, _, err := mime.ParseMediaType(e.DataContentType); err != nil {
+			errs = append(errs, fmt.Errorf("datacontenttype %q: %w", e.DataContentType, err))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: %w", ErrInvalidCloudEvent, errors.Join(errs...))
+	}
+	return nil
+}
+
+// CloneEvent returns a deep copy of e.
+func CloneEvent(e Event) Event {
+	if e.Data != nil {
+		e.Data = append([]byte(nil), e.Data...)
+	}
+	if e.Extensions != nil {
+		e.Extensions = maps.Clone(e.Extensions)
+	}
+	return e
+}
+
+func attributeString(v json.RawMessage) (string, error) {
+	var s string
+	if err := json.Unmarshal(v, &s); err == nil {
+		return s, nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(v, &n); err == nil {
+		return n.String(), nil
+	}
+	var b bool
+	if err := json.Unmarshal(v, &b); err == nil {
+		return strconv.FormatBool(b), nil
+	}
+	return "", errors.New("must be a string, number or boolean")
+}
+
+func validExtensionName(k string) bool {
+	if k == "" {
+		return false
+	}
+	for _, r := range k {
+		if (r < 'a' || r > 'z') && (r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+func isJSONContentType(ct string) bool {
+	if ct == "" {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return false
+	}
+	return mt == "application/json" || mt == "text/json" || strings.HasSuffix(mt, "+json")
+}

@@ -1,0 +1,54 @@
+package pipeline
+
+import "errors"
+
+var (
+	// ErrJournalFull is returned (wrapped) by Journal.Append when the
+	// journal's size limit is reached and retention may not free space, or
+	// the disk is full. Nothing already stored is affected; sources report
+	// it to their clients (HTTP 503) rather than drop events.
+	ErrJournalFull = errors.New("journal full")
+
+	// ErrJournalClosed is returned by journal methods called after Close.
+	ErrJournalClosed = errors.New("journal closed")
+
+	// ErrUnknownType is returned by Registry.Lookup callers when no factory
+	// is registered for a component type.
+	ErrUnknownType = errors.New("unknown component type")
+
+	// ErrDuplicateType is returned by Registry.Register when a factory for
+	// the type already exists.
+	ErrDuplicateType = errors.New("duplicate component type")
+
+	// ErrInvalidSeverity is returned when a severity name is not a level.
+	ErrInvalidSeverity = errors.New("invalid severity")
+
+	// ErrInvalidConfig is returned (wrapped) when a component's
+	// configuration fails validation.
+	ErrInvalidConfig = errors.New("invalid config")
+)
+
+// PermanentError marks a delivery error that retrying cannot fix, such as
+// an HTTP 4xx answer or an event the sink cannot encode. The runner does not
+// retry it.
+type PermanentError struct{ Err error }
+
+// Error implements error.
+func (e *PermanentError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the wrapped error.
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// Permanent wraps err as a PermanentError; a nil err stays nil.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &PermanentError{Err: err}
+}
+
+// IsPermanent reports whether err (or anything it wraps) is permanent.
+func IsPermanent(err error) bool {
+	var p *PermanentError
+	return errors.As(err, &p)
+}

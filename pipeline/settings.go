@@ -1,0 +1,66 @@
+package pipeline
+
+import (
+	"log/slog"
+
+	"go.opentelemetry.io/otel/metric"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
+)
+
+// Settings carries what every component gets from the composition root.
+// Components never read globals for any of these.
+type Settings struct {
+	// ID is the component's configured name.
+	ID string
+	// Logger is already scoped with the component's name and kind.
+	Logger *slog.Logger
+	// TracerProvider and MeterProvider are the OpenTelemetry providers;
+	// instrumentation scope is the component package's import path.
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
+	// Clock is the time source; tests substitute a controllable one.
+	Clock Clock
+
+	_ struct{}
+}
+
+// NopSettings returns Settings that discard logs and telemetry and use the
+// real clock, for tests and tools.
+func NopSettings(id string) Settings {
+	return Settings{
+		ID:             id,
+		Logger:         slog.New(slog.DiscardHandler),
+		TracerProvider: tracenoop.NewTracerProvider(),
+		MeterProvider:  metricnoop.NewMeterProvider(),
+		Clock:          RealClock(),
+	}
+}
+
+// withDefaults fills nil fields of s with no-op implementations.
+func (s Settings) withDefaults() Settings {
+	n := NopSettings(s.ID)
+	if s.Logger == nil {
+		s.Logger = n.Logger
+	}
+	if s.TracerProvider == nil {
+		s.TracerProvider = n.TracerProvider
+	}
+	if s.MeterProvider == nil {
+		s.MeterProvider = n.MeterProvider
+	}
+	if s.Clock == nil {
+		s.Clock = n.Clock
+	}
+	return s
+}
+
+// For returns a copy of s for the named sub-component, with the logger
+// scoped by kind and name.
+func (s Settings) For(kind, name string) Settings {
+	s = s.withDefaults()
+	s.ID = name
+	s.Logger = s.Logger.With(slog.String("component", kind), slog.String("name", name))
+	return s
+}

@@ -1,0 +1,58 @@
+package pipeline
+
+import "time"
+
+// Spec is a validated pipeline description, built by the config package
+// (or by hand in tests) and turned into a running Pipeline by New.
+type Spec struct {
+	Sources []SourceSpec
+	Sinks   []SinkSpec
+	Routes  []RouteSpec
+	// ShutdownTimeout bounds how long stopping may take; zero means 30s.
+	ShutdownTimeout time.Duration
+}
+
+// SourceSpec is one configured source.
+type SourceSpec struct {
+	Name   string
+	Type   string
+	Config Config
+}
+
+// SinkSpec is one configured sink.
+type SinkSpec struct {
+	Name   string
+	Type   string
+	Config Config
+	Retry  RetryConfig
+	Batch  BatchConfig
+}
+
+// BatchConfig bounds the batches handed to a sink's Deliver.
+type BatchConfig struct {
+	// MaxEvents is the most deliveries per batch.
+	MaxEvents int `yaml:"max_events"`
+	// MaxBytes is the approximate most encoded bytes per batch.
+	MaxBytes ByteSize `yaml:"max_bytes"`
+}
+
+// DefaultBatchConfig returns 256 events or 1 MiB per batch.
+func DefaultBatchConfig() BatchConfig { return BatchConfig{MaxEvents: 256, MaxBytes: 1 << 20} }
+
+// Validate implements Config.
+func (c *BatchConfig) Validate() error {
+	if c.MaxEvents < 1 {
+		return FieldErrorf("max_events", "must be at least 1, got %d", c.MaxEvents)
+	}
+	if c.MaxBytes < 1 {
+		return FieldErrorf("max_bytes", "must be positive, got %s", c.MaxBytes)
+	}
+	return nil
+}
+
+// RouteSpec sends the events of its sources to its sinks.
+type RouteSpec struct {
+	Name string
+	From []string
+	To   []string
+}

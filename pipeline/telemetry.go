@@ -1,0 +1,87 @@
+package pipeline
+
+import (
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// instrumentationScope is the tracer and meter scope of the pipeline core.
+const instrumentationScope = "github.com/sluice-dev/sluice/pipeline"
+
+// Metric names. Every instrument carries a "source" or "sink" attribute
+// with the component's configured name.
+//
+//	sluice.source.events           counter   events emitted and durably appended
+//	sluice.source.emit.errors      counter   failed emits, by reason (full, closed, error)
+//	sluice.source.emit.duration    histogram seconds from Emit to durable
+//	sluice.sink.delivered          counter   events delivered
+//	sluice.sink.failures           counter   failed Deliver calls, by kind (transient, permanent)
+//	sluice.sink.retries            counter   retries scheduled after a transient failure
+//	sluice.sink.dead_lettered      counter   events given up on (permanent, or retries exhausted)
+//	sluice.sink.delivery.duration  histogram seconds per successful Deliver call
+//	sluice.sink.lag                gauge     events appended but not yet delivered
+const (
+	metricSourceEvents       = "sluice.source.events"
+	metricSourceEmitErrors   = "sluice.source.emit.errors"
+	metricSourceEmitDuration = "sluice.source.emit.duration"
+	metricSinkDelivered      = "sluice.sink.delivered"
+	metricSinkFailures       = "sluice.sink.failures"
+	metricSinkRetries        = "sluice.sink.retries"
+	metricSinkDeadLettered   = "sluice.sink.dead_lettered"
+	metricSinkDuration       = "sluice.sink.delivery.duration"
+	metricSinkLag            = "sluice.sink.lag"
+)
+
+// telemetry holds the pipeline core's instruments.
+type telemetry struct {
+	tracer trace.Tracer
+
+	sourceEvents       metric.Int64Counter
+	sourceEmitErrors   metric.Int64Counter
+	sourceEmitDuration metric.Float64Histogram
+	sinkDelivered      metric.Int64Counter
+	sinkFailures       metric.Int64Counter
+	sinkRetries        metric.Int64Counter
+	sinkDeadLettered   metric.Int64Counter
+	sinkDuration       metric.Float64Histogram
+	sinkLag            metric.Int64ObservableGauge
+}
+
+func newTelemetry(set Settings) (*telemetry, error) {
+	m := set.MeterProvider.Meter(instrumentationScope)
+	t := &telemetry{tracer: set.TracerProvider.Tracer(instrumentationScope)}
+	var err error
+	counter := func(name, desc string) metric.Int64Counter {
+		if err != nil {
+			return nil
+		}
+		var c metric.Int64Counter
+		c, err = m.Int64Counter(name, metric.WithDescription(desc), metric.WithUnit("{event}"))
+		return c
+	}
+	hist := func(name, desc string) metric.Float64Histogram {
+		if err != nil {
+			return nil
+		}
+		var h metric.Float64Histogram
+		h, err = m.Float64Histogram(name, metric.WithDescription(desc), metric.WithUnit("s"),
+			metric.WithExplicitBucketBoundaries(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+		return h
+	}
+	t.sourceEvents = counter(metricSourceEvents, "Events emitted by sources and durably appended to the journal.")
+	t.sourceEmitErrors = counter(metricSourceEmitErrors, "Emits that failed, by reason.")
+	t.sourceEmitDuration = hist(metricSourceEmitDuration, "Time from Emit to durable append.")
+	t.sinkDelivered = counter(metricSinkDelivered, "Events delivered by sinks.")
+	t.sinkFailures = counter(metricSinkFailures, "Failed Deliver calls, by kind.")
+	t.sinkRetries = counter(metricSinkRetries, "Retries scheduled after transient delivery failures.")
+	t.sinkDeadLettered = counter(metricSinkDeadLettered, "Events given up on after a permanent failure or exhausted retries.")
+	t.sinkDuration = hist(metricSinkDuration, "Duration of successful Deliver calls.")
+	if err != nil {
+		return nil, err
+	}
+	t.sinkLag, err = m.Int64ObservableGauge(metricSinkLag, metric.WithDescription("Events appended to the journal but not yet delivered by the sink."), metric.WithUnit("{event}"))
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
