@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"strconv"
+	"time"
+
+	"github.com/sluice-dev/sluice/pipeline"
+)
+
+// admin is the engine's loopback HTTP listener: health, readiness,
+// metrics, pprof, and read access to the journal the engine holds (for
+// `sluice journal` commands run while the engine is up).
+type admin struct {
+	journal pipeline.Journal
+	ready   func() bool
+	metrics http.Handler
+	log     *slog.Logger
+}
+
+// handler returns the admin routes.
+func (a *admin) handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeText(w, http.StatusOK, "ok\n")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if a.ready() {
+			writeText(w, http.StatusOK, "ready\n")
+			return
+		}
+		writeText(w, http.StatusServiceUnavailable, "not ready: journal or sinks not started\n")
+	})
+	mux.Handle("GET /metrics", a.metrics)
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("GET /journal/stats", a.stats)
+	mux.HandleFunc("GET /journal/records", a.records)
+	return mux
+}
+
+func (a *admin) stats(w http.ResponseWriter, r *http.Request) {
+	st, err := a.journal.Stats(r.Context())
+	if err != nil {
+		writeJSONError(w, http.StatusInternalServerError, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(newStatsView(st))
+}
+
+// records streams journal records as CloudEvents JSON lines, from the
+// query's `from` sequence, at most `limit` (0: unlimited), and with
+// follow=1 keeps streaming as records are appended until the client
+// disconnects.
+func (a *admin) records(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	from, err1 := parseUintParam(q.Get("from"), 1)
+	limit, err2 := parseUintParam(q.Get("limit"), 0)
+	if err := errors.Join(err1, err2); err != nil {
+		writeJSONError(w, http.StatusBadRequest, err)
+		return
+	}
+	follow := q.Get("follow") == "1" || q.Get("follow") == "true"
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	flusher, _ := w.(http.Flusher)
+	ctx := r.Context()
+	emit := func(rec pipeline.Record) error {
+		line, err := recordJSON(rec)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(line)
+		return err
+	}
+	err := streamRecords(ctx, a.journal, from, limit, follow, emit, func() {
+		if flusher != nil {
+			flusher.Flush()
+		}
+	})
+	if err != nil && ctx.Err() == nil {
+		a.log.Warn("journal records stream ended", slog.String("error", err.Error()))
+	}
+}
+
+// serveAdmin listens on addr and serves until ctx ends, then shuts down
+// within a few seconds. ready is closed once listening (or on failure).
+func serveAdmin(ctx context.Context, addr string, h http.Handler, log *slog.Logger, bound chan<- net.Addr) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		close(bound)
+		return fmt.Errorf("admin listener: %w", err)
+	}
+	bound <- ln.Addr()
+	close(bound)
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	log.Info("admin listening", slog.String("addr", ln.Addr().String()))
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("admin listener: %w", err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	err = srv.Shutdown(shutdownCtx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = srv.Close()
+	}
+	<-errc
+	return err
+}
+
+func parseUintParam(s string, def uint64) (uint64, error) {
+	if s == "" {
+		return def, nil
+	}
+	v, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("invalid number %q", s)
+	}
+	return v, nil
+}
+
+func writeText(w http.ResponseWriter, code int, body string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(code)
+	_, _ = w.Write([]byte(body))
+}
+
+func writeJSONError(w http.ResponseWriter, code int, err error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
+}

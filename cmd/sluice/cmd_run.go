@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/sluice-dev/sluice/config"
+	"github.com/sluice-dev/sluice/journal"
+	"github.com/sluice-dev/sluice/pipeline"
+)
+
+func newRunCommand(s streams) *cobra.Command {
+	var path string
+	cmd := &cobra.Command{
+		Use:   "run [-c FILE]",
+		Short: "Run the engine (with no -c, on the embedded default configuration)",
+		Long: `Run the engine until SIGINT or SIGTERM, then stop within the configured
+shutdown timeout: sources first, then in-flight deliveries, then sinks.
+Without -c, runs the embedded default configuration: a CloudEvents HTTP
+ingest on 127.0.0.1:8088, a heartbeat every 10s, a JSON-lines archive and
+the console, with state under ./sluice-data ($SLUICE_DATA).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runEngine(cmd.Context(), s, path)
+		},
+	}
+	cmd.Flags().StringVarP(&path, "config", "c", "", "configuration file (default: the embedded default)")
+	return cmd
+}
+
+// runEngine is the composition root: config, telemetry, journal, pipeline
+// and admin listener, with their lifecycles.
+func runEngine(ctx context.Context, s streams, path string) error {
+	regs, err := registries()
+	if err != nil {
+		return err
+	}
+	file, err := loadConfig(path, regs)
+	if err != nil {
+		return withExit(exitInvalidConfig, err)
+	}
+	log, err := newLogger(s.errOut, file.Log.Level, file.Log.Format)
+	if err != nil {
+		return withExit(exitInvalidConfig, err)
+	}
+	for _, w := range file.Warnings {
+		log.Warn("config", slog.String("warning", w.Error()))
+	}
+	tel, err := newTelemetry()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tel.shutdown(context.WithoutCancel(ctx)) }()
+
+	j, err := journal.Open(file.Journal.Dir, journalOptions(file.Journal, log, tel))
+	if err != nil {
+		return journalOpenError(err)
+	}
+	set := pipeline.Settings{Logger: log, TracerProvider: tel.tracers, MeterProvider: tel.meters, Clock: pipeline.RealClock()}
+	p, err := pipeline.New(ctx, file.Pipeline, regs, j, set)
+	if err != nil {
+		return errors.Join(withExit(exitInvalidConfig, err), j.Close(context.WithoutCancel(ctx)))
+	}
+
+	// The admin listener outlives the pipeline so that /readyz reports the
+	// shutdown; it stops after the journal is closed.
+	adminCtx, stopAdmin := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopAdmin()
+	var g errgroup.Group
+	if file.Admin.Listen != "" {
+		a := &admin{journal: j, ready: p.Ready, metrics: tel.metricsHandler(), log: log.With(slog.String("component", "admin"))}
+		bound := make(chan net.Addr, 1)
+		g.Go(func() error { return serveAdmin(adminCtx, file.Admin.Listen, a.handler(), a.log, bound) })
+		if <-bound == nil {
+			stopAdmin()
+			return errors.Join(g.Wait(), j.Close(context.WithoutCancel(ctx)))
+		}
+	}
+	runErr := p.Run(ctx)
+	closeErr := j.Close(context.WithoutCancel(ctx))
+	if closeErr != nil {
+		closeErr = fmt.Errorf("close journal: %w", closeErr)
+	}
+	stopAdmin()
+	return errors.Join(runErr, closeErr, g.Wait())
+}
+
+// journalOptions maps the journal section of the config to journal.Options.
+func journalOptions(c config.JournalConfig, log *slog.Logger, tel *telemetry) journal.Options {
+	o := journal.DefaultOptions()
+	if c.SegmentMaxBytes > 0 {
+		o.SegmentMaxBytes = int64(c.SegmentMaxBytes)
+	}
+	if c.SegmentMaxAge > 0 {
+		o.SegmentMaxAge = c.SegmentMaxAge
+	}
+	o.RetentionMaxAge = c.Retention.MaxAge
+	o.RetentionMaxBytes = int64(c.Retention.MaxBytes)
+	if c.FullPolicy != "" {
+		o.FullPolicy = journal.FullPolicy(c.FullPolicy)
+	}
+	if c.CursorFlushInterval > 0 {
+		o.CursorFlushInterval = c.CursorFlushInterval
+	}
+	o.Logger = log.With(slog.String("component", "journal"))
+	if tel != nil {
+		o.MeterProvider = tel.meters
+		o.TracerProvider = tel.tracers
+	}
+	return o
+}
+
+// journalOpenError gives journal open failures their exit codes.
+func journalOpenError(err error) error {
+	switch {
+	case errors.Is(err, journal.ErrInUse):
+		return withExit(exitJournalInUse, fmt.Errorf("open journal: %w", err))
+	case errors.Is(err, journal.ErrCorrupt):
+		return withExit(exitJournalDamage, fmt.Errorf("open journal: %w", err))
+	}
+	return fmt.Errorf("open journal: %w", err)
+}

@@ -1,0 +1,212 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// sluiceBin is the binary under test, built once by TestMain.
+var sluiceBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "sluice-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	sluiceBin = filepath.Join(dir, "sluice")
+	build := exec.Command("go", "build", "-o", sluiceBin, "github.com/sluice-dev/sluice/cmd/sluice")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build sluice:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// freeAddr returns a loopback address with a port that was free a moment
+// ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	return addr
+}
+
+// engine is one running sluice process.
+type engine struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	stderr *lockedBuffer
+	stdout *lockedBuffer
+	done   chan struct{}
+	err    error
+}
+
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// startEngine runs `sluice run -c cfg` with env added.
+func startEngine(t *testing.T, cfg string, env ...string) *engine {
+	t.Helper()
+	e := &engine{t: t, stderr: &lockedBuffer{}, stdout: &lockedBuffer{}, done: make(chan struct{})}
+	args := []string{"run"}
+	if cfg != "" {
+		args = append(args, "-c", cfg)
+	}
+	e.cmd = exec.Command(sluiceBin, args...)
+	e.cmd.Env = append(os.Environ(), env...)
+	e.cmd.Stderr = e.stderr
+	e.cmd.Stdout = e.stdout
+	require.NoError(t, e.cmd.Start())
+	go func() {
+		e.err = e.cmd.Wait()
+		close(e.done)
+	}()
+	t.Cleanup(func() {
+		_ = e.cmd.Process.Kill()
+		<-e.done
+		if t.Failed() {
+			t.Logf("sluice stderr:\n%s", e.stderr.String())
+		}
+	})
+	return e
+}
+
+// waitReady polls the admin /readyz until 200 or the timeout.
+func (e *engine) waitReady(adminAddr string, timeout time.Duration) {
+	e.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		select {
+		case <-e.done:
+			e.t.Fatalf("sluice exited before ready: %v\nstderr:\n%s", e.err, e.stderr.String())
+		default:
+		}
+		resp, err := http.Get("http://" + adminAddr + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	e.t.Fatalf("sluice not ready after %s\nstderr:\n%s", timeout, e.stderr.String())
+}
+
+// kill sends SIGKILL and waits for the process to end.
+func (e *engine) kill() {
+	_ = e.cmd.Process.Signal(syscall.SIGKILL)
+	<-e.done
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (e *engine) stop(timeout time.Duration) error {
+	_ = e.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-e.done:
+		return e.err
+	case <-time.After(timeout):
+		e.kill()
+		return fmt.Errorf("sluice did not stop within %s", timeout)
+	}
+}
+
+// sluice runs a sluice command to completion and returns its output and
+// exit code.
+func sluice(t *testing.T, env []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, sluiceBin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code = 0
+	if err != nil {
+		ee, ok := err.(*exec.ExitError)
+		require.True(t, ok, "run sluice %v: %v", args, err)
+		code = ee.ExitCode()
+	}
+	return out.String(), errb.String(), code
+}
+
+// writeFile writes a file under dir and returns its path.
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	require.NoError(t, os.WriteFile(p, []byte(content), 0o600))
+	return p
+}
+
+// readLines returns the lines of a file (none if it does not exist).
+func readLines(t *testing.T, path string) []string {
+	t.Helper()
+	f, err := os.Open(path)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	require.NoError(t, err)
+	defer f.Close()
+	var lines []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 1<<20), 64<<20)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	require.NoError(t, sc.Err())
+	return lines
+}
+
+// postEvent posts one structured CloudEvent and returns the status code
+// (0 on a transport error).
+func postEvent(client *http.Client, url, id string) int {
+	body := `{"specversion":"1.0","id":"` + id + `","source":"/e2e","type":"e2e.test","data":{"id":"` + id + `"}}`
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		return 0
+	}
+	req.Header.Set("Content-Type", "application/cloudevents+json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
