@@ -159,6 +159,13 @@ func EventFromAttributes(attrs map[string]string, data []byte) (Event, error) {
 		}
 		e.Severity = sev
 	}
+	if s := attrs["sequence"]; s != "" {
+		seq, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return e, fmt.Errorf("%w: sequence %q is not an unsigned integer", ErrInvalidCloudEvent, s)
+		}
+		e.Sequence = seq
+	}
 	for k, v := range attrs {
 		if reservedAttributes[k] {
 			continue
