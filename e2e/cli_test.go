@@ -44,7 +44,7 @@ routes:
 		{name: "every error at once", args: []string{"validate", "-c", bad}, wantCode: 3, wantErr: []string{
 			bad + ":3:3: ", "retension",
 			bad + ":6:11: ", "htp",
-			bad + ":10:32: ", "colour",
+			bad + ":10:29: ", "colour",
 			bad + ":14:10: ", "nowhere",
 		}},
 		{name: "missing file", args: []string{"validate", "-c", filepath.Join(dir, "nope.yaml")}, wantCode: 3, wantErr: []string{"nope.yaml"}},

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/sluice-dev/sluice/journal"
 	"github.com/sluice-dev/sluice/pipeline"
 )
 
@@ -19,7 +20,7 @@ import (
 // metrics, pprof, and read access to the journal the engine holds (for
 // `sluice journal` commands run while the engine is up).
 type admin struct {
-	journal pipeline.Journal
+	journal *journal.Journal
 	ready   func() bool
 	metrics http.Handler
 	log     *slog.Logger
@@ -46,6 +47,7 @@ func (a *admin) handler() http.Handler {
 	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	mux.HandleFunc("GET /journal/stats", a.stats)
 	mux.HandleFunc("GET /journal/records", a.records)
+	mux.HandleFunc("GET /journal/verify", a.verify)
 	return mux
 }
 
@@ -57,6 +59,33 @@ func (a *admin) stats(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(newStatsView(st))
+}
+
+// verify checks the journal's integrity; a damaged journal is reported
+// with 200 and a "corrupt" field naming the first bad record, so that the
+// client can tell it from a failed request.
+func (a *admin) verify(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	from, err1 := parseUintParam(q.Get("from"), 0)
+	to, err2 := parseUintParam(q.Get("to"), 0)
+	if err := errors.Join(err1, err2); err != nil {
+		writeJSONError(w, http.StatusBadRequest, err)
+		return
+	}
+	rep, err := a.journal.Verify(r.Context(), from, to)
+	res := struct {
+		verifyView
+		Corrupt string `json:"corrupt,omitempty"`
+	}{verifyView: newVerifyView(rep)}
+	if err != nil {
+		if !errors.Is(err, journal.ErrCorrupt) {
+			writeJSONError(w, http.StatusInternalServerError, err)
+			return
+		}
+		res.Corrupt = err.Error()
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(res)
 }
 
 // records streams journal records as CloudEvents JSON lines, from the

@@ -45,12 +45,12 @@ func runEngine(ctx context.Context, s streams, path string) error {
 	if err != nil {
 		return withExit(exitInvalidConfig, err)
 	}
-	log, err := newLogger(s.errOut, file.Log.Level, file.Log.Format)
+	log, err := newLogger(s.errOut, file.Log)
 	if err != nil {
 		return withExit(exitInvalidConfig, err)
 	}
 	for _, w := range file.Warnings {
-		log.Warn("config", slog.String("warning", w.Error()))
+		log.Warn("config", slog.String("warning", w.String()))
 	}
 	tel, err := newTelemetry()
 	if err != nil {
@@ -73,7 +73,7 @@ func runEngine(ctx context.Context, s streams, path string) error {
 	adminCtx, stopAdmin := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopAdmin()
 	var g errgroup.Group
-	if file.Admin.Listen != "" {
+	if file.Admin.Enabled() {
 		a := &admin{journal: j, ready: p.Ready, metrics: tel.metricsHandler(), log: log.With(slog.String("component", "admin"))}
 		bound := make(chan net.Addr, 1)
 		g.Go(func() error { return serveAdmin(adminCtx, file.Admin.Listen, a.handler(), a.log, bound) })

@@ -26,7 +26,7 @@ validates the embedded default configuration.`,
 				return withExit(exitInvalidConfig, err)
 			}
 			for _, w := range file.Warnings {
-				fmt.Fprintf(s.errOut, "warning: %v\n", w)
+				fmt.Fprintf(s.errOut, "warning: %s\n", w)
 			}
 			name := path
 			if name == "" {

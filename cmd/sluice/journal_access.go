@@ -39,6 +39,9 @@ type journalView interface {
 	Stats(ctx context.Context) (statsView, error)
 	// Records writes records as JSON lines (see recordJSON) to emit.
 	Records(ctx context.Context, from, limit uint64, follow bool, emit func(line []byte) error) error
+	// Verify checks the journal's integrity between two sequences (0: the
+	// ends); a damaged journal is an error with exit code 5.
+	Verify(ctx context.Context, from, to uint64) (verifyView, error)
 	// Live reports whether this is a running engine.
 	Live() bool
 	Close(ctx context.Context) error
@@ -62,7 +65,7 @@ func (f *journalFlags) open(ctx context.Context) (journalView, error) {
 			if dir == "" {
 				dir = file.Journal.Dir
 			}
-			if adminAddr == "" {
+			if adminAddr == "" && file.Admin.Enabled() {
 				adminAddr = file.Admin.Listen
 			}
 		}
@@ -109,7 +112,23 @@ func (l localJournal) Records(ctx context.Context, from, limit uint64, follow bo
 	}, func() {})
 }
 
+func (l localJournal) Verify(ctx context.Context, from, to uint64) (verifyView, error) {
+	rep, err := l.j.Verify(ctx, from, to)
+	if err != nil {
+		return verifyView{}, journalDamageError(err)
+	}
+	return newVerifyView(rep), nil
+}
+
 func (l localJournal) Close(ctx context.Context) error { return l.j.Close(ctx) }
+
+// journalDamageError gives integrity failures exit code 5.
+func journalDamageError(err error) error {
+	if errors.Is(err, journal.ErrCorrupt) {
+		return withExit(exitJournalDamage, err)
+	}
+	return err
+}
 
 // remoteJournal reads a running engine's journal through its admin
 // listener.
@@ -156,6 +175,26 @@ func (r *remoteJournal) Records(ctx context.Context, from, limit uint64, follow 
 		return err
 	}
 	return nil
+}
+
+func (r *remoteJournal) Verify(ctx context.Context, from, to uint64) (verifyView, error) {
+	q := url.Values{"from": {strconv.FormatUint(from, 10)}, "to": {strconv.FormatUint(to, 10)}}
+	resp, err := r.get(ctx, "/journal/verify", q)
+	if err != nil {
+		return verifyView{}, err
+	}
+	defer resp.Body.Close()
+	var res struct {
+		verifyView
+		Corrupt string `json:"corrupt"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&res); err != nil {
+		return verifyView{}, fmt.Errorf("decode verify report: %w", err)
+	}
+	if res.Corrupt != "" {
+		return verifyView{}, withExit(exitJournalDamage, errors.New(res.Corrupt))
+	}
+	return res.verifyView, nil
 }
 
 func (r *remoteJournal) Close(context.Context) error { return nil }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -17,6 +16,8 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.26.0"
+
+	"github.com/sluice-dev/sluice/config"
 )
 
 // telemetry holds the process's OpenTelemetry providers and the
@@ -52,20 +53,13 @@ func (t *telemetry) shutdown(ctx context.Context) error {
 	return errors.Join(t.meters.Shutdown(ctx), t.tracers.Shutdown(ctx))
 }
 
-// newLogger returns a slog logger writing to w at level in format (text
-// or json).
-func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
-	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(strings.ToUpper(level))); err != nil {
-		return nil, fmt.Errorf("log level %q: %w", level, err)
-	}
-	opts := &slog.HandlerOptions{Level: lvl}
-	switch format {
-	case "", "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
-	case "json":
+// newLogger returns a slog logger writing to w as the log section says.
+func newLogger(w io.Writer, c config.LogConfig) (*slog.Logger, error) {
+	opts := &slog.HandlerOptions{Level: c.Level}
+	switch c.Format {
+	case config.LogFormatJSON:
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	default:
-		return nil, fmt.Errorf("log format %q: want text or json", format)
+		return slog.New(slog.NewTextHandler(w, opts)), nil
 	}
 }
