@@ -1,7 +1,6 @@
 package pipelinetest
 
 import (
-	"errors"
 	"reflect"
 	"regexp"
 	"strings"
@@ -98,7 +97,7 @@ func testFactory(t *testing.T, f pipeline.Factory, defaults func() pipeline.Conf
 		var reported []string
 		for _, e := range pipeline.Unjoin(err) {
 			var fe *pipeline.FieldError
-			require.True(t, errors.As(e, &fe), "validation error %q is not a pipeline.FieldError", e)
+			require.ErrorAs(t, e, &fe, "validation error %q is not a pipeline.FieldError", e)
 			require.Contains(t, required, fe.Field, "the defaults fail on %q, which is not a required field: %v", fe.Field, e)
 			reported = append(reported, fe.Field)
 		}

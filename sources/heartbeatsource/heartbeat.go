@@ -90,7 +90,7 @@ func (s *source) emit(ctx context.Context, host pipeline.SourceHost, counter uin
 		subject = s.host
 	}
 	ev := pipeline.Event{
-		ID: s.host + "-" + strconv.FormatInt(s.started.UnixNano(), 36) + "-" + strconv.FormatUint(counter, 10),
+		ID:   s.host + "-" + strconv.FormatInt(s.started.UnixNano(), 36) + "-" + strconv.FormatUint(counter, 10),
 		Type: s.cfg.Type, Subject: subject, Time: now, Severity: s.cfg.Severity,
 		DataContentType: "application/json", Data: data,
 	}

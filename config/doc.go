@@ -1,0 +1,151 @@
+// Package config loads Sluice's YAML configuration file into typed
+// settings and a pipeline.Spec, strictly, reporting every problem at once
+// with its position.
+//
+// # The file
+//
+// A config file is one YAML document, a mapping:
+//
+//	journal:
+//	  dir: ./sluice-data             # required
+//	  segment_max_bytes: 64MiB       # default 64MiB
+//	  segment_max_age: 24h           # default 24h
+//	  retention: {max_age: 168h, max_bytes: 2GiB}   # defaults; 0 = no bound
+//	  full_policy: refuse            # refuse (default) | drop_oldest
+//	  cursor_flush_interval: 1s      # default 1s
+//	admin:
+//	  listen: 127.0.0.1:9464         # default; "off" or "" disables it
+//	log: {level: info, format: text} # debug|info|warn|error; text|json
+//	shutdown_timeout: 30s            # default 30s
+//	sources:
+//	  - name: ingest
+//	    type: http
+//	    with: {listen: 127.0.0.1:8088, path: /events}
+//	sinks:
+//	  - name: archive
+//	    type: file
+//	    with: {path: ./events.jsonl}
+//	    retry: {initial: 500ms, max: 30s, multiplier: 2, jitter: 0.2, max_elapsed: 0}
+//	    batch: {max_events: 256, max_bytes: 1MiB}
+//	routes:
+//	  - name: all
+//	    from: [ingest]
+//	    to: [archive]
+//
+// journal.dir has no default: where durable data lives should be a
+// decision. At least one source, sink and route is required. Top-level
+// keys starting with "x-" are ignored, so they can hold YAML anchors for
+// reuse (x-retry: &retry {...}, then retry: *retry or <<: *retry).
+//
+// # Components
+//
+// Each source and sink is an envelope: a name, a type and its settings
+// under `with`; sinks also take `retry` (pipeline.RetryConfig) and `batch`
+// (pipeline.BatchConfig), which default to pipeline.DefaultRetryConfig and
+// pipeline.DefaultBatchConfig. The type selects a factory in the
+// pipeline.Registries given to Load; `with` is decoded over the factory's
+// DefaultConfig, so unset keys keep their defaults, and the result is
+// validated.
+//
+// Names of sources, sinks and routes match ^[a-zA-Z0-9][a-zA-Z0-9_.-]*$.
+// Sources and sinks share one namespace, so a name in a log line or metric
+// is never ambiguous; route names are unique among routes. A route's from
+// must name sources and its to sinks, neither list empty nor repeating a
+// name. A source or sink that no route uses is a warning (File.Warnings),
+// not an error.
+//
+// # Decoding
+//
+// Decoding is strict: an unknown key (with a "did you mean" suggestion), a
+// duplicate key, a value of the wrong type and a missing required key are
+// all errors. A config struct describes its keys with tags:
+//
+//	Path    string        `yaml:"path" config:"required"`
+//	Timeout time.Duration `yaml:"timeout"`
+//	TLS     *TLSConfig    `yaml:"tls"`
+//	Common  `yaml:",inline"`   // embedded structs are inlined even untagged
+//	Ignored string `yaml:"-"`
+//
+// An untagged field's key is its lower-cased name. A required key must be
+// present with a non-null, non-empty value; `yaml:"path,required"` is
+// accepted too, but yaml.v3's own Marshal rejects that flag, so
+// `config:"required"` is preferred. Required keys are checked only in
+// mappings that are written (a `with` that is left out counts as written).
+//
+// Values decode by the target type, not by YAML's quoting: "8080" and 8080
+// both fill an int. Supported are strings, bools (true or false), ints and
+// uints (decimal, 0x, 0o, 0b), finite floats, time.Duration, structs,
+// pointers, slices, maps with string keys, any (maps become
+// map[string]any), yaml.Node and *yaml.Node (kept raw), and every
+// encoding.TextUnmarshaler, such as pipeline.ByteSize, pipeline.Secret,
+// pipeline.Severity and slog.Level. Types with their own syntax implement
+// NodeUnmarshaler (or yaml.v3's yaml.Unmarshaler).
+//
+// A null value ("key:" or "key: ~") leaves the default in place, except
+// that it sets pointers, slices, maps and any to nil. A list or mapping in
+// the file replaces the default one; it is not merged with it. Values the
+// loader allocates (list elements, map values, nil pointers) start from
+// the zero value, then SetDefaults if the type implements Defaulter.
+//
+// YAML anchors, aliases and merge keys (<<) work. Aliases may expand to at
+// most 100,000 values in all, which stops "alias bombs"; an alias to a
+// value that contains it is an error. Application tags (!env) are errors.
+//
+// # Durations and sizes
+//
+// Durations are Go durations: "500ms", "15s", "1h30m". A bare 0 is
+// accepted; any other bare number is an error (seconds or milliseconds?)
+// that suggests adding a unit. Sizes are pipeline.ByteSize: a number with
+// an optional unit, binary (KiB, MiB, GiB, TiB) or decimal (kB, MB, GB,
+// TB), such as 64MiB.
+//
+// # Interpolation
+//
+// Every scalar value (never a key) is interpolated after parsing, so
+// positions stay exact:
+//
+//	${VAR}             the environment variable VAR; an error if it is unset
+//	${VAR:-default}    VAR, or default if VAR is unset or empty
+//	${file:/path}      the file's content without one trailing newline; a
+//	                   relative path is relative to the config file
+//	$${                a literal ${
+//
+// References do not nest, and a default cannot contain "}". Inside flow
+// collections ({...} and [...]) quote values holding a reference
+// ("${VAR}"), or YAML reads the "{" as the start of a mapping. An
+// interpolated value is a string, decoded by its target type like any
+// other.
+//
+// Values from interpolation are never printed: an error about one shows
+// the reference that produced it ("got the expansion of \"${DB_PASS}\"").
+// Messages from a component's Validate are the component's
+// responsibility; pipeline.Secret never prints its value.
+//
+// # Validation
+//
+// After decoding, Validate is called on every value that has one: each
+// component's config and every struct, list element and map value below
+// it (as OpenTelemetry's confmap does), RetryConfig and BatchConfig, and
+// the journal, admin and log sections. A pipeline.FieldError is reported
+// at the position of the field it names (a path below `with`, such as
+// "tls.ca_file" or "headers[2]"), or of its nearest written ancestor;
+// other errors at the `with` itself. Validation problems of a value that
+// failed to decode are not reported twice.
+//
+// # Errors
+//
+// Parse and Load return Errors, every problem sorted by position, one per
+// line:
+//
+//	FILE:LINE:COL: PATH: MESSAGE
+//	sluice.yaml:12:13: sinks[0].with: unknown key "pth" (did you mean "path"?)
+//	sluice.yaml:14:18: sinks[0].retry.initial: want a duration such as 15s, got "abc"
+//	sluice.yaml:20:10: routes[0].to[0]: route "all": unknown sink "archve" (defined sinks: archive, out)
+//
+// PATH is left out for problems with the document as a whole. YAML syntax
+// errors carry a line but no column; they report column 1. Errors matches
+// pipeline.ErrInvalidConfig with errors.Is, and each Error unwraps to its
+// cause where there is one (pipeline.ErrUnknownType for an unknown type,
+// or the error a Validate returned). A file that cannot be read is not an
+// Errors but the wrapped fs error.
+package config

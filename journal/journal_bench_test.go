@@ -1,0 +1,152 @@
+package journal_test
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/sluice-dev/sluice/journal"
+	"github.com/sluice-dev/sluice/pipeline"
+)
+
+// benchEventSize is the encoded size of each benchmark event's payload.
+const benchEventSize = 256
+
+// benchEvent returns an event whose encoding (with the 36-byte UUID the
+// journal fills in) is benchEventSize bytes.
+func benchEvent() pipeline.Event {
+	e := pipeline.Event{Source: "/bench", Type: "sluice.bench", ID: "01900000-0000-7000-8000-000000000000"}
+	base := len(journal.MarshalEvent(nil, &e))
+	e.Data = make([]byte, benchEventSize-base-1)
+	e.ID = ""
+	return e
+}
+
+// BenchmarkAppend measures durable appends: producers goroutines each
+// append batches of batch events until b.N events are stored.
+func BenchmarkAppend(b *testing.B) {
+	for _, producers := range []int{1, 16, 64} {
+		for _, batch := range []int{1, 16} {
+			b.Run(fmt.Sprintf("producers=%d/batch=%d", producers, batch), func(b *testing.B) {
+				benchAppend(b, producers, batch)
+			})
+		}
+	}
+}
+
+func benchAppend(b *testing.B, producers, batch int) {
+	j, err := journal.Open(b.TempDir(), journal.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer j.Close(context.Background())
+	events := make([]pipeline.Event, batch)
+	for i := range events {
+		events[i] = benchEvent()
+	}
+	ctx := context.Background()
+	var next atomic.Int64
+	b.SetBytes(benchEventSize)
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range producers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(int64(batch)) <= int64(b.N)+int64(batch)-1 {
+				if _, err := j.Append(ctx, pipeline.AppendBatch{Events: events}); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+}
+
+// BenchmarkRead measures sequential reads of 256-byte events.
+func BenchmarkRead(b *testing.B) {
+	j, err := journal.Open(b.TempDir(), journal.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer j.Close(context.Background())
+	const total = 100_000
+	ctx := context.Background()
+	events := make([]pipeline.Event, 1000)
+	for i := range events {
+		events[i] = benchEvent()
+	}
+	for range total / len(events) {
+		if _, err := j.Append(ctx, pipeline.AppendBatch{Events: events}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(benchEventSize)
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	from := uint64(1)
+	for n := 0; n < b.N; {
+		recs, err := j.Read(ctx, from, pipeline.ReadLimit{MaxRecords: min(1024, b.N-n)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		n += len(recs)
+		from = recs[len(recs)-1].Seq + 1
+		if from > total {
+			from = 1
+		}
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+}
+
+// BenchmarkRawBbolt is the baseline: plain bbolt writing b.N 256-byte
+// values under big-endian sequence keys in transactions of 1,000, with
+// FillPercent 1.0 and bbolt's default fsync on commit.
+func BenchmarkRawBbolt(b *testing.B) {
+	db, err := bolt.Open(filepath.Join(b.TempDir(), "raw.db"), 0o600, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	val := make([]byte, benchEventSize)
+	key := make([]byte, 8)
+	b.SetBytes(benchEventSize)
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	seq := uint64(0)
+	for seq < uint64(b.N) {
+		err := db.Update(func(tx *bolt.Tx) error {
+			bk, err := tx.CreateBucketIfNotExists([]byte("records"))
+			if err != nil {
+				return err
+			}
+			bk.FillPercent = 1.0
+			for i := 0; i < 1000 && seq < uint64(b.N); i++ {
+				seq++
+				binary.BigEndian.PutUint64(key, seq)
+				if err := bk.Put(key, val); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+}

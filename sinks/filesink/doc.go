@@ -1,0 +1,24 @@
+// Package filesink implements the "file" sink: it appends every event as
+// one line of CloudEvents structured JSON (with the journal position in
+// the "sequence" extension) to a file, for auditors, tests and tools that
+// read JSON lines.
+//
+// # Durability
+//
+// A batch is encoded in memory and written with one write call to a file
+// opened with O_APPEND; with fsync (the default) the file is synced before
+// Deliver returns nil, so an acknowledged batch survives a crash. If the
+// write fails part-way, the sink truncates the file back to where the batch
+// began, so a retry never leaves half a line in the middle of the file. On
+// Start, a partial last line left by a crash (it belongs to a batch that was
+// never acknowledged and will be delivered again) is truncated too.
+//
+// Delivery is at least once: after a failed fsync or a crash, a batch may
+// appear twice. Readers deduplicate by (source, id).
+//
+// # Files
+//
+// The file is created with mode 0600 and missing parent directories with
+// 0700; the modes of existing files and directories are left alone. The
+// sink assumes it is the file's only writer.
+package filesink

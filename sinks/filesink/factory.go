@@ -1,0 +1,17 @@
+package filesink
+
+import (
+	"context"
+
+	"github.com/sluice-dev/sluice/pipeline"
+)
+
+// Type is the sink's YAML type name.
+const Type = "file"
+
+// NewFactory returns the factory for file sinks.
+func NewFactory() pipeline.SinkFactory {
+	return pipeline.NewSinkFactory(Type, defaultConfig, func(_ context.Context, set pipeline.Settings, cfg *Config) (pipeline.Sink, error) {
+		return newSink(set, cfg), nil
+	})
+}

@@ -1,0 +1,18 @@
+// Package sinks lists the built-in sink factories. The composition root
+// registers them explicitly; nothing registers itself in init().
+package sinks
+
+import (
+	"github.com/sluice-dev/sluice/pipeline"
+	"github.com/sluice-dev/sluice/sinks/filesink"
+	"github.com/sluice-dev/sluice/sinks/stdoutsink"
+)
+
+// Factories returns a new list of the built-in sink factories. The stdout
+// sink writes to os.Stdout.
+func Factories() []pipeline.SinkFactory {
+	return []pipeline.SinkFactory{
+		filesink.NewFactory(),
+		stdoutsink.NewFactory(),
+	}
+}

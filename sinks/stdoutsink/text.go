@@ -1,0 +1,50 @@
+package stdoutsink
+
+import (
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/sluice-dev/sluice/pipeline"
+)
+
+// textTimeFormat is RFC 3339 in UTC with fixed milliseconds, so that lines
+// align.
+const textTimeFormat = "2006-01-02T15:04:05.000Z07:00"
+
+// appendTextLine appends the one-line summary of e:
+// TIME #SEQ SEVERITY SOURCE TYPE [SUBJECT].
+func appendTextLine(buf []byte, e *pipeline.Event) ([]byte, error) {
+	if e.Time.IsZero() {
+		buf = append(buf, '-')
+	} else {
+		buf = e.Time.UTC().AppendFormat(buf, textTimeFormat)
+	}
+	buf = append(buf, " #"...)
+	buf = strconv.AppendUint(buf, e.Sequence, 10)
+	buf = append(buf, ' ')
+	buf = append(buf, strings.ToUpper(e.Severity.String())...)
+	buf = append(buf, ' ')
+	buf = appendValue(buf, e.Source)
+	buf = append(buf, ' ')
+	buf = appendValue(buf, e.Type)
+	if e.Subject != "" {
+		buf = append(buf, ' ')
+		buf = appendValue(buf, e.Subject)
+	}
+	return append(buf, '\n'), nil
+}
+
+// appendValue appends s, quoted as a Go string if it is empty or holds a
+// space, a quote, a backslash or anything unprintable (newlines, escape
+// sequences), so that every event stays on one unambiguous line.
+func appendValue(buf []byte, s string) []byte {
+	if s == "" || strings.ContainsFunc(s, needsQuote) {
+		return strconv.AppendQuote(buf, s)
+	}
+	return append(buf, s...)
+}
+
+func needsQuote(r rune) bool {
+	return r == '"' || r == '\\' || r == unicode.ReplacementChar || unicode.IsSpace(r) || !unicode.IsPrint(r)
+}

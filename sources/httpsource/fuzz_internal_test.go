@@ -1,0 +1,112 @@
+package httpsource
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/sluice-dev/sluice/pipeline"
+	"github.com/sluice-dev/sluice/pipeline/pipelinetest"
+)
+
+// FuzzRequest feeds arbitrary requests to the handler: it must never
+// panic, answer 2xx only with valid events all recorded in one emit, and
+// record nothing for any other answer.
+func FuzzRequest(f *testing.F) {
+	const ev = `{"specversion":"1.0","id":"a","source":"/s","type":"t","data":{"x":1}}`
+	seeds := []struct {
+		method, contentType, name, value, auth string
+		ce                                     uint8
+		body                                   string
+	}{
+		{"POST", mediaStructured, "", "", "Bearer tok", 0, ev},
+		{"POST", mediaBatch, "", "", "Bearer tok", 0, "[" + ev + "," + ev + "]"},
+		{"POST", mediaBatch, "", "", "Bearer tok", 0, "[]"},
+		{"POST", mediaBatch, "", "", "Bearer tok", 0, `[{"specversion":"1.0"}]`},
+		{"POST", "application/json", "ce-subject", "Euro%20%E2%82%AC", "Bearer tok", 0xf, `{"x":1}`},
+		{"POST", "", "ce-ext", `"quoted"`, "Bearer tok", 0xf, ""},
+		{"POST", "text/plain", "ce-datacontenttype", "x", "Bearer tok", 0xf, "hi"},
+		{"POST", mediaStructured + "; charset=utf-16", "", "", "Bearer tok", 0, ev},
+		{"POST", mediaStructured, "", "", "Bearer nope", 0, ev},
+		{"GET", "", "", "", "", 0, ""},
+		{"POST", mediaStructured, "", "", "Bearer tok", 0, `{"specversion":"1.0","id":"a","source":"/s","type":"t","data_base64":"!!"}`},
+		{"POST", mediaStructured, "", "", "Bearer tok", 0, `null`},
+	}
+	for _, s := range seeds {
+		f.Add(s.method, s.contentType, s.name, s.value, s.auth, s.ce, []byte(s.body))
+	}
+	cfg := defaultConfig()
+	cfg.Token = "tok"
+	cfg.MaxBodyBytes = 4096
+	cfg.MaxBatchEvents = 8
+	src, err := newSource(pipeline.NopSettings("fuzz"), cfg)
+	if err != nil {
+		f.Fatal(err)
+	}
+
+	f.Fuzz(func(t *testing.T, method, contentType, name, value, auth string, ce uint8, body []byte) {
+		host := pipelinetest.NewRecordingHost("fuzz")
+		h := src.newHandler(host, nil)
+		req := httptest.NewRequest(http.MethodPost, "/events", bytes.NewReader(body))
+		req.Method = method
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
+		}
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		for i, kv := range [][2]string{{"ce-specversion", "1.0"}, {"ce-id", "id"}, {"ce-source", "/s"}, {"ce-type", "t"}} {
+			if ce&(1<<i) != 0 {
+				req.Header.Set(kv[0], kv[1])
+			}
+		}
+		if name != "" {
+			req.Header.Add(name, value)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+
+		var answer struct {
+			Accepted *int   `json:"accepted"`
+			Error    string `json:"error"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &answer); err != nil {
+			t.Fatalf("answer %d is not JSON: %q", rec.Code, rec.Body.Bytes())
+		}
+		events := host.Events()
+		switch rec.Code {
+		case http.StatusAccepted:
+			if answer.Accepted == nil || *answer.Accepted != len(events) {
+				t.Fatalf("202 says %v accepted, %d recorded", answer.Accepted, len(events))
+			}
+			if len(host.Batches()) > 1 || host.Calls() > 1 {
+				t.Fatalf("one request made %d emits", host.Calls())
+			}
+			for _, e := range events {
+				if err := pipeline.ValidateCloudEvent(&e); err != nil {
+					t.Fatalf("accepted an invalid event: %v", err)
+				}
+				if err := checkStrings(&e); err != nil {
+					t.Fatalf("accepted an event with control characters: %v", err)
+				}
+			}
+			if mt := req.Header.Get("Content-Type"); mt == mediaStructured {
+				if _, err := pipeline.UnmarshalCloudEventJSON(body); err != nil {
+					t.Fatalf("accepted a structured body the codec refuses: %v", err)
+				}
+			}
+		case http.StatusBadRequest, http.StatusUnauthorized, http.StatusMethodNotAllowed,
+			http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType:
+			if host.Calls() != 0 || len(events) != 0 {
+				t.Fatalf("answer %d after %d emits", rec.Code, host.Calls())
+			}
+			if answer.Error == "" {
+				t.Fatalf("answer %d without a reason", rec.Code)
+			}
+		default:
+			t.Fatalf("unexpected answer %d: %s", rec.Code, rec.Body.Bytes())
+		}
+	})
+}

@@ -1,0 +1,17 @@
+// Package sources lists the built-in source factories. The composition
+// root registers them explicitly; nothing registers itself in init().
+package sources
+
+import (
+	"github.com/sluice-dev/sluice/pipeline"
+	"github.com/sluice-dev/sluice/sources/heartbeatsource"
+	"github.com/sluice-dev/sluice/sources/httpsource"
+)
+
+// Factories returns a new list of the built-in source factories.
+func Factories() []pipeline.SourceFactory {
+	return []pipeline.SourceFactory{
+		heartbeatsource.NewFactory(),
+		httpsource.NewFactory(),
+	}
+}
