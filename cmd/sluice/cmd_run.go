@@ -120,9 +120,9 @@ func journalOptions(c config.JournalConfig, log *slog.Logger, tel *telemetry) jo
 func journalOpenError(err error) error {
 	switch {
 	case errors.Is(err, journal.ErrInUse):
-		return withExit(exitJournalInUse, fmt.Errorf("open journal: %w", err))
+		return withExit(exitJournalInUse, err)
 	case errors.Is(err, journal.ErrCorrupt):
-		return withExit(exitJournalDamage, fmt.Errorf("open journal: %w", err))
+		return withExit(exitJournalDamage, err)
 	}
-	return fmt.Errorf("open journal: %w", err)
+	return err
 }
