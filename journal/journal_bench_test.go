@@ -11,6 +11,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/sluice-dev/sluice/journal"
 	"github.com/sluice-dev/sluice/pipeline"
@@ -42,7 +44,10 @@ func BenchmarkAppend(b *testing.B) {
 }
 
 func benchAppend(b *testing.B, producers, batch int) {
-	j, err := journal.Open(b.TempDir(), journal.Options{})
+	reader := sdkmetric.NewManualReader()
+	j, err := journal.Open(b.TempDir(), journal.Options{
+		MeterProvider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)),
+	})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -73,6 +78,42 @@ func benchAppend(b *testing.B, producers, batch int) {
 	wg.Wait()
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+	size, dur := commitStats(b, reader)
+	b.ReportMetric(size, "events/commit")
+	b.ReportMetric(dur*1e6, "µs/commit")
+}
+
+// commitStats reads the mean group size and commit duration (seconds)
+// from the journal's histograms.
+func commitStats(b *testing.B, reader sdkmetric.Reader) (size, dur float64) {
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		b.Fatal(err)
+	}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			switch h := m.Data.(type) {
+			case metricdata.Histogram[int64]:
+				if m.Name == "sluice.journal.commit.group.size" {
+					size = histMean(h.DataPoints)
+				}
+			case metricdata.Histogram[float64]:
+				if m.Name == "sluice.journal.commit.duration" {
+					dur = histMean(h.DataPoints)
+				}
+			}
+		}
+	}
+	return size, dur
+}
+
+func histMean[N int64 | float64](dps []metricdata.HistogramDataPoint[N]) float64 {
+	var sum, n float64
+	for _, dp := range dps {
+		sum += float64(dp.Sum)
+		n += float64(dp.Count)
+	}
+	return sum / max(n, 1)
 }
 
 // BenchmarkRead measures sequential reads of 256-byte events.

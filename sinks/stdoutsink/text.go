@@ -23,7 +23,7 @@ func appendTextLine(buf []byte, e *pipeline.Event) ([]byte, error) {
 	buf = append(buf, " #"...)
 	buf = strconv.AppendUint(buf, e.Sequence, 10)
 	buf = append(buf, ' ')
-	buf = append(buf, strings.ToUpper(e.Severity.String())...)
+	buf = append(buf, severityLabel(e.Severity)...)
 	buf = append(buf, ' ')
 	buf = appendValue(buf, e.Source)
 	buf = append(buf, ' ')
@@ -33,6 +33,21 @@ func appendTextLine(buf []byte, e *pipeline.Event) ([]byte, error) {
 		buf = appendValue(buf, e.Subject)
 	}
 	return append(buf, '\n'), nil
+}
+
+// severityLabels are the upper-case level names, indexed by severity+1.
+var severityLabels = func() (l [8]string) {
+	for s := pipeline.SeverityDebug; s <= pipeline.SeverityEmergency; s++ {
+		l[s+1] = strings.ToUpper(s.String())
+	}
+	return l
+}()
+
+func severityLabel(s pipeline.Severity) string {
+	if s >= pipeline.SeverityDebug && s <= pipeline.SeverityEmergency {
+		return severityLabels[s+1]
+	}
+	return strings.ToUpper(s.String())
 }
 
 // appendValue appends s, quoted as a Go string if it is empty or holds a

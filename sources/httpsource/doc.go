@@ -12,9 +12,11 @@
 //     nothing: one invalid event fails the request with its index;
 //   - binary: the attributes travel as ce-* headers (names
 //     case-insensitive; values quoted-string unescaped, then percent-decoded
-//     and required to be UTF-8, as the binding specifies), Content-Type is
-//     datacontenttype and the body is the data. A request is in binary mode
-//     when it has any ce-* header and no CloudEvents media type.
+//     and required to be UTF-8, as the binding specifies; a % that starts
+//     no %XY sequence is kept, because the CloudEvents Go SDK sends values
+//     raw), Content-Type is datacontenttype and the body is the data. A
+//     request is in binary mode when it has any ce-* header and no
+//     CloudEvents media type.
 //
 // # Delivery
 //

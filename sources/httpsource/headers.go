@@ -2,7 +2,6 @@ package httpsource
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 	"unicode/utf8"
 )
@@ -12,6 +11,10 @@ import (
 // RFC 7230 quoted-string escaping (older senders may quote), then one
 // round of percent-decoding (lower- or upper-case hex), rejecting results
 // that are not valid UTF-8, such as overlong encodings.
+//
+// A % that does not start a %XY sequence is kept as it is: the CloudEvents
+// Go SDK (v2.16) sends values raw, without percent-encoding, so "100%"
+// must not be refused. Raw UTF-8 from such senders passes the UTF-8 check.
 func decodeHeaderValue(v string) (string, error) {
 	if strings.HasPrefix(v, `"`) {
 		u, err := unquote(v)
@@ -21,11 +24,7 @@ func decodeHeaderValue(v string) (string, error) {
 		v = u
 	}
 	if strings.IndexByte(v, '%') >= 0 {
-		u, err := percentDecode(v)
-		if err != nil {
-			return "", err
-		}
-		v = u
+		v = percentDecode(v)
 	}
 	if !utf8.ValidString(v) {
 		return "", errors.New("value is not valid UTF-8 after percent-decoding")
@@ -59,28 +58,23 @@ func unquote(v string) (string, error) {
 	return b.String(), nil
 }
 
-// percentDecode decodes every %XY; a % not followed by two hex digits is
-// an error.
-func percentDecode(v string) (string, error) {
+// percentDecode decodes every %XY; any other % is kept literally.
+func percentDecode(v string) string {
 	var b strings.Builder
 	b.Grow(len(v))
 	for i := 0; i < len(v); i++ {
-		if v[i] != '%' {
-			b.WriteByte(v[i])
-			continue
+		if v[i] == '%' && i+2 < len(v) {
+			hi, ok1 := unhex(v[i+1])
+			lo, ok2 := unhex(v[i+2])
+			if ok1 && ok2 {
+				b.WriteByte(hi<<4 | lo)
+				i += 2
+				continue
+			}
 		}
-		if i+2 >= len(v) {
-			return "", errors.New("truncated percent-encoding")
-		}
-		hi, ok1 := unhex(v[i+1])
-		lo, ok2 := unhex(v[i+2])
-		if !ok1 || !ok2 {
-			return "", fmt.Errorf("invalid percent-encoding %q", v[i:i+3])
-		}
-		b.WriteByte(hi<<4 | lo)
-		i += 2
+		b.WriteByte(v[i])
 	}
-	return b.String(), nil
+	return b.String()
 }
 
 func unhex(c byte) (byte, bool) {

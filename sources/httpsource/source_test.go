@@ -138,7 +138,7 @@ func TestRequests(t *testing.T) {
 		{name: "binary missing specversion", req: binary("", map[string]string{"ce-specversion": ""}), wantStatus: 400, wantError: "missing specversion"},
 		{name: "binary missing source", req: binary("", map[string]string{"ce-source": ""}), wantStatus: 400, wantError: "missing source"},
 		{name: "binary ce-datacontenttype", req: binary("", map[string]string{"ce-datacontenttype": "text/plain"}), wantStatus: 400, wantError: "must not be sent in binary mode"},
-		{name: "binary bad percent-encoding", req: binary("", map[string]string{"ce-subject": "a%zz"}), wantStatus: 400, wantError: "invalid percent-encoding"},
+		{name: "binary invalid UTF-8", req: binary("", map[string]string{"ce-subject": "%FF"}), wantStatus: 400, wantError: "not valid UTF-8"},
 		{name: "binary overlong UTF-8", req: binary("", map[string]string{"ce-subject": "%C0%A0"}), wantStatus: 400, wantError: "not valid UTF-8"},
 		{name: "binary bad extension name", req: binary("", map[string]string{"ce-my-ext": "x"}), wantStatus: 400, wantError: "lower-case letters and digits"},
 		{name: "binary bad content type", req: binary("x", map[string]string{"Content-Type": "text/"}), wantStatus: 400, wantError: "datacontenttype"},
