@@ -26,45 +26,10 @@ var reservedAttributes = map[string]bool{
 // MarshalCloudEventJSON encodes e in the CloudEvents JSON structured format.
 // JSON data (by datacontenttype, or absent type with valid JSON) is embedded
 // as "data"; anything else is "data_base64". The sequence extension is
-// written when e.Sequence is set.
+// written when e.Sequence is set. Extensions named like a reserved
+// attribute are ignored. See AppendCloudEventJSON.
 func MarshalCloudEventJSON(e *Event) ([]byte, error) {
-	m := make(map[string]any, 10+len(e.Extensions))
-	for k, v := range e.Extensions {
-		m[k] = v
-	}
-	m["specversion"] = CloudEventsSpecVersion
-	m["id"] = e.ID
-	m["source"] = e.Source
-	m["type"] = e.Type
-	if e.Subject != "" {
-		m["subject"] = e.Subject
-	}
-	if !e.Time.IsZero() {
-		m["time"] = e.Time.UTC().Format(time.RFC3339Nano)
-	}
-	if e.DataContentType != "" {
-		m["datacontenttype"] = e.DataContentType
-	}
-	if e.DataSchema != "" {
-		m["dataschema"] = e.DataSchema
-	}
-	if e.Severity != SeverityInfo {
-		m["severity"] = e.Severity.String()
-	}
-	if e.Sequence != 0 {
-		m["sequence"] = strconv.FormatUint(e.Sequence, 10)
-	}
-	if e.TraceParent != "" {
-		m["traceparent"] = e.TraceParent
-	}
-	if len(e.Data) > 0 {
-		if isJSONContentType(e.DataContentType) && json.Valid(e.Data) {
-			m["data"] = json.RawMessage(e.Data)
-		} else {
-			m["data_base64"] = base64.StdEncoding.EncodeToString(e.Data)
-		}
-	}
-	return json.Marshal(m)
+	return AppendCloudEventJSON(make([]byte, 0, 256+len(e.Data)), e), nil
 }
 
 // ErrInvalidCloudEvent is returned (wrapped) by UnmarshalCloudEventJSON and
