@@ -159,8 +159,8 @@ func sluice(t *testing.T, env []string, args ...string) (stdout, stderr string, 
 	err := cmd.Run()
 	code = 0
 	if err != nil {
-		ee, ok := err.(*exec.ExitError)
-		require.True(t, ok, "run sluice %v: %v", args, err)
+		var ee *exec.ExitError
+		require.ErrorAs(t, err, &ee, "run sluice %v", args)
 		code = ee.ExitCode()
 	}
 	return out.String(), errb.String(), code

@@ -2,6 +2,8 @@ package journal
 
 import (
 	"context"
+	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -39,6 +41,8 @@ type request struct {
 	err         error
 	done        chan struct{}
 }
+
+var appendSpanOpts = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindInternal)}
 
 // maxPooledBuf keeps huge batches' buffers out of the pool.
 const maxPooledBuf = 1 << 20
@@ -101,7 +105,7 @@ func (j *Journal) Append(ctx context.Context, batch pipeline.AppendBatch) (pipel
 	if len(batch.Events) == 0 && len(batch.State) == 0 {
 		return pipeline.AppendResult{}, nil
 	}
-	ctx, span := j.tel.tracer.Start(ctx, "journal.append", trace.WithSpanKind(trace.SpanKindInternal))
+	ctx, span := j.tel.tracer.Start(ctx, "journal.append", appendSpanOpts...)
 	defer span.End()
 	res, err := j.append(ctx, batch)
 	if span.IsRecording() {
@@ -158,21 +162,23 @@ func (r *request) encode(batch pipeline.AppendBatch) error {
 		r.buf = make([]byte, 0, n)
 	}
 	buf := r.buf[:0]
-	var hdr [recordHeaderSize]byte
+	var (
+		hdr [recordHeaderSize]byte
+		ids idSeq
+		id  [36]byte
+	)
 	for i := range batch.Events {
 		e := &batch.Events[i]
-		if e.ID == "" {
-			filled := *e
-			id, err := uuid.NewV7()
-			if err != nil {
-				return fmt.Errorf("event id: %w", err)
-			}
-			filled.ID = id.String()
-			e = &filled
-		}
 		start := len(buf)
 		buf = append(buf, hdr[:]...)
-		buf = MarshalEvent(buf, e)
+		if e.ID == "" {
+			if err := ids.next(&id); err != nil {
+				return fmt.Errorf("event id: %w", err)
+			}
+			buf = appendEvent(buf, e, id[:])
+		} else {
+			buf = appendEvent(buf, e, nil)
+		}
 		if len(buf)-start > bolt.MaxValueSize {
 			return fmt.Errorf("%w: event %d encodes to %d bytes", ErrInvalidBatch, i, len(buf)-start)
 		}
@@ -203,6 +209,43 @@ func validateState(upd []pipeline.StateUpdate) error {
 	return nil
 }
 
+// idSeq generates the IDs of one batch's events: a UUIDv7 for the first,
+// then the same UUID with its 62-bit random tail incremented, so the IDs
+// of a batch are distinct and ordered at the cost of one UUID (RFC 9562
+// allows a counter in rand_b).
+type idSeq struct {
+	base uuid.UUID
+	n    uint64
+	ok   bool
+}
+
+func (s *idSeq) next(out *[36]byte) error {
+	if !s.ok {
+		u, err := uuid.NewV7()
+		if err != nil {
+			return err
+		}
+		s.base, s.ok = u, true
+	}
+	u := s.base
+	if s.n > 0 {
+		const mask = 1<<62 - 1
+		lo := binary.BigEndian.Uint64(u[8:])
+		binary.BigEndian.PutUint64(u[8:], lo&^mask|(lo+s.n)&mask)
+	}
+	s.n++
+	hex.Encode(out[0:8], u[0:4])
+	out[8] = '-'
+	hex.Encode(out[9:13], u[4:6])
+	out[13] = '-'
+	hex.Encode(out[14:18], u[6:8])
+	out[18] = '-'
+	hex.Encode(out[19:23], u[8:10])
+	out[23] = '-'
+	hex.Encode(out[24:], u[10:])
+	return nil
+}
+
 // enqueue hands r to the committer; false once the committer has stopped.
 func (j *Journal) enqueue(r *request) bool {
 	j.qmu.Lock()
@@ -211,10 +254,16 @@ func (j *Journal) enqueue(r *request) bool {
 		return false
 	}
 	j.queue = append(j.queue, r)
+	j.qbytes += r.bytes
+	// Wake the committer when work appears, and when a group it is
+	// gathering is complete; not on every append.
+	signal := len(j.queue) == 1 || len(j.queue) >= j.qtarget || j.qbytes >= j.opts.MaxBatchBytes
 	j.qmu.Unlock()
-	select {
-	case j.wake <- struct{}{}:
-	default:
+	if signal {
+		select {
+		case j.wake <- struct{}{}:
+		default:
+		}
 	}
 	return true
 }

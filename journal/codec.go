@@ -26,13 +26,24 @@ const (
 // append time. Extensions are written in key order, so equal events encode
 // to equal bytes. The layout is described in the package documentation.
 func MarshalEvent(dst []byte, e *pipeline.Event) []byte {
-	dst = slices.Grow(dst, eventSize(e))
+	return appendEvent(dst, e, nil)
+}
+
+// appendEvent is MarshalEvent; a non-nil id replaces e.ID (the journal
+// fills IDs without allocating a string).
+func appendEvent(dst []byte, e *pipeline.Event, id []byte) []byte {
+	dst = slices.Grow(dst, eventSize(e)+len(id))
 	var flags byte
 	if !e.Time.IsZero() {
 		flags |= flagHasTime
 	}
 	dst = append(dst, eventCodecVersion, flags)
-	dst = appendString(dst, e.ID)
+	if id != nil {
+		dst = binary.AppendUvarint(dst, uint64(len(id)))
+		dst = append(dst, id...)
+	} else {
+		dst = appendString(dst, e.ID)
+	}
 	dst = appendString(dst, e.Source)
 	dst = appendString(dst, e.Type)
 	dst = appendString(dst, e.Subject)

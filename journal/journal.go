@@ -41,6 +41,8 @@ type Journal struct {
 	qmu     sync.Mutex
 	queue   []*request
 	spare   []*request
+	qbytes  int  // bytes of the queued requests
+	qtarget int  // queue length at which appenders wake a waiting committer
 	stopped bool
 	wake    chan struct{}
 

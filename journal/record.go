@@ -48,6 +48,7 @@ func keySeq(k []byte) (uint64, bool) {
 type chainer struct {
 	h       hash.Hash
 	scratch [16]byte
+	want    [32]byte
 }
 
 func newChainer() *chainer { return &chainer{h: sha256.New()} }
@@ -73,12 +74,15 @@ func (c *chainer) seal(v []byte, seq uint64, t int64, prev *[32]byte) {
 	binary.BigEndian.PutUint32(v[offCRC:], recordCRC(seq, v))
 }
 
-// recordCRC returns the CRC32C of v[5:] followed by seq's key bytes.
+// recordCRC returns the CRC32C of v[5:] followed by seq's key bytes. The
+// key bytes are folded in by hand: passing a local array to crc32.Update
+// would move it to the heap on every record.
 func recordCRC(seq uint64, v []byte) uint32 {
-	var k [keySize]byte
-	binary.BigEndian.PutUint64(k[:], seq)
-	crc := crc32.Update(0, castagnoli, v[offTime:])
-	return crc32.Update(crc, castagnoli, k[:])
+	crc := ^crc32.Update(0, castagnoli, v[offTime:])
+	for shift := 56; shift >= 0; shift -= 8 {
+		crc = castagnoli[byte(crc)^byte(seq>>shift)] ^ (crc >> 8)
+	}
+	return ^crc
 }
 
 // checkRecord verifies v's framing and CRC (not its chain link).
@@ -97,10 +101,9 @@ func checkRecord(seq uint64, v []byte) error {
 
 // checkLink verifies that v's stored hash chains from prev.
 func (c *chainer) checkLink(seq uint64, v []byte, prev *[32]byte) error {
-	var want [32]byte
-	c.sum(want[:], prev, seq, recordTime(v), v[recordHeaderSize:])
-	if [32]byte(v[offHash:offHash+32]) != want {
-		return fmt.Errorf("hash chain broken: stored %x, computed %x", v[offHash:offHash+32], want)
+	c.sum(c.want[:], prev, seq, recordTime(v), v[recordHeaderSize:])
+	if [32]byte(v[offHash:offHash+32]) != c.want {
+		return fmt.Errorf("hash chain broken: stored %x, computed %x", v[offHash:offHash+32], c.want)
 	}
 	return nil
 }

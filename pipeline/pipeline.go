@@ -27,7 +27,6 @@ type Pipeline struct {
 
 	ready        atomic.Bool
 	lastAppended atomic.Uint64
-	lagReg       metric.Registration
 }
 
 // sourceRunner is one built source with its host.

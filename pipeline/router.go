@@ -38,7 +38,7 @@ func (p *Pipeline) newRouter(sub *journalSubscriber, stopping <-chan struct{}) (
 		return nil, fmt.Errorf("new router: %w", err)
 	}
 	for _, s := range p.sinks {
-		router.AddNoPublisherHandler("sink."+s.name, s.name, sub, func(msg *message.Message) error {
+		router.AddConsumerHandler("sink."+s.name, s.name, sub, func(msg *message.Message) error {
 			b, ok := msg.Context().Value(batchKey{}).(*messageBatch)
 			if !ok {
 				return fmt.Errorf("message %s carries no batch", msg.UUID)

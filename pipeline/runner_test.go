@@ -118,7 +118,9 @@ func (h *harness) start(spec pipeline.Spec) *running {
 	require.Eventually(h.t, p.Ready, 5*time.Second, time.Millisecond)
 	h.t.Cleanup(func() {
 		cancel()
-		<-r.done
+		if err := <-r.done; err != nil {
+			h.t.Logf("pipeline run: %v", err)
+		}
 		_ = j.Close(context.Background())
 	})
 	return r

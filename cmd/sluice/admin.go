@@ -147,7 +147,9 @@ func serveAdmin(ctx context.Context, addr string, h http.Handler, log *slog.Logg
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = srv.Close()
 	}
-	<-errc
+	if serveErr := <-errc; !errors.Is(serveErr, http.ErrServerClosed) && err == nil {
+		err = serveErr
+	}
 	return err
 }
 

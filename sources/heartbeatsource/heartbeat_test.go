@@ -3,11 +3,9 @@ package heartbeatsource_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
@@ -44,8 +42,8 @@ func TestConfigValidate(t *testing.T) {
 	err := cfg.Validate()
 	var fe *pipeline.FieldError
 	require.ErrorAs(t, err, &fe)
-	assert.ErrorContains(t, err, "interval: must be at least 10ms")
-	assert.ErrorContains(t, err, "type: must not be empty")
+	require.ErrorContains(t, err, "interval: must be at least 10ms")
+	require.ErrorContains(t, err, "type: must not be empty")
 }
 
 // TestHeartbeatsCountAcrossRestarts checks the periodic events and that
@@ -56,7 +54,8 @@ func TestHeartbeatsCountAcrossRestarts(t *testing.T) {
 	run := func(n int) []pipeline.Event {
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan error, 1)
-		go func() { done <- newSource(t, 10*time.Millisecond).Run(ctx, host) }()
+		src := newSource(t, 10*time.Millisecond)
+		go func() { done <- src.Run(ctx, host) }()
 		evs, err := host.WaitForEvents(t.Context(), n)
 		cancel()
 		require.NoError(t, err)
@@ -95,7 +94,8 @@ func TestFullJournalSkipsBeat(t *testing.T) {
 	host.SetError(pipeline.ErrJournalFull)
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
-	go func() { done <- newSource(t, 10*time.Millisecond).Run(ctx, host) }()
+	src := newSource(t, 10*time.Millisecond)
+	go func() { done <- src.Run(ctx, host) }()
 	require.Eventually(t, func() bool { return host.Calls() >= 2 }, 5*time.Second, time.Millisecond)
 	host.SetError(nil)
 	evs, err := host.WaitForEvents(t.Context(), 1)
@@ -103,5 +103,4 @@ func TestFullJournalSkipsBeat(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, <-done)
 	require.Contains(t, string(evs[0].Data), `"counter":1,`, "refused heartbeats do not advance the counter")
-	require.False(t, errors.Is(err, pipeline.ErrJournalFull))
 }
