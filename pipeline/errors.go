@@ -1,6 +1,9 @@
 package pipeline
 
-import "errors"
+import (
+	"errors"
+	"strconv"
+)
 
 var (
 	// ErrJournalFull is returned (wrapped) by Journal.Append when the
@@ -51,4 +54,32 @@ func Permanent(err error) error {
 func IsPermanent(err error) bool {
 	var p *PermanentError
 	return errors.As(err, &p)
+}
+
+// BatchError reports that some deliveries of a batch failed permanently
+// while every other delivery of the batch took effect. A sink returns it
+// after isolating the offending events (for example by bisecting a batch
+// the peer rejected as a whole); the runner dead-letters only the failed
+// ones and moves on. Each failure's Err should be permanent; a transient
+// error in a BatchError makes the runner retry the whole batch.
+type BatchError struct {
+	Failed []DeliveryFailure
+}
+
+// DeliveryFailure is one failed delivery of a batch: its index in the
+// batch passed to Deliver, and why it failed.
+type DeliveryFailure struct {
+	Index int
+	Err   error
+}
+
+// Error implements error.
+func (e *BatchError) Error() string {
+	if len(e.Failed) == 0 {
+		return "batch partially failed"
+	}
+	if len(e.Failed) == 1 {
+		return "1 delivery of the batch failed: " + e.Failed[0].Err.Error()
+	}
+	return strconv.Itoa(len(e.Failed)) + " deliveries of the batch failed, first: " + e.Failed[0].Err.Error()
 }

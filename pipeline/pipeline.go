@@ -49,6 +49,7 @@ func New(ctx context.Context, spec Spec, regs Registries, j Journal, set Setting
 		return nil, fmt.Errorf("telemetry: %w", err)
 	}
 	p := &Pipeline{spec: spec, journal: j, set: set, tel: tel}
+	deadLetters, _ := j.(DeadLetterStore)
 	var errs []error
 	for _, ss := range spec.Sources {
 		f, ok := regs.Sources.Lookup(ss.Type)
@@ -91,7 +92,7 @@ func New(ctx context.Context, spec Spec, regs Registries, j Journal, set Setting
 			continue
 		}
 		p.sinks = append(p.sinks, &sinkRunner{
-			name: ks.Name, sink: sink, routes: newSinkRoutes(ks.Name, spec.Routes),
+			name: ks.Name, sink: sink, routes: newSinkRoutes(ks.Name, spec.Routes), deadLetters: deadLetters,
 			retry: retry, batch: batch, log: ksSet.Logger, clock: set.Clock, tel: tel,
 			attrs:   metric.WithAttributeSet(attribute.NewSet(attribute.String("sink", ks.Name))),
 			backoff: retry.NewBackOff(set.Clock),
@@ -127,6 +128,11 @@ func (p *Pipeline) observeLag(_ context.Context, o metric.Observer) error {
 			lag = int64(last + 1 - next)
 		}
 		o.ObserveInt64(p.tel.sinkLag, lag, s.attrs)
+		var age float64
+		if oldest := s.oldestPending.Load(); lag > 0 && oldest != 0 {
+			age = max(0, p.set.Clock.Now().Sub(time.Unix(0, oldest)).Seconds())
+		}
+		o.ObserveFloat64(p.tel.sinkLagAge, age, s.attrs)
 	}
 	return nil
 }

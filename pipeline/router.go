@@ -23,11 +23,6 @@ import (
 // batchKey is the context key under which a message carries its batch.
 type batchKey struct{}
 
-// messageBatch is what one watermill message carries.
-type messageBatch struct {
-	deliveries []Delivery
-}
-
 // newRouter builds the Router with one no-publisher handler per sink.
 func (p *Pipeline) newRouter(sub *journalSubscriber, stopping <-chan struct{}) (*message.Router, error) {
 	closeTimeout := p.spec.ShutdownTimeout
@@ -43,7 +38,7 @@ func (p *Pipeline) newRouter(sub *journalSubscriber, stopping <-chan struct{}) (
 			if !ok {
 				return fmt.Errorf("message %s carries no batch", msg.UUID)
 			}
-			return s.deliver(msg.Context(), stopping, b.deliveries)
+			return s.deliver(msg.Context(), stopping, b)
 		})
 	}
 	return router, nil
@@ -114,16 +109,26 @@ func (s *journalSubscriber) consume(ctx context.Context, sink *sinkRunner, out c
 	sink.next.Store(next)
 	limit := ReadLimit{MaxRecords: sink.batch.MaxEvents, MaxBytes: int(sink.batch.MaxBytes)}
 	for {
-		records, err := s.journal.Read(ctx, next, limit)
+		var wake <-chan struct{}
+		if sink.deadLetters != nil {
+			// Take the wake-up channel before looking, so that a request
+			// made in between is not missed.
+			wake = sink.deadLetters.RedriveRequested()
+			if err := s.redrive(ctx, sink, out); err != nil {
+				return stopErr(ctx, err)
+			}
+		}
+		records, err := s.readOrWake(ctx, next, limit, wake)
 		if err != nil {
 			return stopErr(ctx, fmt.Errorf("read journal: %w", err))
 		}
 		if len(records) == 0 {
-			continue
+			continue // woken for a redrive
 		}
+		sink.oldestPending.Store(records[0].AppendTime.UnixNano())
 		after := records[len(records)-1].Seq + 1
-		if deliveries := sink.routes.deliveries(records); len(deliveries) > 0 {
-			acked, err := s.send(ctx, out, sink.name, deliveries)
+		if b := sink.routes.batch(records); len(b.deliveries) > 0 {
+			acked, err := s.send(ctx, out, sink.name, b)
 			if err != nil || !acked {
 				return stopErr(ctx, err)
 			}
@@ -136,14 +141,70 @@ func (s *journalSubscriber) consume(ctx context.Context, sink *sinkRunner, out c
 	}
 }
 
+// readOrWake is Journal.Read that also returns (with no records) when wake
+// is closed.
+func (s *journalSubscriber) readOrWake(ctx context.Context, from uint64, limit ReadLimit, wake <-chan struct{}) ([]Record, error) {
+	if wake == nil {
+		return s.journal.Read(ctx, from, limit)
+	}
+	readCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-wake:
+			cancel()
+		case <-readCtx.Done():
+		}
+	}()
+	records, err := s.journal.Read(readCtx, from, limit)
+	if err != nil && ctx.Err() == nil && readCtx.Err() != nil {
+		return nil, nil
+	}
+	return records, err
+}
+
+// redrive delivers the sink's dead letters that were marked for redrive,
+// a bounded batch at a time, through the same handler as journal records.
+func (s *journalSubscriber) redrive(ctx context.Context, sink *sinkRunner, out chan<- *message.Message) error {
+	for {
+		var letters []DeadLetter
+		errFull := errors.New("batch full")
+		err := sink.deadLetters.DeadLetters(ctx, DeadLetterFilter{Sink: sink.name, OnlyRedriveRequested: true}, func(l DeadLetter) error {
+			letters = append(letters, l)
+			if len(letters) >= sink.batch.MaxEvents {
+				return errFull
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, errFull) {
+			return fmt.Errorf("list dead letters: %w", err)
+		}
+		if len(letters) == 0 {
+			return nil
+		}
+		b := &messageBatch{deliveries: make([]Delivery, len(letters)), letters: letters}
+		for i, l := range letters {
+			b.deliveries[i] = Delivery{Event: l.Event, Key: l.Key, Route: l.Route}
+		}
+		s.log.Info("redriving dead letters", slog.String("sink", sink.name), slog.Int("events", len(letters)))
+		acked, err := s.send(ctx, out, sink.name, b)
+		if err != nil || !acked {
+			return err
+		}
+	}
+}
+
 // send offers deliveries as one message until it is acked. It returns
 // false when the subscription ends first; a Nack during shutdown ends it,
 // a Nack otherwise re-sends after a pause.
-func (s *journalSubscriber) send(ctx context.Context, out chan<- *message.Message, sink string, deliveries []Delivery) (bool, error) {
-	first, last := deliveries[0].Event.Sequence, deliveries[len(deliveries)-1].Event.Sequence
+func (s *journalSubscriber) send(ctx context.Context, out chan<- *message.Message, sink string, b *messageBatch) (bool, error) {
+	first, last := b.deliveries[0].Event.Sequence, b.deliveries[len(b.deliveries)-1].Event.Sequence
 	uuid := sink + ":" + strconv.FormatUint(first, 10) + "-" + strconv.FormatUint(last, 10)
+	if b.letters != nil {
+		uuid += ":redrive"
+	}
 	for {
-		msg := message.NewMessageWithContext(context.WithValue(s.delivery, batchKey{}, &messageBatch{deliveries: deliveries}), uuid, nil)
+		msg := message.NewMessageWithContext(context.WithValue(s.delivery, batchKey{}, b), uuid, nil)
 		select {
 		case out <- msg:
 		case <-ctx.Done():

@@ -32,6 +32,11 @@ func newSinkRoutes(sink string, routes []RouteSpec) *sinkRoutes {
 	return r
 }
 
+// batch returns the deliveries for this sink among records, in order.
+func (r *sinkRoutes) batch(records []Record) *messageBatch {
+	return &messageBatch{deliveries: r.deliveries(records)}
+}
+
 // deliveries returns the deliveries for this sink among records, in order.
 func (r *sinkRoutes) deliveries(records []Record) []Delivery {
 	var out []Delivery

@@ -30,7 +30,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	if st, err := p.journal.Stats(ctx); err == nil {
 		p.noteAppended(st.Last)
 	}
-	reg, err := p.set.MeterProvider.Meter(instrumentationScope).RegisterCallback(p.observeLag, p.tel.sinkLag)
+	reg, err := p.set.MeterProvider.Meter(instrumentationScope).RegisterCallback(p.observeLag, p.tel.sinkLag, p.tel.sinkLagAge)
 	if err != nil {
 		return fmt.Errorf("register lag gauge: %w", err)
 	}

@@ -20,6 +20,7 @@ const instrumentationScope = "github.com/sluice-dev/sluice/pipeline"
 //	sluice.sink.dead_lettered      counter   events given up on (permanent, or retries exhausted)
 //	sluice.sink.delivery.duration  histogram seconds per successful Deliver call
 //	sluice.sink.lag                gauge     events appended but not yet delivered
+//	sluice.sink.lag.age            gauge     seconds since the oldest undelivered event was appended
 const (
 	metricSourceEvents       = "sluice.source.events"
 	metricSourceEmitErrors   = "sluice.source.emit.errors"
@@ -30,6 +31,7 @@ const (
 	metricSinkDeadLettered   = "sluice.sink.dead_lettered"
 	metricSinkDuration       = "sluice.sink.delivery.duration"
 	metricSinkLag            = "sluice.sink.lag"
+	metricSinkLagAge         = "sluice.sink.lag.age"
 )
 
 // telemetry holds the pipeline core's instruments.
@@ -45,6 +47,7 @@ type telemetry struct {
 	sinkDeadLettered   metric.Int64Counter
 	sinkDuration       metric.Float64Histogram
 	sinkLag            metric.Int64ObservableGauge
+	sinkLagAge         metric.Float64ObservableGauge
 }
 
 func newTelemetry(set Settings) (*telemetry, error) {
@@ -80,6 +83,10 @@ func newTelemetry(set Settings) (*telemetry, error) {
 		return nil, err
 	}
 	t.sinkLag, err = m.Int64ObservableGauge(metricSinkLag, metric.WithDescription("Events appended to the journal but not yet delivered by the sink."), metric.WithUnit("{event}"))
+	if err != nil {
+		return nil, err
+	}
+	t.sinkLagAge, err = m.Float64ObservableGauge(metricSinkLagAge, metric.WithDescription("Age of the oldest event appended but not yet delivered by the sink."), metric.WithUnit("s"))
 	if err != nil {
 		return nil, err
 	}
