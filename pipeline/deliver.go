@@ -216,6 +216,42 @@ func (s *sinkRunner) giveUp(ctx context.Context, b *messageBatch, failures []fai
 	return s.resolveRedrive(ctx, b, failed)
 }
 
+// reject dead-letters events a route could not match or transform. The
+// store is retried until it works or ctx ends, since the cursor must not
+// pass an event that is neither delivered nor dead-lettered.
+func (s *sinkRunner) reject(ctx context.Context, rejected []rejection) error {
+	now := s.clock.Now()
+	letters := make([]DeadLetter, len(rejected))
+	for i, r := range rejected {
+		letters[i] = DeadLetter{
+			Sink: s.name, Route: r.delivery.Route, Seq: r.delivery.Event.Sequence, Event: r.delivery.Event, Key: r.delivery.Key,
+			Reason: r.reason, FirstError: r.err.Error(), LastError: r.err.Error(), FirstAt: now, LastAt: now,
+		}
+	}
+	b := s.retry.NewBackOff(s.clock)
+	for {
+		err := s.storeLetters(ctx, letters)
+		if err == nil {
+			break
+		}
+		wait := b.NextBackOff()
+		if wait == backoff.Stop {
+			wait = s.retry.Max
+		}
+		timer := s.clock.NewTimer(wait)
+		select {
+		case <-timer.C():
+		case <-ctx.Done():
+			timer.Stop()
+			return ctx.Err()
+		}
+	}
+	s.tel.sinkDeadLettered.Add(ctx, int64(len(letters)), s.attrs)
+	s.log.Error("events rejected by their route", slog.String("reason", rejected[0].reason),
+		slog.Int("events", len(letters)), slog.Uint64("first_seq", letters[0].Seq), slog.String("error", rejected[0].err.Error()))
+	return nil
+}
+
 // storeLetters writes letters to the dead-letter store.
 func (s *sinkRunner) storeLetters(ctx context.Context, letters []DeadLetter) error {
 	if len(letters) == 0 {

@@ -127,7 +127,13 @@ func (s *journalSubscriber) consume(ctx context.Context, sink *sinkRunner, out c
 		}
 		sink.oldestPending.Store(records[0].AppendTime.UnixNano())
 		after := records[len(records)-1].Seq + 1
-		if b := sink.routes.batch(records); len(b.deliveries) > 0 {
+		b, rejected := sink.routes.batch(records)
+		if len(rejected) > 0 {
+			if err := sink.reject(ctx, rejected); err != nil {
+				return stopErr(ctx, err)
+			}
+		}
+		if len(b.deliveries) > 0 {
 			acked, err := s.send(ctx, out, sink.name, b)
 			if err != nil || !acked {
 				return stopErr(ctx, err)

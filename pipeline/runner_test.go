@@ -346,3 +346,63 @@ func TestNewRejectsUnknownTypes(t *testing.T) {
 	require.ErrorContains(t, err, "source in")
 	require.ErrorContains(t, err, "sink out")
 }
+
+// typeMatcher selects events by type; "boom" makes Match fail.
+type typeMatcher struct{ want string }
+
+func (m typeMatcher) Match(e *pipeline.Event) (bool, error) {
+	if e.Type == "boom" {
+		return false, errors.New("no such key: region")
+	}
+	return e.Type == m.want, nil
+}
+
+// subjectSetter sets the subject; an event with subject "bad" fails.
+type subjectSetter struct{ subject string }
+
+func (s subjectSetter) Transform(e pipeline.Event) (pipeline.Event, error) {
+	if e.Subject == "bad" {
+		return e, errors.New("template: missing key")
+	}
+	e.Subject = s.subject
+	return e, nil
+}
+
+func TestRouteMatchAndTransform(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.sources["in"] = newScriptSource(nil)
+	out := h.recording("out")
+	r := h.start(pipeline.Spec{
+		Sources: []pipeline.SourceSpec{{Name: "in", Type: "script", Config: &emptyConfig{}}},
+		Sinks:   []pipeline.SinkSpec{{Name: "out", Type: "recording", Config: &emptyConfig{}}},
+		Routes: []pipeline.RouteSpec{
+			{Name: "alerts", From: []string{"in"}, To: []string{"out"}, Match: typeMatcher{"alert"}, Transform: subjectSetter{"paged"}},
+			{Name: "rest", From: []string{"in"}, To: []string{"out"}, Match: typeMatcher{"info"}},
+		},
+	})
+	h.sources["in"].emit(t,
+		pipeline.Event{ID: "1", Type: "alert"},
+		pipeline.Event{ID: "2", Type: "info"},
+		pipeline.Event{ID: "3", Type: "other"},
+		pipeline.Event{ID: "4", Type: "boom"},
+		pipeline.Event{ID: "5", Type: "alert", Subject: "bad"},
+		pipeline.Event{ID: "6", Type: "alert"},
+	)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	got, err := out.WaitForDeliveries(ctx, 3)
+	require.NoError(t, err)
+	require.Len(t, got, 3)
+	assert.Equal(t, []string{"1", "2", "6"}, []string{got[0].Event.ID, got[1].Event.ID, got[2].Event.ID})
+	assert.Equal(t, "alerts", got[0].Route)
+	assert.Equal(t, "paged", got[0].Event.Subject)
+	assert.Equal(t, "rest", got[1].Route)
+	assert.Empty(t, got[1].Event.Subject)
+	assert.Equal(t, uint64(1), got[0].Event.Sequence, "a transform keeps the journal sequence")
+	require.Eventually(t, func() bool {
+		c, err := r.journal.Cursor(context.Background(), "out")
+		return err == nil && c == 7
+	}, 5*time.Second, time.Millisecond, "events that fail to match or transform do not block the cursor")
+	require.NoError(t, r.stop(t))
+}

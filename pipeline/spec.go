@@ -53,6 +53,32 @@ func (c *BatchConfig) Validate() error {
 // RouteSpec sends the events of its sources to its sinks.
 type RouteSpec struct {
 	Name string
+	// From names the sources whose events the route considers (matched on
+	// Event.Origin).
 	From []string
-	To   []string
+	// To names the sinks the route delivers to.
+	To []string
+	// Match selects events; nil selects every event of From.
+	Match EventMatcher
+	// Transform rewrites selected events before delivery; nil keeps them.
+	Transform EventTransformer
+}
+
+// EventMatcher decides whether a route selects an event. Implementations
+// are compiled once at load and must be safe for concurrent use.
+type EventMatcher interface {
+	// Match reports whether e is selected. An error (an expression that
+	// fails on this event) dead-letters the event for the route's sinks
+	// with reason "match failed"; it is never silently dropped.
+	Match(e *Event) (bool, error)
+}
+
+// EventTransformer rewrites an event on its way to a route's sinks.
+// Implementations are compiled once at load and must be safe for
+// concurrent use.
+type EventTransformer interface {
+	// Transform returns the event to deliver. It must not modify e's
+	// Data or Extensions in place (copy them). An error dead-letters the
+	// event with reason "transform failed".
+	Transform(e Event) (Event, error)
 }
