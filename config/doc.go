@@ -132,6 +132,50 @@
 // other errors at the `with` itself. Validation problems of a value that
 // failed to decode are not reported twice.
 //
+// # Routes
+//
+// A route sends the events of its sources (`from`) to its sinks (`to`),
+// optionally selecting with `match` and rewriting with `transform`:
+//
+//	routes:
+//	  - name: alerts
+//	    from: [web, lb]
+//	    to: [ves]
+//	    match:
+//	      types: ["sluice.probe.*"]        # globs: * any run, ? one character
+//	      severity: warning                # at or above
+//	      subjects: ["web*"]
+//	      attributes: {region: "eu*"}      # extension attribute globs
+//	      expr: 'event.level >= 3 && event.data.code != 200'   # CEL
+//	    transform:
+//	      set: {team: "ops-{{ .Origin }}"} # extension attributes
+//	      rename: {region: zone}
+//	      drop: [debug]
+//	      type: "vm.{{ .Type }}"
+//	      subject: "{{ .Subject }}/checked"
+//
+// Every match condition given must hold. `expr` is a CEL expression
+// (github.com/google/cel-go), compiled once at load, over one variable,
+// `event`, with the keys id, source, type, subject, origin (the Sluice
+// source's name), datacontenttype, dataschema, severity (the level name),
+// level (debug -1 … emergency 6), time (timestamp), sequence (uint),
+// attributes (map) and data (the payload decoded from JSON, else null).
+// It must yield a boolean; a key missing from an event is an evaluation
+// error, and such events are dead-lettered for the route's sinks with
+// reason "match failed" (use has(event.attributes.x) to test first).
+//
+// Transform values are Go text/template templates over the event's
+// fields: .ID .Source .Type .Subject .Origin .Severity .DataContentType
+// .DataSchema .Time .Sequence and .Attributes (use
+// {{ index .Attributes "name" }}). A field that cannot exist is a config
+// error; a template that fails on an event (a missing map key)
+// dead-letters it with reason "transform failed". Transforms apply in the
+// order rename, drop, set, type, subject, and cannot touch CloudEvents
+// context attributes other than type and subject.
+//
+// An event reaches a sink once, through the first route in the file that
+// selects it.
+//
 // # Errors
 //
 // Parse and Load return Errors, every problem sorted by position, one per

@@ -85,10 +85,3 @@ func (s *sinkEntry) SetDefaults() {
 	s.Retry = pipeline.DefaultRetryConfig()
 	s.Batch = pipeline.DefaultBatchConfig()
 }
-
-// routeEntry is one route as written.
-type routeEntry struct {
-	Name string   `yaml:"name" config:"required"`
-	From []string `yaml:"from" config:"required"`
-	To   []string `yaml:"to" config:"required"`
-}

@@ -51,7 +51,7 @@ func Parse(name string, data []byte, regs pipeline.Registries, env func(string) 
 	spec := pipeline.Spec{
 		Sources:         p.buildSources(doc.Sources, regs.Sources),
 		Sinks:           p.buildSinks(doc.Sinks, regs.Sinks),
-		Routes:          routeSpecs(doc.Routes),
+		Routes:          p.buildRoutes(doc.Routes),
 		ShutdownTimeout: doc.ShutdownTimeout,
 	}
 	p.checkReferences(&doc)
@@ -168,12 +168,4 @@ func findText(data []byte, s string) *yaml.Node {
 	line := bytes.Count(before, []byte("\n")) + 1
 	col := len([]rune(string(before[bytes.LastIndexByte(before, '\n')+1:]))) + 1
 	return &yaml.Node{Line: line, Column: col}
-}
-
-func routeSpecs(entries []routeEntry) []pipeline.RouteSpec {
-	specs := make([]pipeline.RouteSpec, 0, len(entries))
-	for _, r := range entries {
-		specs = append(specs, pipeline.RouteSpec{Name: r.Name, From: r.From, To: r.To})
-	}
-	return specs
 }
