@@ -40,6 +40,7 @@ type sinkRunner struct {
 	tel         *telemetry
 	attrs       metric.MeasurementOption
 	deadLetters DeadLetterStore
+	throttles   *sinkThrottles
 
 	backoff *backoff.ExponentialBackOff
 	// next is the next sequence the sink has not yet handled, for lag.

@@ -108,6 +108,7 @@ func (s *journalSubscriber) consume(ctx context.Context, sink *sinkRunner, out c
 	}
 	sink.next.Store(next)
 	limit := ReadLimit{MaxRecords: sink.batch.MaxEvents, MaxBytes: int(sink.batch.MaxBytes)}
+	committed := next
 	for {
 		var wake <-chan struct{}
 		if sink.deadLetters != nil {
@@ -118,39 +119,57 @@ func (s *journalSubscriber) consume(ctx context.Context, sink *sinkRunner, out c
 				return stopErr(ctx, err)
 			}
 		}
-		records, err := s.readOrWake(ctx, next, limit, wake)
+		var due <-chan time.Time
+		var timer Timer
+		if at, ok := sink.throttles.next(); ok {
+			timer = sink.clock.NewTimer(max(0, at.Sub(sink.clock.Now())))
+			due = timer.C()
+		}
+		records, err := s.readOrWake(ctx, next, limit, wake, due)
+		if timer != nil {
+			timer.Stop()
+		}
 		if err != nil {
 			return stopErr(ctx, fmt.Errorf("read journal: %w", err))
 		}
-		if len(records) == 0 {
-			continue // woken for a redrive
-		}
-		sink.oldestPending.Store(records[0].AppendTime.UnixNano())
-		after := records[len(records)-1].Seq + 1
 		b, rejected := sink.routes.batch(records)
 		if len(rejected) > 0 {
 			if err := sink.reject(ctx, rejected); err != nil {
 				return stopErr(ctx, err)
 			}
 		}
+		b.deliveries = sink.throttle(ctx, b.deliveries)
 		if len(b.deliveries) > 0 {
+			if len(records) > 0 {
+				sink.oldestPending.Store(records[0].AppendTime.UnixNano())
+			}
 			acked, err := s.send(ctx, out, sink.name, b)
 			if err != nil || !acked {
 				return stopErr(ctx, err)
 			}
 		}
-		if err := s.journal.CommitCursor(context.WithoutCancel(ctx), sink.name, after); err != nil {
-			return stopErr(ctx, fmt.Errorf("commit cursor: %w", err))
+		if len(records) > 0 {
+			next = records[len(records)-1].Seq + 1
 		}
-		next = after
+		// The cursor never passes an event the throttle still holds.
+		commit := next
+		if held := sink.throttles.oldestPending(); held != 0 && held < commit {
+			commit = held
+		}
+		if commit > committed {
+			if err := s.journal.CommitCursor(context.WithoutCancel(ctx), sink.name, commit); err != nil {
+				return stopErr(ctx, fmt.Errorf("commit cursor: %w", err))
+			}
+			committed = commit
+		}
 		sink.next.Store(next)
 	}
 }
 
 // readOrWake is Journal.Read that also returns (with no records) when wake
-// is closed.
-func (s *journalSubscriber) readOrWake(ctx context.Context, from uint64, limit ReadLimit, wake <-chan struct{}) ([]Record, error) {
-	if wake == nil {
+// is closed or due fires.
+func (s *journalSubscriber) readOrWake(ctx context.Context, from uint64, limit ReadLimit, wake <-chan struct{}, due <-chan time.Time) ([]Record, error) {
+	if wake == nil && due == nil {
 		return s.journal.Read(ctx, from, limit)
 	}
 	readCtx, cancel := context.WithCancel(ctx)
@@ -158,6 +177,8 @@ func (s *journalSubscriber) readOrWake(ctx context.Context, from uint64, limit R
 	go func() {
 		select {
 		case <-wake:
+			cancel()
+		case <-due:
 			cancel()
 		case <-readCtx.Done():
 		}

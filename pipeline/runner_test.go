@@ -406,3 +406,31 @@ func TestRouteMatchAndTransform(t *testing.T) {
 	}, 5*time.Second, time.Millisecond, "events that fail to match or transform do not block the cursor")
 	require.NoError(t, r.stop(t))
 }
+
+func TestThrottleCoalescesPerKey(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.sources["in"] = newScriptSource(nil)
+	out := h.recording("out")
+	r := h.start(pipeline.Spec{
+		Sources: []pipeline.SourceSpec{{Name: "in", Type: "script", Config: &emptyConfig{}}},
+		Sinks: []pipeline.SinkSpec{{Name: "out", Type: "recording", Config: &emptyConfig{},
+			Throttle: &pipeline.ThrottleSpec{Period: 300 * time.Millisecond}}},
+		Routes: []pipeline.RouteSpec{{Name: "r", From: []string{"in"}, To: []string{"out"}}},
+	})
+	h.sources["in"].emit(t, pipeline.Event{ID: "1", Type: "state", Subject: "web"})
+	h.sources["in"].emit(t, pipeline.Event{ID: "2", Type: "state", Subject: "web"}, pipeline.Event{ID: "3", Type: "state", Subject: "web"})
+	h.sources["in"].emit(t, pipeline.Event{ID: "4", Type: "state", Subject: "db"})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	got, err := out.WaitForDeliveries(ctx, 3)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"1", "4", "3"}, []string{got[0].Event.ID, got[1].Event.ID, got[2].Event.ID},
+		"within the period only the latest state per key is delivered, when the period ends")
+	require.Eventually(t, func() bool {
+		c, err := r.journal.Cursor(context.Background(), "out")
+		return err == nil && c == 5
+	}, 5*time.Second, time.Millisecond)
+	require.NoError(t, r.stop(t))
+	require.Len(t, out.Deliveries(), 3)
+}

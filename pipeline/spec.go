@@ -26,6 +26,9 @@ type SinkSpec struct {
 	Config Config
 	Retry  RetryConfig
 	Batch  BatchConfig
+	// Throttle, when set, limits deliveries per key for every route to
+	// this sink that has no throttle of its own.
+	Throttle *ThrottleSpec
 }
 
 // BatchConfig bounds the batches handed to a sink's Deliver.
@@ -62,6 +65,9 @@ type RouteSpec struct {
 	Match EventMatcher
 	// Transform rewrites selected events before delivery; nil keeps them.
 	Transform EventTransformer
+	// Throttle, when set, limits this route's deliveries per key, for
+	// each of its sinks separately.
+	Throttle *ThrottleSpec
 }
 
 // EventMatcher decides whether a route selects an event. Implementations

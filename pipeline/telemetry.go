@@ -18,6 +18,7 @@ const instrumentationScope = "github.com/sluice-dev/sluice/pipeline"
 //	sluice.sink.failures           counter   failed Deliver calls, by kind (transient, permanent)
 //	sluice.sink.retries            counter   retries scheduled after a transient failure
 //	sluice.sink.dead_lettered      counter   events given up on (permanent, or retries exhausted)
+//	sluice.sink.throttled          counter   events a throttle held back or coalesced, by outcome (held, superseded, overflow)
 //	sluice.sink.delivery.duration  histogram seconds per successful Deliver call
 //	sluice.sink.lag                gauge     events appended but not yet delivered
 //	sluice.sink.lag.age            gauge     seconds since the oldest undelivered event was appended
@@ -29,6 +30,7 @@ const (
 	metricSinkFailures       = "sluice.sink.failures"
 	metricSinkRetries        = "sluice.sink.retries"
 	metricSinkDeadLettered   = "sluice.sink.dead_lettered"
+	metricSinkThrottled      = "sluice.sink.throttled"
 	metricSinkDuration       = "sluice.sink.delivery.duration"
 	metricSinkLag            = "sluice.sink.lag"
 	metricSinkLagAge         = "sluice.sink.lag.age"
@@ -45,6 +47,7 @@ type telemetry struct {
 	sinkFailures       metric.Int64Counter
 	sinkRetries        metric.Int64Counter
 	sinkDeadLettered   metric.Int64Counter
+	sinkThrottled      metric.Int64Counter
 	sinkDuration       metric.Float64Histogram
 	sinkLag            metric.Int64ObservableGauge
 	sinkLagAge         metric.Float64ObservableGauge
@@ -78,6 +81,7 @@ func newTelemetry(set Settings) (*telemetry, error) {
 	t.sinkFailures = counter(metricSinkFailures, "Failed Deliver calls, by kind.")
 	t.sinkRetries = counter(metricSinkRetries, "Retries scheduled after transient delivery failures.")
 	t.sinkDeadLettered = counter(metricSinkDeadLettered, "Events given up on after a permanent failure or exhausted retries.")
+	t.sinkThrottled = counter(metricSinkThrottled, "Events a throttle held back or coalesced into a newer one, by outcome.")
 	t.sinkDuration = hist(metricSinkDuration, "Duration of successful Deliver calls.")
 	if err != nil {
 		return nil, err
