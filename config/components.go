@@ -47,7 +47,13 @@ func (p *parser) buildSinks(entries []sinkEntry, reg *pipeline.Registry[pipeline
 		if !ok {
 			continue
 		}
-		specs = append(specs, pipeline.SinkSpec{Name: e.Name, Type: e.Type, Config: cfg, Retry: e.Retry, Batch: e.Batch})
+		spec := pipeline.SinkSpec{Name: e.Name, Type: e.Type, Config: cfg, Retry: e.Retry, Batch: e.Batch}
+		if e.Throttle != nil {
+			if t, ok := p.compileThrottle(joinPath(path, "throttle"), e.Throttle); ok {
+				spec.Throttle = t
+			}
+		}
+		specs = append(specs, spec)
 	}
 	return specs
 }

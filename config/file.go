@@ -78,6 +78,9 @@ type sinkEntry struct {
 	With  *yaml.Node           `yaml:"with"`
 	Retry pipeline.RetryConfig `yaml:"retry"`
 	Batch pipeline.BatchConfig `yaml:"batch"`
+	// Throttle limits deliveries per key for the routes to this sink that
+	// have no throttle of their own.
+	Throttle *ThrottleConfig `yaml:"throttle"`
 }
 
 // SetDefaults implements Defaulter.

@@ -11,6 +11,7 @@ type routeEntry struct {
 	To        []string         `yaml:"to" config:"required"`
 	Match     *MatchConfig     `yaml:"match"`
 	Transform *TransformConfig `yaml:"transform"`
+	Throttle  *ThrottleConfig  `yaml:"throttle"`
 }
 
 // MatchConfig selects the events a route delivers. Every condition given
@@ -61,6 +62,11 @@ func (p *parser) buildRoutes(entries []routeEntry) []pipeline.RouteSpec {
 		if r.Transform != nil {
 			if t, ok := p.compileTransform(joinPath(path, "transform"), r.Transform); ok && t != nil {
 				spec.Transform = t
+			}
+		}
+		if r.Throttle != nil {
+			if t, ok := p.compileThrottle(joinPath(path, "throttle"), r.Throttle); ok {
+				spec.Throttle = t
 			}
 		}
 		specs = append(specs, spec)

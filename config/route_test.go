@@ -53,6 +53,16 @@ func TestRouteMatchAndTransform(t *testing.T) {
 	assert.Equal(t, "web-1/checked", out.Subject)
 	assert.Equal(t, map[string]string{"zone": "eu1", "team": "ops-ingest", "region2": "eu1"}, out.Extensions)
 	assert.Equal(t, map[string]string{"region": "eu1", "debug": "x"}, base.Extensions, "the input event is not modified")
+
+	require.NotNil(t, rt.Throttle)
+	assert.Equal(t, time.Minute, rt.Throttle.Period)
+	key, err := rt.Throttle.Key.Key(&base)
+	require.NoError(t, err)
+	assert.Equal(t, "web-1", key)
+	require.NotNil(t, rt.Throttle.Escalate)
+	unhealthy, err := rt.Throttle.Escalate.When.Match(&base)
+	require.NoError(t, err)
+	assert.True(t, unhealthy)
 }
 
 func TestExpressionErrorsAtRuntime(t *testing.T) {

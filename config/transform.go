@@ -31,6 +31,14 @@ type templateEvent struct {
 	Attributes                                  map[string]string
 }
 
+func newTemplateEvent(e *pipeline.Event) templateEvent {
+	return templateEvent{
+		ID: e.ID, Source: e.Source, Type: e.Type, Subject: e.Subject, Origin: e.Origin, Severity: e.Severity.String(),
+		DataContentType: e.DataContentType, DataSchema: e.DataSchema, Time: e.Time, Sequence: e.Sequence,
+		Attributes: attributesOf(e),
+	}
+}
+
 // compileTransform compiles a route's transform, reporting problems under
 // path. It returns nil when the transform changes nothing.
 func (p *parser) compileTransform(path string, c *TransformConfig) (pipeline.EventTransformer, bool) {
@@ -110,11 +118,7 @@ type transformer struct {
 
 // Transform implements pipeline.EventTransformer.
 func (t *transformer) Transform(e pipeline.Event) (pipeline.Event, error) {
-	view := templateEvent{
-		ID: e.ID, Source: e.Source, Type: e.Type, Subject: e.Subject, Origin: e.Origin, Severity: e.Severity.String(),
-		DataContentType: e.DataContentType, DataSchema: e.DataSchema, Time: e.Time, Sequence: e.Sequence,
-		Attributes: attributesOf(&e),
-	}
+	view := newTemplateEvent(&e)
 	ext := maps.Clone(e.Extensions)
 	if ext == nil {
 		ext = map[string]string{}
