@@ -94,7 +94,7 @@ func New(ctx context.Context, spec Spec, regs Registries, j Journal, set Setting
 		p.sinks = append(p.sinks, &sinkRunner{
 			name: ks.Name, sink: sink, routes: newSinkRoutes(ks.Name, spec.Routes), deadLetters: deadLetters,
 			throttles: newSinkThrottles(ks.Throttle, spec.Routes, ks.Name),
-			retry: retry, batch: batch, log: ksSet.Logger, clock: set.Clock, tel: tel,
+			retry:     retry, batch: batch, log: ksSet.Logger, clock: set.Clock, tel: tel,
 			attrs:   metric.WithAttributeSet(attribute.NewSet(attribute.String("sink", ks.Name))),
 			backoff: retry.NewBackOff(set.Clock),
 		})
