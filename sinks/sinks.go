@@ -5,6 +5,7 @@ package sinks
 import (
 	"github.com/sluice-dev/sluice/pipeline"
 	"github.com/sluice-dev/sluice/sinks/filesink"
+	"github.com/sluice-dev/sluice/sinks/httpsink"
 	"github.com/sluice-dev/sluice/sinks/stdoutsink"
 )
 
@@ -13,6 +14,7 @@ import (
 func Factories() []pipeline.SinkFactory {
 	return []pipeline.SinkFactory{
 		filesink.NewFactory(),
+		httpsink.NewFactory(),
 		stdoutsink.NewFactory(),
 	}
 }

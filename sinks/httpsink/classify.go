@@ -1,0 +1,134 @@
+package httpsink
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Class is what a response status means for the delivery.
+type Class int
+
+const (
+	// Delivered means the peer took the events (2xx).
+	Delivered Class = iota
+	// Transient means retrying may succeed (408, 425, 429, 5xx, and statuses
+	// outside 100-599). The runner retries with backoff.
+	Transient
+	// Permanent means retrying the same request cannot succeed (3xx, which is
+	// not followed, and every other 4xx). The events are dead-lettered.
+	Permanent
+)
+
+// String returns "delivered", "transient" or "permanent".
+func (c Class) String() string {
+	switch c {
+	case Delivered:
+		return "delivered"
+	case Transient:
+		return "transient"
+	case Permanent:
+		return "permanent"
+	}
+	return "Class(" + strconv.Itoa(int(c)) + ")"
+}
+
+// Classify maps a final response status to a Class. 1xx never reaches
+// it as a final status; anything the table does not know is Transient, so
+// that nothing is dropped on a peer's odd answer.
+func Classify(status int) Class {
+	switch {
+	case status >= 200 && status <= 299:
+		return Delivered
+	case status == http.StatusRequestTimeout, status == http.StatusTooEarly, status == http.StatusTooManyRequests:
+		return Transient
+	case status >= 300 && status <= 499:
+		return Permanent
+	default:
+		return Transient
+	}
+}
+
+// bisectable reports whether a permanent status may be about the
+// content of a batch (400, 409, 413, 422, ...), so that smaller requests
+// can succeed. Statuses about the request itself (redirects, credentials,
+// the URL, the method or the media type) fail every event alike, and
+// bisecting would only multiply the requests.
+func bisectable(status int) bool {
+	if status >= 300 && status <= 399 {
+		return false
+	}
+	switch status {
+	case http.StatusUnauthorized, http.StatusPaymentRequired, http.StatusForbidden, http.StatusNotFound,
+		http.StatusMethodNotAllowed, http.StatusNotAcceptable, http.StatusProxyAuthRequired,
+		http.StatusGone, http.StatusLengthRequired, http.StatusRequestURITooLong,
+		http.StatusUnsupportedMediaType, http.StatusMisdirectedRequest, http.StatusUpgradeRequired,
+		http.StatusRequestHeaderFieldsTooLarge, http.StatusUnavailableForLegalReasons:
+		return false
+	}
+	return true
+}
+
+// StatusError is a response whose status is not 2xx. Deliver returns it
+// wrapped, and wrapped in pipeline.Permanent when Classify says so; use
+// errors.As to inspect it.
+type StatusError struct {
+	// StatusCode is the response status.
+	StatusCode int
+	// Body is the start of the response body (at most 512 bytes), with
+	// control characters replaced, for the error message.
+	Body string
+	// RetryAfter is the peer's Retry-After answer (429, 503), as a delay;
+	// zero if absent or unparsable. The runner's backoff owns the wait;
+	// the value is in the message for operators.
+	RetryAfter time.Duration
+	// Location is the redirect target of a 3xx answer, without query.
+	Location string
+}
+
+// Error implements error.
+func (e *StatusError) Error() string {
+	var b strings.Builder
+	b.WriteString("status ")
+	b.WriteString(strconv.Itoa(e.StatusCode))
+	if t := http.StatusText(e.StatusCode); t != "" {
+		b.WriteByte(' ')
+		b.WriteString(t)
+	}
+	if e.StatusCode >= 300 && e.StatusCode <= 399 {
+		b.WriteString(": unexpected redirect")
+		if e.Location != "" {
+			b.WriteString(" to ")
+			b.WriteString(e.Location)
+		}
+		b.WriteString(" (not followed; fix url)")
+	}
+	if e.RetryAfter > 0 {
+		b.WriteString(" (retry after ")
+		b.WriteString(e.RetryAfter.String())
+		b.WriteByte(')')
+	}
+	if e.Body != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Body)
+	}
+	return b.String()
+}
+
+// parseRetryAfter reads a Retry-After value: delay-seconds or an
+// HTTP-date (RFC 9110 §10.2.3). A date in the past is zero.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.ParseUint(v, 10, 32); err == nil {
+		return time.Duration(n) * time.Second
+	}
+	t, err := http.ParseTime(v)
+	if err != nil || !t.After(now) {
+		return 0
+	}
+	return t.Sub(now).Round(time.Second)
+}

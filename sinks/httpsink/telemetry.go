@@ -1,0 +1,78 @@
+package httpsink
+
+import (
+	"context"
+	"errors"
+	"strconv"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/sluice-dev/sluice/pipeline"
+)
+
+// scope is the tracer and meter instrumentation scope.
+const scope = "github.com/sluice-dev/sluice/sinks/httpsink"
+
+// Metric names. Every instrument carries a "sink" attribute with the
+// component's configured name; requests and duration also carry
+// "status_class": 2xx, 3xx, 4xx, 5xx, or "error" when no response came
+// back (network error, timeout, cancellation).
+//
+//	sluice.sink.http.requests          counter    requests sent
+//	sluice.sink.http.request.duration  histogram  seconds from sending a request to reading its answer
+//	sluice.sink.http.sent              counter    body bytes of the requests that got an answer
+const (
+	metricRequests = "sluice.sink.http.requests"
+	metricDuration = "sluice.sink.http.request.duration"
+	metricSent     = "sluice.sink.http.sent"
+)
+
+type telemetry struct {
+	tracer   trace.Tracer
+	requests metric.Int64Counter
+	duration metric.Float64Histogram
+	sent     metric.Int64Counter
+	sink     attribute.KeyValue
+}
+
+func newTelemetry(set pipeline.Settings) (*telemetry, error) {
+	m := set.MeterProvider.Meter(scope)
+	requests, err1 := m.Int64Counter(metricRequests, metric.WithUnit("{request}"),
+		metric.WithDescription("HTTP requests sent by the sink, by status class."))
+	duration, err2 := m.Float64Histogram(metricDuration, metric.WithUnit("s"),
+		metric.WithDescription("Time from sending a request to reading its answer."),
+		metric.WithExplicitBucketBoundaries(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+	sent, err3 := m.Int64Counter(metricSent, metric.WithUnit("By"),
+		metric.WithDescription("Body bytes of the requests the sink sent that got an answer."))
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return nil, err
+	}
+	return &telemetry{
+		tracer:   set.TracerProvider.Tracer(scope),
+		requests: requests,
+		duration: duration,
+		sent:     sent,
+		sink:     attribute.String("sink", set.ID),
+	}, nil
+}
+
+// record counts one request; status is 0 when no response came back.
+func (t *telemetry) record(ctx context.Context, status, bodyBytes int, seconds float64) {
+	// The caller's context may be cancelled by now.
+	ctx = context.WithoutCancel(ctx)
+	attrs := metric.WithAttributes(t.sink, attribute.String("status_class", statusClass(status)))
+	t.requests.Add(ctx, 1, attrs)
+	t.duration.Record(ctx, seconds, attrs)
+	if status != 0 {
+		t.sent.Add(ctx, int64(bodyBytes), metric.WithAttributes(t.sink))
+	}
+}
+
+func statusClass(status int) string {
+	if status < 100 || status > 999 {
+		return "error"
+	}
+	return strconv.Itoa(status/100) + "xx"
+}
