@@ -43,7 +43,7 @@ func TestMain(m *testing.M) {
 
 // freeAddr returns a loopback address with a port that was free a moment
 // ago.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -54,7 +54,7 @@ func freeAddr(t *testing.T) string {
 
 // engine is one running sluice process.
 type engine struct {
-	t      *testing.T
+	t      testing.TB
 	cmd    *exec.Cmd
 	stderr *lockedBuffer
 	stdout *lockedBuffer
@@ -80,7 +80,7 @@ func (b *lockedBuffer) String() string {
 }
 
 // startEngine runs `sluice run -c cfg` with env added.
-func startEngine(t *testing.T, cfg string, env ...string) *engine {
+func startEngine(t testing.TB, cfg string, env ...string) *engine {
 	t.Helper()
 	e := &engine{t: t, stderr: &lockedBuffer{}, stdout: &lockedBuffer{}, done: make(chan struct{})}
 	args := []string{"run"}
@@ -167,7 +167,7 @@ func sluice(t *testing.T, env []string, args ...string) (stdout, stderr string, 
 }
 
 // writeFile writes a file under dir and returns its path.
-func writeFile(t *testing.T, dir, name, content string) string {
+func writeFile(t testing.TB, dir, name, content string) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
 	require.NoError(t, os.WriteFile(p, []byte(content), 0o600))

@@ -1,0 +1,212 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// collector is an HTTP sink's peer: it counts CloudEvents received in
+// batch or structured mode and, for events whose data carries "sent"
+// (unix nanos), records the latency from the client's send.
+type collector struct {
+	received  atomic.Int64
+	mu        sync.Mutex
+	latencies []time.Duration
+}
+
+func (c *collector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	now := time.Now()
+	var events []struct {
+		Data struct {
+			Sent int64 `json:"sent"`
+		} `json:"data"`
+	}
+	if len(body) > 0 && body[0] == '[' {
+		err = json.Unmarshal(body, &events)
+	} else {
+		events = events[:0]
+		var one struct {
+			Data struct {
+				Sent int64 `json:"sent"`
+			} `json:"data"`
+		}
+		err = json.Unmarshal(body, &one)
+		events = append(events, one)
+	}
+	if err != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	c.mu.Lock()
+	for _, e := range events {
+		if e.Data.Sent != 0 {
+			c.latencies = append(c.latencies, now.Sub(time.Unix(0, e.Data.Sent)))
+		}
+	}
+	c.mu.Unlock()
+	c.received.Add(int64(len(events)))
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// startRelay runs sluice from an http source to an http sink in batch
+// mode pointing at c, and returns the ingest URL.
+func startRelay(b *testing.B, c *collector) string {
+	b.Helper()
+	srv := httptest.NewServer(c)
+	b.Cleanup(srv.Close)
+	dir := b.TempDir()
+	ingest, admin := freeAddr(b), freeAddr(b)
+	cfg := writeFile(b, dir, "relay.yaml", fmt.Sprintf(`
+journal: {dir: %[1]s/journal}
+admin: {listen: "%[3]s"}
+log: {level: warn}
+sources:
+  - name: ingest
+    type: http
+    with: {listen: "%[2]s", max_body_bytes: 8MiB, max_batch_events: 10000}
+sinks:
+  - name: peer
+    type: http
+    with: {url: "%[4]s/events", mode: batch, max_events: 500, max_bytes: 4MiB}
+    batch: {max_events: 1000, max_bytes: 4MiB}
+routes:
+  - {name: relay, from: [ingest], to: [peer]}
+`, dir, ingest, admin, srv.URL))
+	e := startEngine(b, cfg)
+	b.Cleanup(func() { _ = e.stop(30 * time.Second) })
+	e.waitReady(admin, 30*time.Second)
+	return "http://" + ingest + "/events"
+}
+
+// BenchmarkEndToEndHTTP measures events per second from the HTTP source
+// (CloudEvents batch mode, 100 events per request, 4 concurrent clients)
+// through the durable journal to the HTTP sink (batch mode) on loopback,
+// until the peer has received every event.
+func BenchmarkEndToEndHTTP(b *testing.B) {
+	c := &collector{}
+	url := startRelay(b, c)
+	const perRequest, clients = 100, 4
+	body := batchBody(perRequest, 0)
+	requests := (b.N + perRequest - 1) / perRequest
+	want := int64(requests * perRequest)
+	b.SetBytes(int64(len(body) / perRequest))
+	b.ResetTimer()
+	start := time.Now()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			client := &http.Client{}
+			for next.Add(1) <= int64(requests) {
+				if err := post(client, url, "application/cloudevents-batch+json", body); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for deadline := time.Now().Add(2 * time.Minute); c.received.Load() < want; time.Sleep(100 * time.Microsecond) {
+		if time.Now().After(deadline) {
+			b.Fatalf("peer received %d of %d", c.received.Load(), want)
+		}
+	}
+	b.ReportMetric(float64(want)/time.Since(start).Seconds(), "events/s")
+}
+
+// BenchmarkEndToEndLatency posts single events at 5,000 per second for
+// two seconds and reports the p50 and p99 latency from the client's send
+// to the peer's receipt: an upper bound of append-to-delivery, since it
+// also includes the ingest request and its fsync.
+func BenchmarkEndToEndLatency(b *testing.B) {
+	for range b.N {
+		c := &collector{}
+		url := startRelay(b, c)
+		const rate, seconds, clients = 5000, 2, 16
+		total := rate * seconds
+		interval := time.Second * clients / rate
+		b.ResetTimer()
+		var wg sync.WaitGroup
+		for w := range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				client := &http.Client{}
+				tick := time.NewTicker(interval)
+				defer tick.Stop()
+				for i := w; i < total; i += clients {
+					<-tick.C
+					ev := fmt.Sprintf(`{"specversion":"1.0","id":"l-%d","source":"/bench","type":"bench","data":{"sent":%d}}`, i, time.Now().UnixNano())
+					if err := post(client, url, "application/cloudevents+json", []byte(ev)); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		for deadline := time.Now().Add(time.Minute); c.received.Load() < int64(total); time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				b.Fatalf("peer received %d of %d", c.received.Load(), total)
+			}
+		}
+		b.StopTimer()
+		c.mu.Lock()
+		slices.Sort(c.latencies)
+		p50 := c.latencies[len(c.latencies)/2]
+		p99 := c.latencies[len(c.latencies)*99/100]
+		c.mu.Unlock()
+		b.ReportMetric(float64(p50.Microseconds())/1000, "p50-ms")
+		b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ms")
+	}
+}
+
+func batchBody(n, offset int) []byte {
+	var buf bytes.Buffer
+	buf.WriteByte('[')
+	pad := bytes.Repeat([]byte("x"), 120)
+	for i := range n {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.WriteString(`{"specversion":"1.0","id":"` + strconv.Itoa(offset+i) + `","source":"/bench","type":"bench","data":{"pad":"` + string(pad) + `"}}`)
+	}
+	buf.WriteByte(']')
+	return buf.Bytes()
+}
+
+func post(client *http.Client, url, contentType string, body []byte) error {
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", contentType)
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		return fmt.Errorf("ingest answered %s", resp.Status)
+	}
+	return nil
+}
