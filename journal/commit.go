@@ -18,8 +18,8 @@ import (
 // soon as it is taken, so that this work overlaps with appenders still
 // encoding. The group then keeps taking arrivals until it holds as many
 // requests as were in flight around the last commit, MaxBatchBytes is
-// reached, or half the last commit's duration (at most maxGather) has
-// passed. Without that wait, concurrent appenders settle into two cohorts
+// reached, or half the last bbolt commit's duration (its writes and
+// fsyncs; at most maxGather) has passed. Without that wait, concurrent appenders settle into two cohorts
 // that alternate (one commits while the other queues), halving every
 // group. A lone appender never waits.
 func (j *Journal) commitGroup() bool {
@@ -29,9 +29,7 @@ func (j *Journal) commitGroup() bool {
 	if n == 0 {
 		return size > 0 // only cancelled requests: look again
 	}
-	start := time.Now()
-	err := j.groupTx(start, size)
-	c.lastCommit = time.Since(start)
+	err := j.groupTx(time.Now(), size)
 	j.qmu.Lock()
 	j.qtarget = len(c.group) + len(j.queue)
 	j.qmu.Unlock()
@@ -81,15 +79,12 @@ func (j *Journal) groupTx(start time.Time, size int) error {
 	if err != nil {
 		return abandon(err)
 	}
-	w := groupWriter{j: j, tx: tx, seq: c.last, hash: c.hash, now: now}
+	w := newGroupWriter(j, tx, now)
 	if err := w.begin(rotate); err != nil {
 		_ = tx.Rollback()
 		return abandon(err)
 	}
-	if err := w.put(c.group); err != nil {
-		_ = tx.Rollback()
-		return abandon(err)
-	}
+	w.put(c.group)
 	if err := j.gatherInto(&w, start, size); err != nil {
 		_ = tx.Rollback()
 		return abandon(err)
@@ -99,9 +94,11 @@ func (j *Journal) groupTx(start time.Time, size int) error {
 		return abandon(err)
 	}
 	logical := tx.Size()
+	commitStart := time.Now()
 	if err := tx.Commit(); err != nil {
 		return abandon(err)
 	}
+	c.lastCommit = time.Since(commitStart)
 	c.logical = logical
 	events = 0
 	for _, r := range c.group {
@@ -121,30 +118,35 @@ func (j *Journal) gatherInto(w *groupWriter, start time.Time, size int) error {
 		room = min(room, limit-j.usedBytes())
 	}
 	done := wait <= 0
-	for {
+	for w.err == nil {
 		k := len(j.c.group)
 		_, s, left, target := j.take(int(room)-size, false)
 		size += s
-		if err := w.put(j.c.group[k:]); err != nil {
-			return err
-		}
+		w.put(j.c.group[k:])
 		if done || left > 0 || len(j.c.group) >= target || int64(size) >= room {
-			return nil
+			break
 		}
 		// After the wait ends, take stragglers once more and stop.
 		done = !j.waitMore(deadline)
 	}
+	return w.err
 }
 
-// groupWriter puts a group's records and state into its transaction.
+// groupWriter seals and puts a group's records and state into its
+// transaction.
 type groupWriter struct {
 	j      *Journal
 	tx     *bolt.Tx
 	recs   *bolt.Bucket
 	states *bolt.Bucket
-	seq    uint64
-	hash   [32]byte
+	seq    uint64   // last sequence put
+	hash   [32]byte // hash of seq
 	now    int64
+	err    error
+}
+
+func newGroupWriter(j *Journal, tx *bolt.Tx, now int64) groupWriter {
+	return groupWriter{j: j, tx: tx, seq: j.c.last, hash: j.c.hash, now: now}
 }
 
 func (w *groupWriter) begin(rotate bool) error {
@@ -158,10 +160,14 @@ func (w *groupWriter) begin(rotate bool) error {
 	return nil
 }
 
-// put seals and writes the records of reqs and applies their state.
-func (w *groupWriter) put(reqs []*request) error {
+// put seals and writes the records of reqs and applies their state
+// updates, in order. The first error sticks in w.err.
+func (w *groupWriter) put(reqs []*request) {
 	c := &w.j.c
 	for _, r := range reqs {
+		if w.err != nil {
+			return
+		}
 		r.first, r.time = w.seq+1, w.now
 		for i := range r.ends {
 			w.seq++
@@ -169,7 +175,8 @@ func (w *groupWriter) put(reqs []*request) error {
 			c.chain.seal(v, w.seq, w.now, &w.hash)
 			binary.BigEndian.PutUint64(c.key[:], w.seq)
 			if err := w.recs.Put(c.key[:], v); err != nil {
-				return err
+				w.err = err
+				return
 			}
 		}
 		r.last = w.seq
@@ -181,11 +188,11 @@ func (w *groupWriter) put(reqs []*request) error {
 		}
 		for _, u := range r.upd {
 			if err := applyState(w.states, u); err != nil {
-				return err
+				w.err = err
+				return
 			}
 		}
 	}
-	return nil
 }
 
 // committed installs the results of a successful transaction.

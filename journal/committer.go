@@ -27,7 +27,7 @@ type committer struct {
 	retainNext int64
 
 	gatherTimer *time.Timer
-	lastCommit  time.Duration
+	lastCommit  time.Duration // duration of the last tx.Commit (writes and fsyncs)
 }
 
 // run is the committer goroutine. It drains the append queue into group
@@ -94,7 +94,7 @@ func (j *Journal) take(budget int, first bool) (n, size, left, target int) {
 	i := 0
 	for ; i < len(q); i++ {
 		b := q[i].bytes
-		if size+b > budget && !(first && i == 0) {
+		if size+b > budget && (!first || i > 0) {
 			break
 		}
 		size += b

@@ -28,6 +28,7 @@ type Journal struct {
 
 	mmapSize  int
 	allocSize int
+	pageSize  int // for new segments; 0 means the OS page size
 
 	// head is the published state readers work from.
 	head atomic.Pointer[head]
@@ -41,8 +42,8 @@ type Journal struct {
 	qmu     sync.Mutex
 	queue   []*request
 	spare   []*request
-	qbytes  int  // bytes of the queued requests
-	qtarget int  // queue length at which appenders wake a waiting committer
+	qbytes  int // bytes of the queued requests
+	qtarget int // queue length at which appenders wake a waiting committer
 	stopped bool
 	wake    chan struct{}
 
@@ -52,6 +53,8 @@ type Journal struct {
 	dirty   map[string]struct{}
 
 	dropped atomic.Uint64
+
+	dl *deadLetterStore // dead letters, in a file of their own (deadletters.go)
 
 	c committer // owned by the committer goroutine (and Open before it)
 }
@@ -111,6 +114,9 @@ func Open(dir string, opts Options) (*Journal, error) {
 	}
 	j.allocSize = int(min(max(opts.SegmentMaxBytes/8, 16<<10), 16<<20))
 	j.mmapSize = int(opts.SegmentMaxBytes) + 2*opts.MaxBatchBytes + j.allocSize
+	if opts.SegmentMaxBytes >= largePageMinSegment {
+		j.pageSize = largePageSize
+	}
 	j.c.chain = newChainer()
 	if err := j.recover(); err != nil {
 		j.closeSegments()
@@ -122,6 +128,12 @@ func Open(dir string, opts Options) (*Journal, error) {
 		j.closeSegments()
 		_ = lock.release()
 		return nil, fmt.Errorf("open journal %s: telemetry: %w", dir, err)
+	}
+	if j.dl, err = openDeadLetters(dir, opts.ReadOnly); err != nil {
+		j.tel.shutdown()
+		j.closeSegments()
+		_ = lock.release()
+		return nil, fmt.Errorf("open journal %s: %w", dir, err)
 	}
 	if opts.ReadOnly {
 		close(j.done)
@@ -162,6 +174,9 @@ func (j *Journal) Close(_ context.Context) error {
 		close(j.closing)
 		<-j.done
 		j.closeSegments()
+		if err := j.dl.close(); err != nil {
+			j.closeErr = fmt.Errorf("close journal: %w", err)
+		}
 		j.tel.shutdown()
 		if err := j.lock.release(); err != nil && j.closeErr == nil {
 			j.closeErr = fmt.Errorf("close journal: %w", err)
@@ -252,7 +267,7 @@ func (j *Journal) now() int64 { return j.clock.Now().UnixNano() }
 
 // boltOpenActive opens the writable active segment.
 func (j *Journal) boltOpenActive(path string, create bool) (*bolt.DB, error) {
-	o := boltOptions(j.opts.ReadOnly, j.mmapSize)
+	o := boltOptions(j.opts.ReadOnly, j.mmapSize, j.pageSize)
 	if j.opts.ReadOnly {
 		o.InitialMmapSize = 0
 	}

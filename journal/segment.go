@@ -104,14 +104,26 @@ func newSegment(dir string, first uint64, readOnly bool) *segment {
 	}
 }
 
+// largePageSize is the bbolt page size of new segments of at least
+// largePageMinSegment bytes. Records are appended in order and read in
+// runs, so pages larger than the OS's 4 KiB mean fewer pages to split,
+// spill and write per group commit (bbolt issues one write per page).
+// Small segments keep the OS page size so their files stay small. Existing
+// files keep the page size they were created with.
+const (
+	largePageSize       = 16 << 10
+	largePageMinSegment = 16 << 20
+)
+
 // boltOptions returns the bbolt options for a segment: the active one is
 // mapped large enough never to remap (a remap waits for every reader).
-func boltOptions(readOnly bool, mmapSize int) *bolt.Options {
+func boltOptions(readOnly bool, mmapSize, pageSize int) *bolt.Options {
 	return &bolt.Options{
 		Timeout:         time.Second,
 		FreelistType:    bolt.FreelistMapType,
 		ReadOnly:        readOnly,
 		InitialMmapSize: mmapSize,
+		PageSize:        pageSize,
 	}
 }
 
@@ -122,7 +134,7 @@ func (s *segment) openSealed() (*bolt.DB, error) {
 		return nil, err
 	}
 	s.size.Store(fi.Size())
-	db, err := bolt.Open(s.path, fileMode, boltOptions(true, 0))
+	db, err := bolt.Open(s.path, fileMode, boltOptions(true, 0, 0))
 	if err != nil {
 		return nil, &CorruptionError{Segment: s.name, Reason: "cannot open segment", Err: err}
 	}
@@ -168,7 +180,9 @@ func (s *segment) release() {
 	s.refs--
 	db := s.closeIfIdleLocked()
 	s.mu.Unlock()
-	closeDB(db, s.closed)
+	if db != nil {
+		closeDB(db, s.closed)
+	}
 }
 
 // retire stops new acquires and closes the handle once no reader holds it.
@@ -180,15 +194,16 @@ func (s *segment) retire() {
 	}
 	s.gone = true
 	db := s.closeIfIdleLocked()
-	idle := s.refs == 0
+	neverOpened := s.refs == 0 && db == nil
 	s.mu.Unlock()
-	if db != nil || idle {
+	if db != nil || neverOpened {
 		closeDB(db, s.closed)
 	}
 }
 
 // closeIfIdleLocked detaches the handle of a retired segment with no
-// readers; the caller closes it outside the lock.
+// readers; the caller closes it (and s.closed) outside the lock. Exactly
+// one caller gets the handle, so s.closed is closed once.
 func (s *segment) closeIfIdleLocked() *bolt.DB {
 	if !s.gone || s.refs > 0 || s.db == nil {
 		return nil
@@ -202,11 +217,7 @@ func closeDB(db *bolt.DB, done chan struct{}) {
 	if db != nil {
 		_ = db.Close()
 	}
-	select {
-	case <-done:
-	default:
-		close(done)
-	}
+	close(done)
 }
 
 // view runs fn in a read transaction of the segment. bbolt can panic, or

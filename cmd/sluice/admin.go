@@ -17,8 +17,8 @@ import (
 )
 
 // admin is the engine's loopback HTTP listener: health, readiness,
-// metrics, pprof, and read access to the journal the engine holds (for
-// `sluice journal` commands run while the engine is up).
+// metrics, pprof, read access to the journal the engine holds and its
+// dead letters (for `sluice journal` commands run while the engine is up).
 type admin struct {
 	journal *journal.Journal
 	ready   func() bool
@@ -48,6 +48,7 @@ func (a *admin) handler() http.Handler {
 	mux.HandleFunc("GET /journal/stats", a.stats)
 	mux.HandleFunc("GET /journal/records", a.records)
 	mux.HandleFunc("GET /journal/verify", a.verify)
+	a.dlqRoutes(mux)
 	return mux
 }
 

@@ -11,13 +11,13 @@ func newJournalCommand(s streams) *cobra.Command {
 	var f journalFlags
 	cmd := &cobra.Command{
 		Use:   "journal",
-		Short: "Inspect the journal",
+		Short: "Inspect the journal and manage its dead letters",
 		Long: `Inspect the journal. Every journal command takes -c FILE (or --dir) and works
 on a stopped engine's journal directly, and on a running engine's journal
 through its admin listener (the running process holds the journal's lock).`,
 	}
 	f.register(cmd)
-	cmd.AddCommand(newJournalStatsCommand(s, &f), newJournalTailCommand(s, &f), newJournalVerifyCommand(s, &f))
+	cmd.AddCommand(newJournalStatsCommand(s, &f), newJournalTailCommand(s, &f), newJournalVerifyCommand(s, &f), newDLQCommand(s, &f))
 	return cmd
 }
 

@@ -9,6 +9,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -42,14 +44,33 @@ type journalView interface {
 	// Verify checks the journal's integrity between two sequences (0: the
 	// ends); a damaged journal is an error with exit code 5.
 	Verify(ctx context.Context, from, to uint64) (verifyView, error)
+	// DeadLetters calls emit for each dead letter f selects, in (sink, seq)
+	// order; DeadLetter returns one (errNoDeadLetter if there is none).
+	DeadLetters(ctx context.Context, f pipeline.DeadLetterFilter, emit func(deadLetterView) error) error
+	DeadLetter(ctx context.Context, sink string, seq uint64) (deadLetterView, error)
+	// RequestRedrive marks the dead letters f selects for redrive and
+	// PurgeDeadLetters removes them; both return how many. They need a view
+	// opened with openWritable.
+	RequestRedrive(ctx context.Context, f pipeline.DeadLetterFilter) (int, error)
+	PurgeDeadLetters(ctx context.Context, f pipeline.DeadLetterFilter) (int, error)
 	// Live reports whether this is a running engine.
 	Live() bool
 	Close(ctx context.Context) error
 }
 
-// open returns a view of the journal: directly if no process holds it,
-// otherwise through the admin listener of the engine that does.
+// open returns a read-only view of the journal: directly if no process
+// holds it, otherwise through the admin listener of the engine that does.
 func (f *journalFlags) open(ctx context.Context) (journalView, error) {
+	return f.openMode(ctx, false)
+}
+
+// openWritable is open for commands that change the dead-letter store: it
+// opens a stopped engine's journal for writing (never creating one).
+func (f *journalFlags) openWritable(ctx context.Context) (journalView, error) {
+	return f.openMode(ctx, true)
+}
+
+func (f *journalFlags) openMode(ctx context.Context, writable bool) (journalView, error) {
 	dir, adminAddr := f.dir, f.admin
 	if dir == "" || adminAddr == "" {
 		regs, err := registries()
@@ -71,7 +92,12 @@ func (f *journalFlags) open(ctx context.Context) (journalView, error) {
 		}
 	}
 	opts := journal.DefaultOptions()
-	opts.ReadOnly = true
+	opts.ReadOnly = !writable
+	if writable {
+		if _, err := os.Stat(filepath.Join(dir, "LOCK")); errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("open journal %s: %w", dir, journal.ErrNotFound)
+		}
+	}
 	j, err := journal.Open(dir, opts)
 	if err == nil {
 		return localJournal{j}, nil

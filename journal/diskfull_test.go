@@ -1,0 +1,66 @@
+package journal_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sluice-dev/sluice/journal"
+	"github.com/sluice-dev/sluice/journal/journaltest"
+	"github.com/sluice-dev/sluice/pipeline"
+)
+
+// TestDiskFull fills a small tmpfs until ENOSPC: Append must fail with
+// ErrJournalFull (reason disk full), keep what is stored, and work again
+// once space is freed. It needs permission to mount tmpfs (root) and is
+// skipped otherwise.
+func TestDiskFull(t *testing.T) {
+	if testing.Short() {
+		t.Skip("mounts a tmpfs")
+	}
+	t.Parallel()
+	mnt := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=1536k", "tmpfs", mnt).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount tmpfs: %v: %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("umount", mnt).Run() })
+	filler := filepath.Join(mnt, "filler")
+	require.NoError(t, os.WriteFile(filler, make([]byte, 512<<10), 0o600))
+
+	dir := filepath.Join(mnt, "journal")
+	j, err := journal.Open(dir, journal.Options{SegmentMaxBytes: 128 << 10})
+	require.NoError(t, err)
+	appended := 0
+	var fullErr error
+	for range 1000 {
+		_, err := j.Append(ctxT(t), pipeline.AppendBatch{Events: payload256(10)})
+		if err != nil {
+			fullErr = err
+			break
+		}
+		appended += 10
+	}
+	require.Error(t, fullErr, "the tmpfs must fill up")
+	require.ErrorIs(t, fullErr, pipeline.ErrJournalFull)
+	var fe *journal.FullError
+	require.ErrorAs(t, fullErr, &fe)
+	assert.Equal(t, journal.FullReasonDiskFull, fe.Reason)
+	require.Len(t, journaltest.ReadAll(t, j, 1), appended, "nothing stored is harmed")
+
+	require.NoError(t, os.Remove(filler))
+	res, err := j.Append(ctxT(t), pipeline.AppendBatch{Events: payload256(10)})
+	require.NoError(t, err, "appends work again once space is freed")
+	assert.Equal(t, uint64(appended+1), res.First)
+	_, err = j.Verify(ctxT(t), 0, 0)
+	require.NoError(t, err)
+	require.NoError(t, j.Close(context.Background()))
+
+	j = journaltest.MustOpenWith(t, dir, journal.Options{SegmentMaxBytes: 128 << 10, ReadOnly: true})
+	assert.Equal(t, uint64(appended+10), stats(t, j).Last)
+	require.NoError(t, j.Close(context.Background()))
+}
