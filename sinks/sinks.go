@@ -5,8 +5,10 @@ package sinks
 import (
 	"github.com/sluice-dev/sluice/pipeline"
 	"github.com/sluice-dev/sluice/sinks/filesink"
+	"github.com/sluice-dev/sluice/sinks/hostpluginsink"
 	"github.com/sluice-dev/sluice/sinks/httpsink"
 	"github.com/sluice-dev/sluice/sinks/stdoutsink"
+	"github.com/sluice-dev/sluice/sinks/vessink"
 )
 
 // Factories returns a new list of the built-in sink factories. The stdout
@@ -14,7 +16,9 @@ import (
 func Factories() []pipeline.SinkFactory {
 	return []pipeline.SinkFactory{
 		filesink.NewFactory(),
+		hostpluginsink.NewFactory(),
 		httpsink.NewFactory(),
 		stdoutsink.NewFactory(),
+		vessink.NewFactory(),
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/sluice-dev/sluice/pipeline"
 	"github.com/sluice-dev/sluice/sources/heartbeatsource"
 	"github.com/sluice-dev/sluice/sources/httpsource"
+	"github.com/sluice-dev/sluice/sources/probesource"
 )
 
 // Factories returns a new list of the built-in source factories.
@@ -13,5 +14,6 @@ func Factories() []pipeline.SourceFactory {
 	return []pipeline.SourceFactory{
 		heartbeatsource.NewFactory(),
 		httpsource.NewFactory(),
+		probesource.NewFactory(),
 	}
 }

@@ -1,0 +1,101 @@
+package hostpluginsink
+
+import (
+	"context"
+	"errors"
+	"strconv"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/sluice-dev/sluice/pipeline"
+)
+
+// scope is the tracer and meter instrumentation scope.
+const scope = "github.com/sluice-dev/sluice/sinks/hostpluginsink"
+
+// Metric names. Every instrument carries a "sink" attribute with the
+// component's configured name.
+//
+//	sluice.sink.hostplugin.requests          counter    POSTs, by status_class (2xx, 4xx, 5xx, "error" for no answer), class and origin
+//	sluice.sink.hostplugin.request.duration  histogram  seconds from sending a POST to reading its answer
+//	sluice.sink.hostplugin.observations      counter    events by observation and outcome: reported (with healthy),
+//	                                                    coalesced (a newer state of the batch was sent instead),
+//	                                                    suppressed (inside the report period), unmapped
+const (
+	metricRequests     = "sluice.sink.hostplugin.requests"
+	metricDuration     = "sluice.sink.hostplugin.request.duration"
+	metricObservations = "sluice.sink.hostplugin.observations"
+)
+
+// Observation outcomes.
+const (
+	outcomeReported   = "reported"
+	outcomeCoalesced  = "coalesced"
+	outcomeSuppressed = "suppressed"
+	outcomeUnmapped   = "unmapped"
+)
+
+type telemetry struct {
+	tracer       trace.Tracer
+	requests     metric.Int64Counter
+	duration     metric.Float64Histogram
+	observations metric.Int64Counter
+	sink         attribute.KeyValue
+}
+
+func newTelemetry(set pipeline.Settings) (*telemetry, error) {
+	m := set.MeterProvider.Meter(scope)
+	requests, err1 := m.Int64Counter(metricRequests, metric.WithUnit("{request}"),
+		metric.WithDescription("HealthService POSTs, by status class, outcome class and failure origin."))
+	duration, err2 := m.Float64Histogram(metricDuration, metric.WithUnit("s"),
+		metric.WithDescription("Time from sending a HealthService POST to reading its answer."),
+		metric.WithExplicitBucketBoundaries(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+	observations, err3 := m.Int64Counter(metricObservations, metric.WithUnit("{event}"),
+		metric.WithDescription("Events by observation and outcome: reported, coalesced, suppressed (report period) or unmapped."))
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return nil, err
+	}
+	return &telemetry{
+		tracer:       set.TracerProvider.Tracer(scope),
+		requests:     requests,
+		duration:     duration,
+		observations: observations,
+		sink:         attribute.String("sink", set.ID),
+	}, nil
+}
+
+// request counts one POST; status is 0 when no answer came back.
+func (t *telemetry) request(ctx context.Context, status int, class Class, origin Origin, seconds float64) {
+	ctx = context.WithoutCancel(ctx)
+	attrs := []attribute.KeyValue{t.sink, attribute.String("status_class", statusClass(status)), attribute.String("class", class.String())}
+	if origin != "" {
+		attrs = append(attrs, attribute.String("origin", string(origin)))
+	}
+	set := metric.WithAttributes(attrs...)
+	t.requests.Add(ctx, 1, set)
+	t.duration.Record(ctx, seconds, set)
+}
+
+// observation counts events of one observation by outcome.
+func (t *telemetry) observation(ctx context.Context, name, outcome string, healthy *bool, n int) {
+	if n == 0 {
+		return
+	}
+	attrs := []attribute.KeyValue{t.sink, attribute.String("outcome", outcome)}
+	if name != "" {
+		attrs = append(attrs, attribute.String("observation", name))
+	}
+	if healthy != nil {
+		attrs = append(attrs, attribute.Bool("healthy", *healthy))
+	}
+	t.observations.Add(context.WithoutCancel(ctx), int64(n), metric.WithAttributes(attrs...))
+}
+
+func statusClass(status int) string {
+	if status < 100 || status > 999 {
+		return "error"
+	}
+	return strconv.Itoa(status/100) + "xx"
+}

@@ -1,0 +1,17 @@
+package kvpsink
+
+import (
+	"context"
+
+	"github.com/sluice-dev/sluice/pipeline"
+)
+
+// Type is the sink's YAML type name.
+const Type = "kvp"
+
+// NewFactory returns the factory for kvp sinks.
+func NewFactory() pipeline.SinkFactory {
+	return pipeline.NewSinkFactory(Type, defaultConfig, func(_ context.Context, set pipeline.Settings, cfg *Config) (pipeline.Sink, error) {
+		return newSink(set, cfg)
+	})
+}

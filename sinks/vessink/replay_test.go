@@ -1,0 +1,183 @@
+package vessink_test
+
+import (
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sluice-dev/sluice/pipeline"
+	"github.com/sluice-dev/sluice/sinks/vessink"
+)
+
+// lifecycle is a journal range with every domain and a fault raised,
+// re-raised and cleared.
+func lifecycle() []pipeline.Delivery {
+	return []pipeline.Delivery{
+		delivery(1, "sluice.heartbeat", "vm17", t0, pipeline.SeverityInfo, heartbeatData(1, "1m0s")),
+		delivery(2, "sluice.vm.fault", "vm1", t0.Add(time.Second), pipeline.SeverityCritical, map[string]any{"alarm_condition": "VmStatusError"}),
+		delivery(3, "sluice.probe.state", "web", t0.Add(2*time.Second), pipeline.SeverityWarning, map[string]any{"from": "healthy", "to": "unhealthy"}),
+		delivery(4, "sluice.vm.fault", "vm1", t0.Add(30*time.Second), pipeline.SeverityError, nil),
+		delivery(5, "sluice.lb.request", "lb", t0.Add(40*time.Second), pipeline.SeverityInfo, map[string]any{"action": "UPDATE"}),
+		delivery(6, "sluice.vm.fault.cleared", "vm1", t0.Add(time.Minute), pipeline.SeverityInfo, nil),
+		delivery(7, "sluice.heartbeat", "vm17", t0.Add(time.Minute), pipeline.SeverityInfo, heartbeatData(2, "1m0s")),
+	}
+}
+
+func bodies(reqs []*captured) []string {
+	out := make([]string, len(reqs))
+	for i, r := range reqs {
+		out[i] = string(r.Body)
+	}
+	return out
+}
+
+// TestReplayIdentical: delivering the same deliveries twice (a retry, a
+// replay) sends byte-identical bodies, so the collector sees the same
+// eventIds; so does a restarted sink that keeps its alarm state.
+func TestReplayIdentical(t *testing.T) {
+	t.Parallel()
+	pki := newPKI(t)
+	for _, mode := range []string{vessink.FaultEventIDEvent, vessink.FaultEventIDAlarm} {
+		for _, version := range []int{7, 5} {
+			t.Run(mode+"/v"+itoa(uint64(version)), func(t *testing.T) {
+				t.Parallel()
+				c := newCollector(t, pki)
+				cfg := testConfig(c, pki)
+				cfg.Version = version
+				cfg.URL = c.URL() + "/eventListener/v" + itoa(uint64(version))
+				cfg.FaultEventID = mode
+				cfg.StateFile = filepath.Join(t.TempDir(), "alarms.json")
+				s := startSink(t, pipeline.NopSettings("ves"), cfg)
+				require.NoError(t, s.Deliver(t.Context(), lifecycle()))
+				first := bodies(c.Requests())
+				require.NotEmpty(t, first)
+
+				require.NoError(t, s.Deliver(t.Context(), lifecycle()))
+				assert.Equal(t, first, bodies(c.Requests()[len(first):]), "same sink, same deliveries")
+
+				// One event at a time, as a replay with small batches.
+				n := len(c.Requests())
+				for _, d := range lifecycle() {
+					require.NoError(t, s.Deliver(t.Context(), []pipeline.Delivery{d}))
+				}
+				var events []string
+				for _, r := range c.Requests()[n:] {
+					for _, e := range r.Events {
+						events = append(events, string(e))
+					}
+				}
+				var want []string
+				for _, b := range first {
+					for _, e := range eventsOf(t, []byte(b)) {
+						want = append(want, string(e))
+					}
+				}
+				assert.Equal(t, want, events, "same events whatever the batching")
+
+				// A restarted sink with the same state file.
+				restarted := startSink(t, pipeline.NopSettings("ves"), cfg)
+				n = len(c.Requests())
+				require.NoError(t, restarted.Deliver(t.Context(), lifecycle()))
+				assert.Equal(t, first, bodies(c.Requests()[n:]), "after a restart")
+				c.requireConforming(t)
+			})
+		}
+	}
+}
+
+// TestRetryAfterTransientFailure: the batch the runner retries after a
+// 503 is sent with the same bodies.
+func TestRetryAfterTransientFailure(t *testing.T) {
+	t.Parallel()
+	pki := newPKI(t)
+	c := newCollector(t, pki, withAnswer(func(n int, _ *captured) (int, string) {
+		if n == 1 {
+			return 503, "try later"
+		}
+		return 0, ""
+	}))
+	cfg := testConfig(c, pki)
+	cfg.MaxBatchEvents = 1
+	s := startSink(t, pipeline.NopSettings("ves"), cfg)
+	err := s.Deliver(t.Context(), lifecycle())
+	require.Error(t, err)
+	require.False(t, pipeline.IsPermanent(err))
+	failed := c.Requests()
+	require.Len(t, failed, 2, "the sink stops at the first transient failure")
+	require.NoError(t, s.Deliver(t.Context(), lifecycle()))
+	retried := c.Requests()[2:]
+	assert.Equal(t, bodies(failed), bodies(retried[:2]))
+}
+
+// TestClearAfterRestart: the clear of an alarm raised before a restart
+// carries the raise's start (and, with fault_event_id: alarm, its id) when
+// the sink keeps a state file; without one it falls back to raised_at in
+// the data, and else to the clear's own time (logged).
+func TestClearAfterRestart(t *testing.T) {
+	t.Parallel()
+	pki := newPKI(t)
+	raise := delivery(1, "sluice.vm.fault", "vm1", t0, pipeline.SeverityCritical, nil)
+	cleared := delivery(2, "sluice.vm.fault.cleared", "vm1", t0.Add(time.Hour), pipeline.SeverityInfo, nil)
+	clearWithRaisedAt := delivery(2, "sluice.vm.fault.cleared", "vm1", t0.Add(time.Hour), pipeline.SeverityInfo,
+		map[string]any{"raised_at": t0.Format(time.RFC3339Nano)})
+	run := func(t *testing.T, stateFile string, clearing pipeline.Delivery) (vesHeader, *logRecorder) {
+		t.Helper()
+		c := newCollector(t, pki)
+		cfg := testConfig(c, pki)
+		cfg.FaultEventID = vessink.FaultEventIDAlarm
+		cfg.StateFile = stateFile
+		before := startSink(t, pipeline.NopSettings("ves"), cfg)
+		require.NoError(t, before.Deliver(t.Context(), []pipeline.Delivery{raise}))
+		require.NoError(t, before.Close(t.Context()))
+		logs := &logRecorder{}
+		after := startSink(t, pipeline.Settings{ID: "ves", Logger: slog.New(logs)}, cfg)
+		require.NoError(t, after.Deliver(t.Context(), []pipeline.Delivery{clearing}))
+		c.requireConforming(t)
+		reqs := c.Requests()
+		require.Len(t, reqs, 2)
+		return headerOf(t, reqs[1].Events[0]), logs
+	}
+	t.Run("state file", func(t *testing.T) {
+		t.Parallel()
+		h, logs := run(t, filepath.Join(t.TempDir(), "state", "alarms.json"), cleared)
+		assert.Equal(t, t0.UnixMicro(), h.CommonEventHeader.StartEpochMicrosec)
+		assert.Equal(t, raise.Key, h.CommonEventHeader.EventID, "the raise's id")
+		assert.False(t, logs.has(slog.LevelWarn, "without a known raise"))
+	})
+	t.Run("raised_at", func(t *testing.T) {
+		t.Parallel()
+		h, logs := run(t, "", clearWithRaisedAt)
+		assert.Equal(t, t0.UnixMicro(), h.CommonEventHeader.StartEpochMicrosec)
+		assert.False(t, logs.has(slog.LevelWarn, "without a known raise"))
+	})
+	t.Run("memory only", func(t *testing.T) {
+		t.Parallel()
+		h, logs := run(t, "", cleared)
+		assert.Equal(t, t0.Add(time.Hour).UnixMicro(), h.CommonEventHeader.StartEpochMicrosec, "the documented fallback")
+		assert.Equal(t, cleared.Key, h.CommonEventHeader.EventID)
+		assert.True(t, logs.has(slog.LevelWarn, "without a known raise"))
+	})
+	t.Run("corrupt state file", func(t *testing.T) {
+		t.Parallel()
+		path := filepath.Join(t.TempDir(), "alarms.json")
+		require.NoError(t, os.WriteFile(path, []byte("{not json"), 0o600))
+		c := newCollector(t, pki)
+		cfg := testConfig(c, pki)
+		cfg.StateFile = path
+		logs := &logRecorder{}
+		s := startSink(t, pipeline.Settings{ID: "ves", Logger: slog.New(logs)}, cfg)
+		assert.True(t, logs.has(slog.LevelError, "alarm state unreadable"))
+		require.NoError(t, s.Deliver(t.Context(), []pipeline.Delivery{raise}))
+		b, err := os.ReadFile(path)
+		require.NoError(t, err)
+		assert.Contains(t, string(b), `"version":1`, "rewritten at the next fault")
+		info, err := os.Stat(path)
+		require.NoError(t, err)
+		assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+	})
+}

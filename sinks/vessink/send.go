@@ -1,0 +1,239 @@
+package vessink
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/propagation"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/sluice-dev/sluice/pipeline"
+)
+
+const (
+	// maxAnswer bounds how much of an answer is read (to parse a
+	// commandList or an exception, and to reuse the connection).
+	maxAnswer = 64 << 10
+
+	endpointSingle = "event"
+	endpointBatch  = "batch"
+)
+
+// userAgent is "sluice", with the module version when the binary was
+// built from a tagged module.
+var userAgent = func() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Path == "github.com/sluice-dev/sluice" &&
+		bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return "sluice/" + bi.Main.Version
+	}
+	return "sluice"
+}()
+
+// newClient builds the HTTP client. The per-request timeout is applied
+// through the request context, so that it covers reading the answer and
+// can be told apart from the caller's cancellation. Redirects are not
+// followed: a 3xx is a permanent failure naming the problem.
+func newClient(cfg *Config) (*http.Client, error) {
+	tr := &http.Transport{
+		DialContext:            (&net.Dialer{Timeout: cfg.Timeout, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:      true,
+		MaxIdleConns:           2,
+		MaxIdleConnsPerHost:    2,
+		IdleConnTimeout:        90 * time.Second,
+		TLSHandshakeTimeout:    cfg.Timeout,
+		MaxResponseHeaderBytes: 64 << 10,
+	}
+	if tc, err := newTLSConfig(cfg.TLS); err != nil {
+		return nil, err
+	} else if u, _ := url.Parse(cfg.URL); u != nil && u.Scheme == "https" {
+		tr.TLSClientConfig = tc
+	}
+	return &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}, nil
+}
+
+// bisector sends the chunks of one Deliver call. When the collector
+// refuses a request of several events permanently with a status that can
+// be about its content (see bisectable), it sends each half in turn,
+// recursively, until the refused events stand alone: k bad events among n
+// cost O(k log n) requests, and every other event is delivered once.
+type bisector struct {
+	s    *sink
+	c    *http.Client
+	auth pipeline.Secret
+	// failed are the refused events, by index in the Deliver batch.
+	failed []pipeline.DeliveryFailure
+	// fatal is set when the collector refused the credentials (401, 403).
+	fatal error
+}
+
+// send delivers items. It returns only transient errors; permanent
+// refusals land in b.failed.
+func (b *bisector) send(ctx context.Context, items []item) error {
+	err := b.s.post(ctx, b.c, b.auth, items)
+	if err == nil {
+		b.s.tel.event(ctx, items[0].domain, outcomeSent, len(items))
+		return nil
+	}
+	if !pipeline.IsPermanent(err) {
+		return err
+	}
+	var se *StatusError
+	isStatus := errors.As(err, &se)
+	if len(items) == 1 || !isStatus || !bisectable(se.StatusCode) {
+		for _, it := range items {
+			b.failed = append(b.failed, pipeline.DeliveryFailure{Index: it.index, Err: err})
+		}
+		b.s.tel.event(ctx, items[0].domain, outcomeRefused, len(items))
+		if isStatus && (se.StatusCode == http.StatusUnauthorized || se.StatusCode == http.StatusForbidden) {
+			b.fatal = err
+		}
+		return nil
+	}
+	b.s.log.InfoContext(ctx, "ves collector refused a batch; bisecting to isolate the refused events",
+		slog.Int("events", len(items)), slog.String("error", err.Error()))
+	mid := len(items) / 2
+	if err := b.send(ctx, items[:mid]); err != nil {
+		return err
+	}
+	if b.fatal != nil {
+		for _, it := range items[mid:] {
+			b.failed = append(b.failed, pipeline.DeliveryFailure{Index: it.index, Err: b.fatal})
+		}
+		return nil
+	}
+	return b.send(ctx, items[mid:])
+}
+
+// post sends one request and classifies the outcome: nil when the
+// collector took it, a pipeline.Permanent error wrapping *StatusError
+// when it refused it, and a transient error otherwise. When ctx ends, the
+// error wraps ctx.Err().
+func (s *sink) post(ctx context.Context, c *http.Client, auth pipeline.Secret, items []item) error {
+	endpoint, target := endpointSingle, s.singleURL
+	if len(items) > 1 {
+		endpoint, target = endpointBatch, s.batchURL
+	}
+	if s.closed.Load() {
+		return fmt.Errorf("POST %s: %w", target, ErrNotStarted)
+	}
+	body := requestBody(items)
+	rctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	rctx, span := s.tel.tracer.Start(rctx, "POST", trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(s.spanAttrs...),
+		trace.WithAttributes(semconv.URLFull(target), attribute.Int("sluice.events", len(items)), attribute.String("ves.domain", items[0].domain)))
+	defer span.End()
+
+	req, err := http.NewRequestWithContext(rctx, http.MethodPost, target, bytes.NewReader(body))
+	if err != nil {
+		return pipeline.Permanent(fmt.Errorf("POST %s: new request: %w", target, err))
+	}
+	h := req.Header
+	h.Set("Content-Type", "application/json")
+	h.Set("Accept", "application/json")
+	h.Set("User-Agent", userAgent)
+	if a := auth.Reveal(); a != "" {
+		h.Set("Authorization", a)
+	}
+	propagation.TraceContext{}.Inject(rctx, propagation.HeaderCarrier(h))
+
+	start := s.clock.Now()
+	resp, err := c.Do(req)
+	if err != nil {
+		s.tel.request(ctx, endpoint, 0, s.clock.Now().Sub(start).Seconds())
+		err = s.transportError(ctx, rctx, target, err)
+		span.RecordError(err)
+		span.SetStatus(codes.Error, "request failed")
+		return err
+	}
+	answer, readErr := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	_ = resp.Body.Close()
+	s.tel.request(ctx, endpoint, resp.StatusCode, s.clock.Now().Sub(start).Seconds())
+	span.SetAttributes(semconv.HTTPResponseStatusCode(resp.StatusCode))
+
+	class := Classify(resp.StatusCode)
+	if class == Delivered {
+		if readErr == nil {
+			s.applyCommands(ctx, answer)
+		}
+		return nil
+	}
+	serr := &StatusError{StatusCode: resp.StatusCode}
+	if id, text, ok := parseRequestError(answer); ok {
+		serr.MessageID, serr.Text = id, text
+	} else {
+		serr.Body = sanitizeSnippet(answer)
+	}
+	span.SetAttributes(semconv.ErrorTypeKey.String(strconv.Itoa(resp.StatusCode)))
+	span.SetStatus(codes.Error, "status "+strconv.Itoa(resp.StatusCode))
+	err = fmt.Errorf("POST %s: %w", target, serr)
+	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
+		s.log.ErrorContext(ctx, "VES COLLECTOR REFUSED THE CREDENTIALS: the events are dead-lettered (redrive them once fixed); check username, password or password_file, and tls.cert_file",
+			slog.String("url", target), slog.Int("status", resp.StatusCode), slog.String("error", serr.Error()))
+	}
+	if class == Permanent {
+		return pipeline.Permanent(err)
+	}
+	return err
+}
+
+// applyCommands acts on the commandList of a successful answer.
+func (s *sink) applyCommands(ctx context.Context, answer []byte) {
+	interval, others, err := parseCommandList(answer)
+	if err != nil {
+		s.log.WarnContext(ctx, "ves collector sent an invalid command; ignored", slog.String("error", err.Error()))
+	}
+	if len(others) > 0 {
+		s.log.DebugContext(ctx, "ves collector commands not supported; ignored", slog.Any("commands", others))
+	}
+	if interval == 0 {
+		return
+	}
+	b := s.m.beats
+	old := b.current()
+	if interval == old {
+		return
+	}
+	b.commanded.Store(int64(interval))
+	b.haveLast = false // buckets of the old interval mean nothing now
+	s.tel.heartbeat.Record(ctx, int64(interval/time.Second), metricAttrs(s.tel))
+	s.log.InfoContext(ctx, "ves collector changed the heartbeat interval", slog.Duration("from", old), slog.Duration("to", interval))
+}
+
+// transportError explains a request that got no answer. Network errors
+// and timeouts are transient; so is a failed certificate verification,
+// which is logged with a hint because only the operator can fix it.
+func (s *sink) transportError(ctx, rctx context.Context, target string, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("POST %s: %w", target, ctx.Err())
+	}
+	if rctx.Err() != nil {
+		return fmt.Errorf("POST %s: %w: no complete answer within %s", target, ErrTimeout, s.cfg.Timeout)
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	if isVerificationError(err) {
+		s.log.WarnContext(ctx, "ves sink cannot verify the collector's certificate; check tls.ca_file and tls.server_name",
+			slog.String("url", target), slog.String("error", err.Error()))
+		return fmt.Errorf("POST %s: verify server certificate (check tls.ca_file and tls.server_name): %w", target, err)
+	}
+	return fmt.Errorf("POST %s: %w", target, err)
+}
+
+func metricAttrs(t *telemetry) metric.MeasurementOption { return metric.WithAttributes(t.sink) }

@@ -1,0 +1,278 @@
+package vessink
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+
+	"github.com/sluice-dev/sluice/pipeline"
+)
+
+// HeartbeatReporter is implemented by the VES sink (the pipeline.Sink the
+// factory returns): HeartbeatInterval is the heartbeat interval in force,
+// the configured heartbeat_interval until the collector sends a
+// heartbeatIntervalChange command, then the commanded one. 0 means the
+// heartbeat source's own interval is reported.
+type HeartbeatReporter interface {
+	HeartbeatInterval() time.Duration
+}
+
+// sink delivers events to a VES collector. Deliver is called by one
+// goroutine at a time; Close may race with it, so the client is guarded
+// by mu and closed is checked before every request.
+type sink struct {
+	cfg       Config
+	log       *slog.Logger
+	clock     pipeline.Clock
+	tel       *telemetry
+	m         *mapper
+	singleURL string
+	batchURL  string
+	// target is the single-event URL, for errors, logs and spans.
+	target    string
+	spanAttrs []attribute.KeyValue
+
+	mu      sync.Mutex
+	client  *http.Client
+	auth    pipeline.Secret
+	started bool
+	closed  atomic.Bool
+}
+
+var (
+	_ pipeline.Sink     = (*sink)(nil)
+	_ HeartbeatReporter = (*sink)(nil)
+)
+
+func newSink(set pipeline.Settings, cfg *Config) (*sink, error) {
+	set = withDefaults(set)
+	tel, err := newTelemetry(set)
+	if err != nil {
+		return nil, fmt.Errorf("ves sink telemetry: %w", err)
+	}
+	loc, err := loadZone(cfg.TimeZone)
+	if err != nil {
+		return nil, err
+	}
+	u, err := url.Parse(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("url: %w", err) // unreachable: Validate parsed it
+	}
+	p := strings.TrimSuffix(u.Path, "/")
+	if _, ok := urlVersion(p); !ok {
+		p += "/eventListener/v" + strconv.Itoa(cfg.Version)
+	}
+	single, batch := *u, *u
+	single.Path, batch.Path = p, p+"/eventBatch"
+	single.RawPath, batch.RawPath = "", ""
+	reporting := cfg.ReportingEntityName
+	if reporting == "" {
+		if reporting, err = os.Hostname(); err != nil || reporting == "" {
+			reporting = "sluice"
+		}
+	}
+	s := &sink{
+		cfg:       *cfg,
+		log:       set.Logger,
+		clock:     set.Clock,
+		tel:       tel,
+		singleURL: single.String(),
+		batchURL:  batch.String(),
+		target:    single.String(),
+		m: &mapper{
+			enc:                 encoder{v5: cfg.Version == 5, listenerVersion: cfg.ListenerVersion, loc: loc},
+			sinkName:            set.ID,
+			reportingEntityName: reporting,
+			reportingEntityID:   cfg.ReportingEntityID,
+			publisher:           cfg.Publisher,
+			faultEventID:        cfg.FaultEventID,
+			rules:               slices.Clone(cfg.Rules),
+			fallback:            Rule{Domain: cfg.DefaultDomain},
+			log:                 set.Logger,
+			alarms:              newAlarmTable(),
+			beats:               &heartbeats{configured: cfg.HeartbeatInterval},
+		},
+	}
+	s.spanAttrs = []attribute.KeyValue{
+		semconv.HTTPRequestMethodPost,
+		semconv.ServerAddress(u.Hostname()),
+		attribute.String("sluice.sink", set.ID),
+	}
+	if port, err := strconv.Atoi(u.Port()); err == nil {
+		s.spanAttrs = append(s.spanAttrs, semconv.ServerPort(port))
+	}
+	return s, nil
+}
+
+// Start reads the password and TLS files, loads the alarm state file and
+// builds the HTTP client. It does not contact the collector: an
+// unreachable collector is a delivery error, retried, not a start error.
+func (s *sink) Start(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started || s.closed.Load() {
+		return fmt.Errorf("start ves sink %s: already started or closed", s.target)
+	}
+	auth, err := authorization(&s.cfg)
+	if err != nil {
+		return fmt.Errorf("start ves sink: %w", err)
+	}
+	client, err := newClient(&s.cfg)
+	if err != nil {
+		return fmt.Errorf("start ves sink: %w", err)
+	}
+	if s.cfg.StateFile != "" {
+		alarms, err := loadAlarms(s.cfg.StateFile)
+		if err != nil {
+			// The table only improves clears; delivery goes on without it.
+			s.log.ErrorContext(ctx, "ves alarm state unreadable; starting with an empty table (it is rewritten at the next fault)",
+				slog.String("error", err.Error()))
+		}
+		s.m.alarms = alarms
+	}
+	if s.cfg.TLS.InsecureSkipVerify {
+		s.log.WarnContext(ctx, "TLS CERTIFICATE VERIFICATION IS DISABLED (tls.insecure_skip_verify): anyone on the path can read and change the events and the password; use tls.ca_file instead",
+			slog.String("url", s.target))
+	}
+	s.client, s.auth, s.started = client, auth, true
+	s.tel.heartbeat.Record(ctx, int64(s.m.beats.current()/time.Second), metricAttrs(s.tel))
+	s.tel.alarms.Record(ctx, int64(s.m.alarms.open()), metricAttrs(s.tel))
+	s.log.InfoContext(ctx, "ves sink started", slog.String("url", s.target), slog.Int("version", s.cfg.Version),
+		slog.Bool("basic_auth", s.cfg.Username != ""), slog.Bool("client_cert", s.cfg.TLS.CertFile != ""))
+	return nil
+}
+
+// Deliver maps the batch to VES events and sends them in journal order:
+// runs of consecutive events of one domain, split by max_batch_events and
+// max_batch_bytes, each run as one request (eventBatch, or the
+// single-event endpoint for one event). It returns nil when the collector
+// took every event (or a heartbeat was thinned out), a transient error as
+// soon as a request fails transiently (the runner retries the whole
+// batch; eventIds are stable, so the collector may see duplicates with
+// the same id), and otherwise a *pipeline.BatchError listing exactly the
+// events that were refused or could not be mapped (for a batch of one,
+// that event's permanent error).
+func (s *sink) Deliver(ctx context.Context, batch []pipeline.Delivery) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if len(batch) == 0 {
+		return nil
+	}
+	s.mu.Lock()
+	client, auth := s.client, s.auth
+	s.mu.Unlock()
+	if client == nil || s.closed.Load() {
+		return fmt.Errorf("deliver to %s: %w", s.target, ErrNotStarted)
+	}
+	defer s.saveState(ctx)
+
+	items := make([]item, 0, len(batch))
+	var failed []pipeline.DeliveryFailure
+	for i := range batch {
+		m, err := s.m.mapDelivery(ctx, &batch[i])
+		switch {
+		case err != nil:
+			s.log.WarnContext(ctx, "ves sink cannot map event", slog.Uint64("seq", batch[i].Event.Sequence), slog.String("error", err.Error()))
+			s.tel.event(ctx, s.m.ruleFor(batch[i].Route, batch[i].Event.Type).Domain, outcomeUnmappable, 1)
+			failed = append(failed, pipeline.DeliveryFailure{Index: i, Err: err})
+		case m.skip:
+			s.tel.event(ctx, m.domain, outcomeThinned, 1)
+		default:
+			items = append(items, item{index: i, domain: m.domain, body: m.body})
+		}
+	}
+	b := bisector{s: s, c: client, auth: auth}
+	for _, chunk := range chunks(items, s.cfg.MaxBatchEvents, int(s.cfg.MaxBatchBytes)) {
+		if b.fatal != nil {
+			// The collector refused the credentials: the rest would be
+			// refused alike, so it is not sent.
+			for _, it := range chunk {
+				b.failed = append(b.failed, pipeline.DeliveryFailure{Index: it.index, Err: b.fatal})
+			}
+			s.tel.event(ctx, chunk[0].domain, outcomeRefused, len(chunk))
+			continue
+		}
+		if err := b.send(ctx, chunk); err != nil {
+			return err
+		}
+	}
+	failed = append(failed, b.failed...)
+	switch {
+	case len(failed) == 0:
+		return nil
+	case len(batch) == 1:
+		return failed[0].Err
+	}
+	slices.SortFunc(failed, func(a, b pipeline.DeliveryFailure) int { return cmp.Compare(a.Index, b.Index) })
+	return &pipeline.BatchError{Failed: failed}
+}
+
+// saveState writes the alarm table to the state file when it changed.
+// A failure is logged; the next Deliver tries again.
+func (s *sink) saveState(ctx context.Context) {
+	a := s.m.alarms
+	if !a.dirty {
+		return
+	}
+	s.tel.alarms.Record(ctx, int64(a.open()), metricAttrs(s.tel))
+	if s.cfg.StateFile == "" {
+		a.dirty = false
+		return
+	}
+	if err := saveAlarms(s.cfg.StateFile, a); err != nil {
+		s.log.ErrorContext(ctx, "ves alarm state not saved; clears after a restart may lack their raise's start time", slog.String("error", err.Error()))
+		return
+	}
+	a.dirty = false
+}
+
+// HeartbeatInterval implements HeartbeatReporter.
+func (s *sink) HeartbeatInterval() time.Duration { return s.m.beats.current() }
+
+// Close closes idle connections; it is idempotent and safe without Start.
+func (s *sink) Close(context.Context) error {
+	s.closed.Store(true)
+	s.mu.Lock()
+	client := s.client
+	s.client = nil
+	s.mu.Unlock()
+	if client != nil {
+		client.CloseIdleConnections()
+	}
+	return nil
+}
+
+// withDefaults fills the nil fields of set with no-op implementations.
+func withDefaults(set pipeline.Settings) pipeline.Settings {
+	nop := pipeline.NopSettings(set.ID)
+	if set.Logger == nil {
+		set.Logger = nop.Logger
+	}
+	if set.TracerProvider == nil {
+		set.TracerProvider = nop.TracerProvider
+	}
+	if set.MeterProvider == nil {
+		set.MeterProvider = nop.MeterProvider
+	}
+	if set.Clock == nil {
+		set.Clock = nop.Clock
+	}
+	return set
+}

@@ -1,0 +1,98 @@
+package vessink
+
+import (
+	"context"
+	"errors"
+	"strconv"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/sluice-dev/sluice/pipeline"
+)
+
+// scope is the tracer and meter instrumentation scope.
+const scope = "github.com/sluice-dev/sluice/sinks/vessink"
+
+// Metric names. Every instrument carries a "sink" attribute with the
+// component's configured name.
+//
+//	sluice.sink.ves.requests          counter    requests, by "endpoint" (event, batch) and "status_class" (2xx..5xx, or "error" without an answer)
+//	sluice.sink.ves.request.duration  histogram  seconds from sending a request to reading its answer, same attributes
+//	sluice.sink.ves.events            counter    events, by "domain" and "outcome": sent (the collector took them),
+//	                                             refused (permanently, dead-lettered), unmappable (no request made),
+//	                                             thinned (heartbeats acknowledged without a request)
+//	sluice.sink.ves.heartbeat.interval gauge     the heartbeat interval in force, seconds (0: the source's)
+//	sluice.sink.ves.alarms.open       gauge      faults raised and not yet cleared, as the sink has seen them
+const (
+	metricRequests  = "sluice.sink.ves.requests"
+	metricDuration  = "sluice.sink.ves.request.duration"
+	metricEvents    = "sluice.sink.ves.events"
+	metricHeartbeat = "sluice.sink.ves.heartbeat.interval"
+	metricAlarms    = "sluice.sink.ves.alarms.open"
+)
+
+// Event outcomes.
+const (
+	outcomeSent       = "sent"
+	outcomeRefused    = "refused"
+	outcomeUnmappable = "unmappable"
+	outcomeThinned    = "thinned"
+)
+
+type telemetry struct {
+	tracer    trace.Tracer
+	requests  metric.Int64Counter
+	duration  metric.Float64Histogram
+	events    metric.Int64Counter
+	heartbeat metric.Int64Gauge
+	alarms    metric.Int64Gauge
+	sink      attribute.KeyValue
+}
+
+func newTelemetry(set pipeline.Settings) (*telemetry, error) {
+	m := set.MeterProvider.Meter(scope)
+	requests, err1 := m.Int64Counter(metricRequests, metric.WithUnit("{request}"),
+		metric.WithDescription("Requests sent to the VES collector, by endpoint and status class."))
+	duration, err2 := m.Float64Histogram(metricDuration, metric.WithUnit("s"),
+		metric.WithDescription("Time from sending a request to the VES collector to reading its answer."),
+		metric.WithExplicitBucketBoundaries(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+	events, err3 := m.Int64Counter(metricEvents, metric.WithUnit("{event}"),
+		metric.WithDescription("Events handled by the VES sink, by domain and outcome."))
+	heartbeat, err4 := m.Int64Gauge(metricHeartbeat, metric.WithUnit("s"),
+		metric.WithDescription("Heartbeat interval in force (configured, or as the collector commanded)."))
+	alarms, err5 := m.Int64Gauge(metricAlarms, metric.WithUnit("{alarm}"),
+		metric.WithDescription("Fault alarms raised and not yet cleared, as the VES sink has seen them."))
+	if err := errors.Join(err1, err2, err3, err4, err5); err != nil {
+		return nil, err
+	}
+	return &telemetry{
+		tracer: set.TracerProvider.Tracer(scope), requests: requests, duration: duration, events: events,
+		heartbeat: heartbeat, alarms: alarms, sink: attribute.String("sink", set.ID),
+	}, nil
+}
+
+// request counts one request; status is 0 when no answer came back.
+func (t *telemetry) request(ctx context.Context, endpoint string, status int, seconds float64) {
+	ctx = context.WithoutCancel(ctx)
+	attrs := metric.WithAttributes(t.sink, attribute.String("endpoint", endpoint), attribute.String("status_class", statusClass(status)))
+	t.requests.Add(ctx, 1, attrs)
+	t.duration.Record(ctx, seconds, attrs)
+}
+
+// event counts n events of domain with outcome.
+func (t *telemetry) event(ctx context.Context, domain, outcome string, n int) {
+	if n == 0 {
+		return
+	}
+	t.events.Add(context.WithoutCancel(ctx), int64(n), metric.WithAttributes(t.sink,
+		attribute.String("domain", domain), attribute.String("outcome", outcome)))
+}
+
+func statusClass(status int) string {
+	if status < 100 || status > 999 {
+		return "error"
+	}
+	return strconv.Itoa(status/100) + "xx"
+}

@@ -1,0 +1,156 @@
+package probesource
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// userAgent is sent unless the probe's headers set another.
+const userAgent = "sluice-probe/1"
+
+// httpChecker runs http and https probes.
+type httpChecker struct {
+	client *http.Client
+	// base is the request every check copies (with its own context):
+	// the URL is parsed once.
+	base       *http.Request
+	body       string
+	expect     statusSet
+	expectBody []byte
+	re         *regexp.Regexp
+	maxBody    int64
+	timeout    time.Duration
+	redacted   string
+}
+
+var _ checker = (*httpChecker)(nil)
+
+func newHTTPChecker(s spec, tr *http.Transport) (*httpChecker, error) {
+	c := s.own
+	u, err := url.Parse(c.URL)
+	if err != nil {
+		return nil, fmt.Errorf("url: %w", unwrapURLError(err))
+	}
+	method := c.Method
+	if method == "" {
+		method = http.MethodGet
+	}
+	base, err := http.NewRequest(method, c.URL, nil) //nolint:noctx // a template: each check sets its context
+	if err != nil {
+		return nil, fmt.Errorf("url: %w", unwrapURLError(err))
+	}
+	base.Header.Set("User-Agent", userAgent)
+	for k, v := range c.Headers {
+		if strings.EqualFold(k, "Host") {
+			base.Host = v.Reveal()
+			continue
+		}
+		base.Header.Set(k, v.Reveal())
+	}
+	if c.Body != "" {
+		base.ContentLength = int64(len(c.Body))
+	}
+	h := &httpChecker{
+		base:     base,
+		body:     c.Body,
+		expect:   defaultStatus,
+		maxBody:  int64(c.MaxResponseBytes),
+		timeout:  s.timeout,
+		redacted: u.Redacted(),
+	}
+	if h.maxBody == 0 {
+		h.maxBody = defaultMaxResponseBytes
+	}
+	if len(c.ExpectStatus) > 0 {
+		h.expect = nil
+		for _, st := range c.ExpectStatus {
+			r, err := parseStatus(st)
+			if err != nil {
+				return nil, fmt.Errorf("expect_status: %w", err)
+			}
+			h.expect = append(h.expect, r)
+		}
+	}
+	if c.ExpectBody != "" {
+		h.expectBody = []byte(c.ExpectBody)
+	}
+	if c.ExpectBodyRegex != "" {
+		if h.re, err = regexp.Compile(c.ExpectBodyRegex); err != nil {
+			return nil, fmt.Errorf("expect_body_regex: %w", err)
+		}
+	}
+	maxRedirects := c.MaxRedirects
+	if maxRedirects == 0 {
+		maxRedirects = defaultMaxRedirects
+	}
+	h.client = &http.Client{Transport: tr, CheckRedirect: redirectPolicy(c.FollowRedirects, maxRedirects)}
+	return h, nil
+}
+
+// redirectPolicy implements follow_redirects. A redirect that is not
+// followed is judged by its own status (3xx is healthy by default).
+func redirectPolicy(policy string, limit int) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		switch policy {
+		case RedirectsAny:
+		case RedirectsSameHost:
+			if req.URL.Host != via[0].URL.Host {
+				return http.ErrUseLastResponse
+			}
+		default:
+			return http.ErrUseLastResponse
+		}
+		if len(via) > limit {
+			return fmt.Errorf("stopped after %d redirects", limit)
+		}
+		return nil
+	}
+}
+
+func (h *httpChecker) target() string { return h.redacted }
+
+func (h *httpChecker) check(ctx context.Context, _ time.Time) outcome {
+	ctx, cancel := context.WithTimeout(ctx, h.timeout)
+	defer cancel()
+	// The copy shares the template's URL and header map, which the client
+	// only reads; a probe runs one check at a time.
+	req := h.base.WithContext(ctx)
+	if h.body != "" {
+		req.Body = io.NopCloser(strings.NewReader(h.body))
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(h.body)), nil }
+	}
+	resp, err := h.client.Do(req)
+	if err != nil {
+		return outcome{err: describeErr(ctx, err, h.timeout)}
+	}
+	defer resp.Body.Close()
+	out := outcome{statusCode: resp.StatusCode}
+	var data []byte
+	if h.expectBody != nil || h.re != nil {
+		data, err = io.ReadAll(io.LimitReader(resp.Body, h.maxBody))
+	} else {
+		// Reading the (bounded) body lets the connection be reused.
+		_, err = io.Copy(io.Discard, io.LimitReader(resp.Body, h.maxBody))
+	}
+	switch {
+	case !h.expect.contains(resp.StatusCode):
+		out.err = fmt.Sprintf("status %d (want %s)", resp.StatusCode, h.expect)
+	case err != nil && !errors.Is(err, io.EOF):
+		out.err = "read body: " + describeErr(ctx, err, h.timeout)
+	case h.expectBody != nil && !bytes.Contains(data, h.expectBody):
+		out.err = fmt.Sprintf("body does not contain %q", h.expectBody)
+	case h.re != nil && !h.re.Match(data):
+		out.err = fmt.Sprintf("body does not match %q", h.re)
+	default:
+		out.healthy = true
+	}
+	return out
+}
