@@ -43,8 +43,14 @@
 //	sluice.probe.state[.*], sluice.lb.state[.*]       stateChange
 //	anything else                                     other (or notification)
 //
-// A rule can send probe state changes to the fault domain instead (the
-// example above): a change to a healthy state is then the clear.
+// sources/probesource emits sluice.probe.state on every transition (from,
+// to: unknown, healthy, unhealthy): stateChange by default. A rule sends
+// them to the fault domain instead (the example above), making probe
+// failures alarms: a change to unhealthy raises (startEpochMicrosec is the
+// data's failing_since), a change to healthy clears. A probe's first
+// transition, unknown to healthy, is then a clear of nothing, sent as a
+// harmless NORMAL fault. sluice.probe.failure and sluice.probe.fault are
+// reserved for sources that emit failures as events of their own.
 //
 // Event data that is a JSON object is read by these member names (all
 // optional; a value that does not fit the schema is ignored, never sent):
