@@ -25,7 +25,7 @@ func TestDiskFull(t *testing.T) {
 	}
 	t.Parallel()
 	mnt := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=1536k", "tmpfs", mnt).CombinedOutput(); err != nil {
+	if out, err := exec.CommandContext(ctxT(t), "mount", "-t", "tmpfs", "-o", "size=1536k", "tmpfs", mnt).CombinedOutput(); err != nil {
 		t.Skipf("cannot mount tmpfs: %v: %s", err, out)
 	}
 	t.Cleanup(func() { _ = exec.Command("umount", mnt).Run() })

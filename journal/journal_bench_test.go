@@ -162,21 +162,27 @@ func BenchmarkRawBbolt(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	val := make([]byte, benchEventSize)
-	key := make([]byte, 8)
 	b.SetBytes(benchEventSize)
 	b.ReportAllocs()
 	b.ResetTimer()
 	start := time.Now()
-	seq := uint64(0)
-	for seq < uint64(b.N) {
+	rawPut(b, db, 0, uint64(b.N))
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+}
+
+// rawPut writes values for sequences from+1..to in transactions of 1,000.
+func rawPut(b *testing.B, db *bolt.DB, from, to uint64) {
+	val := make([]byte, benchEventSize)
+	key := make([]byte, 8)
+	seq := from
+	for seq < to {
 		err := db.Update(func(tx *bolt.Tx) error {
 			bk, err := tx.CreateBucketIfNotExists([]byte("records"))
 			if err != nil {
 				return err
 			}
 			bk.FillPercent = 1.0
-			for i := 0; i < 1000 && seq < uint64(b.N); i++ {
+			for i := 0; i < 1000 && seq < to; i++ {
 				seq++
 				binary.BigEndian.PutUint64(key, seq)
 				if err := bk.Put(key, val); err != nil {
@@ -189,5 +195,58 @@ func BenchmarkRawBbolt(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+}
+
+// BenchmarkJournalVsRawBbolt measures the ratio the journal's durable
+// append throughput (64 producers, batches of 16) keeps of plain bbolt's
+// (BenchmarkRawBbolt's loop), alternating the two in rounds of 100,000
+// events so that both see the same machine load. Each b.N is one round.
+func BenchmarkJournalVsRawBbolt(b *testing.B) {
+	const round, producers, batch = 100_000, 64, 16
+	j, err := journal.Open(b.TempDir(), journal.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer j.Close(context.Background())
+	db, err := bolt.Open(filepath.Join(b.TempDir(), "raw.db"), 0o600, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	events := make([]pipeline.Event, batch)
+	for i := range events {
+		events[i] = benchEvent()
+	}
+	ctx := context.Background()
+	var tj, tr time.Duration
+	b.ReportAllocs()
+	b.ResetTimer()
+	for n := range b.N {
+		start := time.Now()
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		for range producers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for next.Add(batch) <= round {
+					if _, err := j.Append(ctx, pipeline.AppendBatch{Events: events}); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		tj += time.Since(start)
+		start = time.Now()
+		rawPut(b, db, uint64(n)*round, uint64(n+1)*round)
+		tr += time.Since(start)
+	}
+	b.StopTimer()
+	jr := float64(b.N*round) / tj.Seconds()
+	rr := float64(b.N*round) / tr.Seconds()
+	b.ReportMetric(jr, "journal-events/s")
+	b.ReportMetric(rr, "raw-events/s")
+	b.ReportMetric(jr/rr, "ratio")
 }

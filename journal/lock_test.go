@@ -51,7 +51,7 @@ func TestLockChildProcess(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	j := journaltest.MustOpenWith(t, dir, journal.Options{})
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd := exec.CommandContext(ctxT(t), os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childEnv+"="+dir)
 	out, err := cmd.Output()
 	var exit *exec.ExitError
@@ -70,7 +70,7 @@ func TestCrashDurability(t *testing.T) {
 	}
 	t.Parallel()
 	dir := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd := exec.CommandContext(ctxT(t), os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), crashEnv+"="+dir)
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)

@@ -7,6 +7,7 @@ import (
 	"github.com/sluice-dev/sluice/sinks/filesink"
 	"github.com/sluice-dev/sluice/sinks/hostpluginsink"
 	"github.com/sluice-dev/sluice/sinks/httpsink"
+	"github.com/sluice-dev/sluice/sinks/kvpsink"
 	"github.com/sluice-dev/sluice/sinks/stdoutsink"
 	"github.com/sluice-dev/sluice/sinks/vessink"
 )
@@ -18,6 +19,7 @@ func Factories() []pipeline.SinkFactory {
 		filesink.NewFactory(),
 		hostpluginsink.NewFactory(),
 		httpsink.NewFactory(),
+		kvpsink.NewFactory(),
 		stdoutsink.NewFactory(),
 		vessink.NewFactory(),
 	}

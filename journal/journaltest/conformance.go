@@ -190,10 +190,14 @@ func testReadWokenByAppend(t *testing.T, h *harness) {
 	}()
 	time.Sleep(20 * time.Millisecond)
 	h.append(Event(1))
-	recs := <-got
-	require.NoError(t, <-errc)
-	require.Len(t, recs, 1)
-	assert.Equal(t, uint64(2), recs[0].Seq)
+	select {
+	case recs := <-got:
+		require.NoError(t, <-errc)
+		require.Len(t, recs, 1)
+		assert.Equal(t, uint64(2), recs[0].Seq)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Read past the head not woken by append")
+	}
 }
 
 func testReadCancel(t *testing.T, h *harness) {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -45,7 +46,7 @@ func boundaryReports() []kvpsink.Report {
 func TestEncoderMatchesCloudInit(t *testing.T) {
 	t.Parallel()
 	golden := goldenReports()
-	reports := append(golden[:len(golden)-1:len(golden)-1], boundaryReports()...) // the capped report would loop cloud-init forever
+	reports := slices.Concat(golden[:len(golden)-1], boundaryReports()) // the capped report would loop cloud-init forever
 	var in []ciReport
 	var cloudInit, hostSafe []byte
 	var sameInHostSafe []bool
@@ -68,7 +69,7 @@ func TestEncoderMatchesCloudInit(t *testing.T) {
 		sameInHostSafe = append(sameInHostSafe, string(a) == string(b))
 	}
 	want := cloudInitEncode(t, in)
-	require.Equal(t, len(want), len(cloudInit))
+	require.Len(t, cloudInit, len(want))
 	for i := 0; i < len(want); i += kvpsink.RecordSize {
 		require.Equal(t, string(want[i:i+kvpsink.RecordSize]), string(cloudInit[i:i+kvpsink.RecordSize]), "record %d", i/kvpsink.RecordSize)
 	}

@@ -16,8 +16,8 @@ import (
 // Lock wait polling: the locks are tried without blocking, so that a
 // cancelled context or the lock timeout ends the wait.
 const (
-	lockPollMin = time.Millisecond
-	lockPollMax = 50 * time.Millisecond
+	lockPollFirst   = time.Millisecond
+	lockPollLongest = 50 * time.Millisecond
 	// startLockWait bounds the wait at start: a busy file is checked at
 	// the first delivery instead, so that start is not held up.
 	startLockWait = time.Second
@@ -105,7 +105,7 @@ func (p *pool) open(create bool) (*os.File, error) {
 // ctx ends or timeout passes.
 func (p *pool) lock(ctx context.Context, f *os.File, timeout time.Duration) (time.Duration, error) {
 	start := p.clock.Now()
-	wait := lockPollMin
+	wait := lockPollFirst
 	haveFlock := false
 	for {
 		if !haveFlock {
@@ -139,7 +139,7 @@ func (p *pool) lock(ctx context.Context, f *os.File, timeout time.Duration) (tim
 			return p.clock.Now().Sub(start), fmt.Errorf("wait for pool file locks: %w", ctx.Err())
 		case <-t.C():
 		}
-		wait = min(2*wait, lockPollMax)
+		wait = min(2*wait, lockPollLongest)
 	}
 }
 
@@ -180,24 +180,33 @@ func (p *pool) prepare(f *os.File) (int64, prepared, error) {
 // checkAtStart does the boot check on an existing file, so that a stale
 // file does not wait for the first delivery. A missing file or directory
 // leaves nothing to truncate.
-func (p *pool) checkAtStart(ctx context.Context) (prepared, error) {
+func (p *pool) checkAtStart(ctx context.Context) (prep prepared, err error) {
 	f, err := p.open(false)
 	if errors.Is(err, fs.ErrNotExist) {
 		p.checkBoot = false
-		return prepared{}, err
+		return prep, err
 	}
 	if err != nil {
-		return prepared{}, err
+		return prep, err
 	}
-	defer f.Close()
+	defer closeFile(f, &err)
 	if _, err := p.lock(ctx, f, min(p.lockTimeout, p.startWait)); err != nil {
-		return prepared{}, err
+		return prep, err
 	}
-	_, prep, err := p.prepare(f)
+	_, prep, err = p.prepare(f)
 	if err == nil && (prep.truncated || prep.repairedBytes > 0) && p.fsync {
 		err = f.Sync()
 	}
 	return prep, errors.Join(err, unlock(f))
+}
+
+// closeFile closes f, reporting a failure in *err unless it already holds
+// one. Without fsync, a failed close can mean lost writes; the delivery is
+// then retried (at least once).
+func closeFile(f *os.File, err *error) {
+	if cerr := f.Close(); cerr != nil && *err == nil {
+		*err = fmt.Errorf("close pool file: %w", cerr)
+	}
 }
 
 // append writes the records of as many whole events as fit under the
@@ -205,13 +214,12 @@ func (p *pool) checkAtStart(ctx context.Context) (prepared, error) {
 // event i's records in buf. A failed write or sync is rolled back (the file
 // is truncated to its size before the write), so a retry does not leave
 // a partial batch behind.
-func (p *pool) append(ctx context.Context, buf []byte, ends []int) (appendResult, error) {
-	var res appendResult
+func (p *pool) append(ctx context.Context, buf []byte, ends []int) (res appendResult, err error) {
 	f, err := p.open(true)
 	if err != nil {
 		return res, err
 	}
-	defer f.Close()
+	defer closeFile(f, &err)
 	res.lockWait, err = p.lock(ctx, f, p.lockTimeout)
 	if err != nil {
 		return res, err

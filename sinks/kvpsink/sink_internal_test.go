@@ -19,23 +19,31 @@ import (
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden files")
 
-// fixedClock stands still at now; its timers are real.
-type fixedClock struct{ now time.Time }
+// offsetClock is the real clock moved so that it started at start.
+type offsetClock struct {
+	start time.Time
+	real  time.Time
+}
 
-func (c fixedClock) Now() time.Time                         { return c.now }
-func (c fixedClock) NewTimer(d time.Duration) pipeline.Timer { return pipeline.RealClock().NewTimer(d) }
+func newOffsetClock(start time.Time) offsetClock { return offsetClock{start: start, real: time.Now()} }
+
+func (c offsetClock) Now() time.Time { return c.start.Add(time.Since(c.real)) }
+func (c offsetClock) NewTimer(d time.Duration) pipeline.Timer {
+	return pipeline.RealClock().NewTimer(d)
+}
 
 // bootNow is the tests' wall time; the uptime file says the machine has
 // been up for 100.5 s, so this boot started at bootNow - 100.5 s.
 var bootNow = time.Unix(1750000000, 250000000)
 
-const bootIncarnation = 1750000000 - 100 // int(1750000000.25 - 100.5)
+const bootIncarnation = 1750000000 - 101 // int(1750000000.25 - 100.5)
 
-// newTestSink builds a sink with the fixed clock and an uptime file.
+// newTestSink builds a sink whose clock starts at bootNow, with an uptime
+// file.
 func newTestSink(t *testing.T, cfg *Config, uptime string) *sink {
 	t.Helper()
 	set := pipeline.NopSettings("kvp")
-	set.Clock = fixedClock{bootNow}
+	set.Clock = newOffsetClock(bootNow)
 	s, err := newSink(set, cfg)
 	require.NoError(t, err)
 	s.uptimePath = filepath.Join(t.TempDir(), "uptime")
@@ -145,7 +153,8 @@ func TestTruncateOnBootDeferred(t *testing.T) {
 }
 
 // TestDeliverGolden pins the bytes the sink writes for the sample
-// deliveries (fixed clock and uptime, so a fixed incarnation).
+// deliveries (a clock starting at bootNow and a fixed uptime, so a fixed
+// incarnation).
 func TestDeliverGolden(t *testing.T) {
 	t.Parallel()
 	cfg := testCfg(t)

@@ -8,12 +8,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 
 	"github.com/sluice-dev/sluice/pipeline"
 	"github.com/sluice-dev/sluice/pipeline/pipelinetest"
@@ -248,4 +250,53 @@ func TestDeliverBeforeStartAndAfterClose(t *testing.T) {
 	require.Error(t, s.Start(t.Context()), "start twice")
 	require.NoError(t, s.Close(t.Context()))
 	require.ErrorIs(t, s.Deliver(t.Context(), batch), kvpsink.ErrNotStarted)
+}
+
+// TestReadOnlyFileIsRetried: a pool file this process may not write fails
+// the delivery with an error that says so, retried rather than dropped.
+// As root, file modes do not stop writes, so the delivery runs on a thread
+// whose filesystem uid is "nobody" (setfsuid(2) is per thread, and also
+// drops CAP_DAC_OVERRIDE for that thread).
+func TestReadOnlyFileIsRetried(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t)
+	require.NoError(t, os.WriteFile(cfg.Path, nil, 0o444))
+	dir := filepath.Dir(cfg.Path)
+	require.NoError(t, os.Chmod(dir, 0o755))
+	require.NoError(t, os.Chmod(filepath.Dir(dir), 0o755))
+	s := startSink(t, cfg)
+	batch := []pipeline.Delivery{delivery("a", nil, "x")}
+
+	err := asUnprivileged(t, func() error { return s.Deliver(t.Context(), batch) })
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), cfg.Path+" is not writable by this process")
+	require.ErrorIs(t, err, os.ErrPermission)
+	assert.False(t, pipeline.IsPermanent(err), "retried: an operator can fix the permissions")
+
+	require.NoError(t, os.Chmod(cfg.Path, 0o666)) // writable by anyone: the same thread now succeeds
+	require.NoError(t, asUnprivileged(t, func() error { return s.Deliver(t.Context(), batch) }))
+	assert.Len(t, readPool(t, cfg.Path), 1)
+}
+
+// asUnprivileged runs fn with the filesystem permissions of uid 65534: on
+// a locked thread with that filesystem uid when running as root, directly
+// otherwise.
+func asUnprivileged(t *testing.T, fn func() error) error {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		return fn()
+	}
+	errc := make(chan error, 1)
+	go func() {
+		// The thread is never unlocked: it ends with the goroutine, so
+		// its changed filesystem uid dies with it.
+		runtime.LockOSThread()
+		_ = unix.Setfsuid(65534)
+		if cur, _ := unix.SetfsuidRetUid(-1); cur != 65534 {
+			errc <- fmt.Errorf("setfsuid did not take effect (fsuid %d)", cur)
+			return
+		}
+		errc <- fn()
+	}()
+	return <-errc
 }

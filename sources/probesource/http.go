@@ -29,6 +29,9 @@ type httpChecker struct {
 	maxBody    int64
 	timeout    time.Duration
 	redacted   string
+	// limited bounds the body read; reused, as a probe runs one check at
+	// a time.
+	limited io.LimitedReader
 }
 
 var _ checker = (*httpChecker)(nil)
@@ -134,12 +137,14 @@ func (h *httpChecker) check(ctx context.Context, _ time.Time) outcome {
 	defer resp.Body.Close()
 	out := outcome{statusCode: resp.StatusCode}
 	var data []byte
+	h.limited = io.LimitedReader{R: resp.Body, N: h.maxBody}
 	if h.expectBody != nil || h.re != nil {
-		data, err = io.ReadAll(io.LimitReader(resp.Body, h.maxBody))
+		data, err = io.ReadAll(&h.limited)
 	} else {
 		// Reading the (bounded) body lets the connection be reused.
-		_, err = io.Copy(io.Discard, io.LimitReader(resp.Body, h.maxBody))
+		_, err = io.Copy(io.Discard, &h.limited)
 	}
+	h.limited.R = nil
 	switch {
 	case !h.expect.contains(resp.StatusCode):
 		out.err = fmt.Sprintf("status %d (want %s)", resp.StatusCode, h.expect)

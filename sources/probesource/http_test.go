@@ -245,3 +245,35 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// TestResultsAndHeartbeats checks per-check results (on request), the
+// heartbeat cadence (on the probe's grid, not every check) and the
+// severity of unhealthy events.
+func TestResultsAndHeartbeats(t *testing.T) {
+	t.Parallel()
+	srv := newScriptServer(t, 500)
+	host := pipelinetest.NewRecordingHost("web")
+	r := start(t, newSource(t, fmt.Sprintf(`{kind: http, url: %s, interval: 10ms, heartbeat: 40ms, results: true, failure_threshold: 2, severity: critical}`, srv.URL)), host)
+	waitFor(t, host, probesource.TypeHeartbeat, 3)
+	r.stop()
+	results := eventsOf(host, probesource.TypeResult)
+	beats := eventsOf(host, probesource.TypeHeartbeat)
+	require.GreaterOrEqual(t, len(results), 9, "one result per check")
+	assert.LessOrEqual(t, len(beats), len(results)/3, "a heartbeat every fourth check at most")
+	first := dataOf(t, results[0])
+	assert.Equal(t, "unknown", first.State)
+	assert.Equal(t, 1, first.ConsecutiveFailures)
+	assert.Equal(t, pipeline.SeverityCritical, results[0].Severity)
+	assert.Equal(t, pipeline.SeverityInfo, beats[0].Severity, "the first heartbeat came while the state was unknown")
+	last := dataOf(t, beats[len(beats)-1])
+	assert.Equal(t, "unhealthy", last.State)
+	assert.Equal(t, pipeline.SeverityCritical, beats[len(beats)-1].Severity)
+	assert.False(t, last.FailingSince.IsZero())
+	for _, b := range host.Batches() {
+		types := map[string]int{}
+		for _, e := range b {
+			types[e.Type]++
+		}
+		assert.LessOrEqual(t, types[probesource.TypeResult], 1, "one check per batch: its events go together")
+	}
+}

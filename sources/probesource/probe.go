@@ -42,6 +42,34 @@ func (p *probe) advance(now time.Time) {
 	p.next = p.next.Add(missed * p.spec.interval)
 }
 
+// events builds the events of a check: its result (when asked for), the
+// transition, the heartbeat and the kind's extra events, in that order.
+func (s *source) events(p *probe, next probeState, o outcome, latency time.Duration, now time.Time, transition, heartbeat bool) []pipeline.Event {
+	var list []extraEvent
+	if p.spec.results {
+		list = append(list, extraEvent{TypeResult, o.healthy, p.newData(next, o, latency, now)})
+	}
+	if transition {
+		d := p.newData(next, o, latency, now)
+		d.From, d.To = p.st.state, next.state
+		list = append(list, extraEvent{TypeState, next.state != StateUnhealthy, d})
+	}
+	if heartbeat {
+		list = append(list, extraEvent{TypeHeartbeat, next.state != StateUnhealthy, p.newData(next, o, latency, now)})
+	}
+	list = append(list, o.extra...)
+	events := make([]pipeline.Event, 0, len(list))
+	for _, e := range list {
+		ev, err := p.event(e.typ, e.healthy, e.data, now)
+		if err != nil {
+			s.set.Logger.Error("probe event not encoded", slog.String("probe", p.spec.name), slog.String("error", err.Error()))
+			continue
+		}
+		events = append(events, ev)
+	}
+	return events
+}
+
 // runCheck runs one check and records what it changed: the events (a
 // transition, a heartbeat, the result, extra events of the kind) and the
 // probe's new state, in one Emit, so the state in the journal always
@@ -61,37 +89,22 @@ func (s *source) runCheck(ctx context.Context, host pipeline.SourceHost, p *prob
 	latency := end.Sub(start)
 	now := end.UTC()
 	s.tel.recordCheck(ctx, p.attrs, o.healthy, latency.Seconds())
-	span.SetAttributes(attribute.Bool("sluice.probe.healthy", o.healthy))
-	if !o.healthy {
-		span.SetStatus(codes.Error, o.err)
+	if span.IsRecording() {
+		span.SetAttributes(attribute.Bool("sluice.probe.healthy", o.healthy))
+		if !o.healthy {
+			span.SetStatus(codes.Error, o.err)
+		}
+	}
+	if !o.healthy && s.set.Logger.Enabled(ctx, slog.LevelDebug) {
 		s.set.Logger.Debug("probe check failed", slog.String("probe", p.spec.name), slog.String("error", o.err))
 	}
 
 	next := p.st.apply(o, now, p.spec.failureThreshold, p.spec.successThreshold)
-	var events []pipeline.Event
-	add := func(typ string, healthy bool, data any) {
-		ev, err := p.event(typ, healthy, data, now)
-		if err != nil {
-			s.set.Logger.Error("probe event not encoded", slog.String("probe", p.spec.name), slog.String("error", err.Error()))
-			return
-		}
-		events = append(events, ev)
-	}
-	if p.spec.results {
-		add(TypeResult, o.healthy, p.newData(next, o, latency, now))
-	}
 	transition := next.state != p.st.state
-	if transition {
-		d := p.newData(next, o, latency, now)
-		d.From, d.To = p.st.state, next.state
-		add(TypeState, next.state != StateUnhealthy, d)
-	}
 	heartbeat := p.spec.heartbeat > 0 && (p.lastHeartbeat.IsZero() || slot.Sub(p.lastHeartbeat) >= p.spec.heartbeat)
-	if heartbeat {
-		add(TypeHeartbeat, next.state != StateUnhealthy, p.newData(next, o, latency, now))
-	}
-	for _, x := range o.extra {
-		add(x.typ, x.healthy, x.data)
+	var events []pipeline.Event
+	if p.spec.results || transition || heartbeat || len(o.extra) > 0 {
+		events = s.events(p, next, o, latency, now, transition, heartbeat)
 	}
 	var updates []pipeline.StateUpdate
 	if p.st.needsSave(next, p.spec.failureThreshold, p.spec.successThreshold) {

@@ -12,7 +12,7 @@ import (
 
 // coalesce is how early a due check may start, so that probes due within
 // the same millisecond share one timer wake-up.
-const coalesce = time.Millisecond
+const coalesce = 5 * time.Millisecond
 
 // workerIdle is how long an idle worker waits for another check before it
 // exits.

@@ -85,8 +85,10 @@ func (t *telemetry) durationAttrs(kind, result string) metric.MeasurementOption 
 // its metrics without allocating them. attrsFor is called while the
 // source is built, by one goroutine.
 type probeAttrs struct {
-	healthy, unhealthy       metric.MeasurementOption
-	durHealthy, durUnhealthy metric.MeasurementOption
+	// The options are slices so that passing them (opts...) does not
+	// allocate a new one at every check.
+	healthy, unhealthy       []metric.AddOption
+	durHealthy, durUnhealthy []metric.RecordOption
 	probe                    metric.MeasurementOption
 	name                     attribute.KeyValue
 	// gauge is the state for the observable gauge: 1, 0 or -1.
@@ -97,10 +99,10 @@ func (t *telemetry) attrsFor(name, kind string) *probeAttrs {
 	p := attribute.String("probe", name)
 	k := attribute.String("kind", kind)
 	a := &probeAttrs{
-		healthy:      metric.WithAttributeSet(attribute.NewSet(t.source, p, k, attribute.String("result", "healthy"))),
-		unhealthy:    metric.WithAttributeSet(attribute.NewSet(t.source, p, k, attribute.String("result", "unhealthy"))),
-		durHealthy:   t.durationAttrs(kind, "healthy"),
-		durUnhealthy: t.durationAttrs(kind, "unhealthy"),
+		healthy:      []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(t.source, p, k, attribute.String("result", "healthy")))},
+		unhealthy:    []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(t.source, p, k, attribute.String("result", "unhealthy")))},
+		durHealthy:   []metric.RecordOption{t.durationAttrs(kind, "healthy")},
+		durUnhealthy: []metric.RecordOption{t.durationAttrs(kind, "unhealthy")},
 		probe:        metric.WithAttributeSet(attribute.NewSet(t.source, p)),
 		name:         p,
 	}
@@ -110,12 +112,12 @@ func (t *telemetry) attrsFor(name, kind string) *probeAttrs {
 
 func (t *telemetry) recordCheck(ctx context.Context, a *probeAttrs, healthy bool, seconds float64) {
 	if healthy {
-		t.checks.Add(ctx, 1, a.healthy)
-		t.duration.Record(ctx, seconds, a.durHealthy)
+		t.checks.Add(ctx, 1, a.healthy...)
+		t.duration.Record(ctx, seconds, a.durHealthy...)
 		return
 	}
-	t.checks.Add(ctx, 1, a.unhealthy)
-	t.duration.Record(ctx, seconds, a.durUnhealthy)
+	t.checks.Add(ctx, 1, a.unhealthy...)
+	t.duration.Record(ctx, seconds, a.durUnhealthy...)
 }
 
 func (t *telemetry) recordTransition(ctx context.Context, a *probeAttrs, to string) {

@@ -49,7 +49,10 @@ func loadTLS(c TLSConfig) (*tls.Config, error) {
 // keeps idle connections for reuse: up to 32 per host, so that a burst of
 // probes of one server (after a pause of the process) does not churn
 // connections, and 256 in all, which bounds their memory (about 20 KiB
-// each) whatever the number of targets. Each check's context bounds
+// each) whatever the number of targets. At most 64 connections per host
+// are open at once: when the process was starved and a thousand probes of
+// one server fall due together, the excess waits for a connection (within
+// its timeout) instead of opening a thousand. Each check's context bounds
 // dialing, TLS and reading.
 func newTransport(tc *tls.Config, keepAlive bool) *http.Transport {
 	return &http.Transport{
@@ -61,6 +64,7 @@ func newTransport(tc *tls.Config, keepAlive bool) *http.Transport {
 		DisableKeepAlives:      !keepAlive,
 		MaxIdleConns:           256,
 		MaxIdleConnsPerHost:    32,
+		MaxConnsPerHost:        64,
 		IdleConnTimeout:        90 * time.Second,
 		MaxResponseHeaderBytes: 64 << 10,
 	}
