@@ -24,6 +24,8 @@ type admin struct {
 	ready   func() bool
 	metrics http.Handler
 	log     *slog.Logger
+	// audit runs replays and exports inside the engine (admin_audit.go).
+	audit auditDeps
 }
 
 // handler returns the admin routes.
@@ -49,6 +51,7 @@ func (a *admin) handler() http.Handler {
 	mux.HandleFunc("GET /journal/records", a.records)
 	mux.HandleFunc("GET /journal/verify", a.verify)
 	a.dlqRoutes(mux)
+	a.auditRoutes(mux)
 	return mux
 }
 

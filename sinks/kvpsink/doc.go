@@ -111,9 +111,12 @@
 // # Truncation and growth
 //
 // With truncate_on_boot (the default), the first time the sink opens an
-// existing pool file (at start, or at the first delivery if the file could
-// not be opened then) it empties the file when its modification time is
-// before this boot, as cloud-init does once per process.
+// existing pool file it empties the file when its modification time is
+// before this boot, as cloud-init does once per process. That happens at
+// start, under both locks; when the file cannot be opened or its locks are
+// busy for a second then, it happens at the first delivery instead, so
+// start is never held up. A file that does not exist at start is new to
+// this boot and is not checked again.
 //
 // The file never grows beyond max_file_bytes (default 2560KiB, 1024
 // records: hv_kvp_daemon re-reads the whole file for every record the

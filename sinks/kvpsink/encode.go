@@ -58,8 +58,8 @@ const (
 
 	// MaxPrefixBytes is the longest key prefix.
 	MaxPrefixBytes = 32
-	// MaxTypeBytes and maxTypeJSON cap the type (raw in the key, escaped in
-	// the value).
+	// MaxTypeBytes caps the type in the key; escaped in the value, it is
+	// also kept within 128 bytes.
 	MaxTypeBytes = 64
 	maxTypeJSON  = 128
 	// MaxNameJSON caps the escaped name in the value; the raw name is also
@@ -67,9 +67,9 @@ const (
 	MaxNameJSON = 256
 	// MaxResultJSON caps the escaped result.
 	MaxResultJSON = 64
-	// MaxMessageLimit is the largest allowed message cap, and
-	// DefaultMaxMessage the default: escaped bytes of msg.
-	MaxMessageLimit   = 1 << 20
+	// MaxMessageLimit is the largest message cap, in escaped bytes of msg.
+	MaxMessageLimit = 1 << 20
+	// DefaultMaxMessage is the default message cap.
 	DefaultMaxMessage = 16 << 10
 	// uuidLen is the length of the key's uuid field.
 	uuidLen = 36
@@ -105,7 +105,8 @@ type Report struct {
 type Encoder struct {
 	// Prefix is the key's first field (cloud-init: "CLOUD_INIT").
 	Prefix string
-	// Incarnation is the boot time in epoch seconds (see Incarnation).
+	// Incarnation is the boot time in epoch seconds, the key's second
+	// field (cloud-init: int(time.time() - uptime)).
 	Incarnation int64
 	// Mode selects the limits; empty means ModeHostSafe.
 	Mode Mode
@@ -135,9 +136,8 @@ type Encoded struct {
 // U+FFFD too. Then each string is cut, at a character boundary, to its
 // cap: type to MaxTypeBytes (128 escaped), name to MaxNameJSON escaped and
 // to what fits the key, result to MaxResultJSON escaped, msg to MaxMessage
-// escaped (between escapes). Within those caps the output equals
-// cloud-init's for the same event, uuid and time; in ModeCloudInit byte
-// for byte.
+// escaped (between escapes). Within those caps, ModeCloudInit writes byte
+// for byte what cloud-init 22.4 writes for the same event, uuid and time.
 func (e *Encoder) Append(dst []byte, r *Report, id [16]byte) ([]byte, Encoded) {
 	var info Encoded
 	maxKey, maxValue := HostMaxKey, HostMaxValue

@@ -183,3 +183,28 @@ func checkLimits(t testing.TB, pool []byte, mode kvpsink.Mode) {
 		assert.True(t, json.Valid([]byte(r.Value)), "record %d: host-safe slices are valid JSON on their own: %s", i, r.Value)
 	}
 }
+
+// TestWorstCase encodes the largest metadata with the largest message:
+// slicing ends, every slice has room for message text and stays within
+// the limits, and the slice index never outgrows the key room kept for it.
+func TestWorstCase(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []kvpsink.Mode{kvpsink.ModeHostSafe, kvpsink.ModeCloudInit} {
+		enc := kvpsink.Encoder{Prefix: strings.Repeat("P", kvpsink.MaxPrefixBytes), Incarnation: -1 << 63, Mode: mode,
+			MaxMessage: kvpsink.MaxMessageLimit}
+		r := kvpsink.Report{
+			Type: strings.Repeat("\x01", 200), Name: strings.Repeat("\U0001F600\x01", 1000),
+			Result: strings.Repeat("\x01", 200), Msg: strings.Repeat("\x01\U0001F600", 1<<20),
+			Time: time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC),
+		}
+		var id [16]byte
+		pool, info := enc.Append(nil, &r, id)
+		assert.Equal(t, []string{"type", "name", "result", "msg"}, info.Truncated)
+		assert.Greater(t, info.Records, 1000, "%s: a 1 MiB message makes many slices", mode)
+		assert.Less(t, info.Records, 10000, "%s: slice indexes fit the 5 bytes kept in the key", mode)
+		checkLimits(t, pool, mode)
+		msgs := decodePool(t, pool)
+		require.Len(t, msgs, 1)
+		assert.LessOrEqual(t, len(msgs[0].Msg), kvpsink.MaxMessageLimit)
+	}
+}

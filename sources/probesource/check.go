@@ -19,6 +19,14 @@ type checker interface {
 	target() string
 }
 
+// rollbacker is a checker with state that must follow the journal: when
+// the batch of its last check is refused, rollback undoes what that check
+// changed, so the next check repeats it (a hostplugin probe reads
+// /versions again, and its event is not lost).
+type rollbacker interface {
+	rollback()
+}
+
 // outcome is the result of one check.
 type outcome struct {
 	healthy bool

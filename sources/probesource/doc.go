@@ -82,8 +82,8 @@
 // a probe that stays healthy, or stays down, writes nothing. The state of
 // probes no longer configured is deleted at start. If the journal refuses
 // a batch (full), the probe keeps its previous state, the refusal is
-// logged and counted, and the next check tries again: a transition is
-// delayed, never lost.
+// logged and counted, and the next check tries again: a transition (or a
+// hostplugin probe's versions answer, read again) is delayed, never lost.
 //
 // # Events
 //

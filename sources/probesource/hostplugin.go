@@ -39,13 +39,22 @@ type hostPluginChecker struct {
 	maxBody       int64
 	probe         string
 
-	// Versions state, kept between the probe's (sequential) checks.
+	// Versions state, kept between the probe's (sequential) checks, and
+	// as it was before the last check, for rollback.
+	versionsState
+	before versionsState
+}
+
+type versionsState struct {
 	versionsChecked bool
 	supported       bool
 	lastVersions    time.Time
 }
 
-var _ checker = (*hostPluginChecker)(nil)
+var (
+	_ checker    = (*hostPluginChecker)(nil)
+	_ rollbacker = (*hostPluginChecker)(nil)
+)
 
 func newHostPluginChecker(s spec, tr *http.Transport, clock pipeline.Clock) *hostPluginChecker {
 	c := s.own
@@ -80,7 +89,10 @@ func hostPluginAddress(endpoint string) string {
 
 func (h *hostPluginChecker) target() string { return h.base }
 
+func (h *hostPluginChecker) rollback() { h.versionsState = h.before }
+
 func (h *hostPluginChecker) check(ctx context.Context, now time.Time) outcome {
+	h.before = h.versionsState
 	var out outcome
 	if h.versionsDue(now) {
 		v := h.versions(ctx, now)

@@ -264,3 +264,18 @@ func TestVersionsMatchWALinuxAgent(t *testing.T) {
 		})
 	}
 }
+
+// TestHostPluginVersionsNotLostOnRefusal checks that a versions event the
+// journal refused is read and emitted again with the next check.
+func TestHostPluginVersionsNotLostOnRefusal(t *testing.T) {
+	t.Parallel()
+	f := newFakeHostPlugin(t)
+	host := pipelinetest.NewRecordingHost("hgap")
+	host.SetError(pipeline.ErrJournalFull)
+	start(t, newSource(t, fmt.Sprintf(`{kind: hostplugin, endpoint: %q, interval: 10ms}`, f.endpoint())), host)
+	require.Eventually(t, func() bool { return host.Calls() >= 3 }, waitTimeout, time.Millisecond)
+	host.SetError(nil)
+	v := versionsOf(t, waitFor(t, host, probesource.TypeHostPluginVersions, 1)[0])
+	assert.True(t, v.Supported)
+	assert.GreaterOrEqual(t, f.requests("/versions"), 3, "read again after each refusal")
+}

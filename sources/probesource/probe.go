@@ -123,6 +123,9 @@ func (s *source) runCheck(ctx context.Context, host pipeline.SourceHost, p *prob
 		if ctx.Err() != nil {
 			return
 		}
+		if rb, ok := p.check.(rollbacker); ok {
+			rb.rollback()
+		}
 		s.tel.recordEmitFailure(ctx, emitFailureReason(err))
 		span.RecordError(err)
 		s.set.Logger.Warn("probe events not recorded; the state is kept and retried with the next check",
