@@ -58,6 +58,10 @@ func runEngine(ctx context.Context, s streams, path string) error {
 	}
 	defer func() { _ = tel.shutdown(context.WithoutCancel(ctx)) }()
 
+	signer, err := signingKeyFromEnv()
+	if err != nil {
+		return withExit(exitInvalidConfig, err)
+	}
 	j, err := journal.Open(file.Journal.Dir, journalOptions(file.Journal, log, tel))
 	if err != nil {
 		return journalOpenError(err)
@@ -74,7 +78,8 @@ func runEngine(ctx context.Context, s streams, path string) error {
 	defer stopAdmin()
 	var g errgroup.Group
 	if file.Admin.Enabled() {
-		a := &admin{journal: j, ready: p.Ready, metrics: tel.metricsHandler(), log: log.With(slog.String("component", "admin"))}
+		a := &admin{journal: j, ready: p.Ready, metrics: tel.metricsHandler(), log: log.With(slog.String("component", "admin")),
+			audit: auditDeps{spec: file.Pipeline, regs: regs, settings: set, signer: signer}}
 		bound := make(chan net.Addr, 1)
 		g.Go(func() error { return serveAdmin(adminCtx, file.Admin.Listen, a.handler(), a.log, bound) })
 		if <-bound == nil {
@@ -122,7 +127,7 @@ func journalOpenError(err error) error {
 	case errors.Is(err, journal.ErrInUse):
 		return withExit(exitJournalInUse, err)
 	case errors.Is(err, journal.ErrCorrupt):
-		return withExit(exitJournalDamage, err)
+		return withExit(exitJournalDamage, fmt.Errorf("%w\nthe journal is damaged: 'sluice journal repair' names the damage and, with --yes, keeps a copy and truncates to the last good record (README: Recovering a damaged journal)", err))
 	}
 	return err
 }
