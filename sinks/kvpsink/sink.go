@@ -156,6 +156,9 @@ func (s *sink) Deliver(ctx context.Context, batch []pipeline.Delivery) (err erro
 
 	s.encode(ctx, batch)
 	res, err := s.pool.append(ctx, s.buf, s.ends)
+	if cap(s.buf) > maxRetainedBuffer {
+		s.buf = nil
+	}
 	s.logPrepared(ctx, res.prep)
 	if err != nil {
 		return fmt.Errorf("deliver %s: %w", s.cfg.Path, err)
@@ -167,9 +170,6 @@ func (s *sink) Deliver(ctx context.Context, batch []pipeline.Delivery) (err erro
 	s.tel.recordAppend(ctx, &res, records)
 	span.SetAttributes(attribute.Int("kvp.records", records), attribute.Int64("kvp.bytes", res.bytes),
 		attribute.Int64("kvp.pool.size", res.sizeAfter))
-	if cap(s.buf) > maxRetainedBuffer {
-		s.buf = nil
-	}
 	if res.events == len(batch) {
 		return nil
 	}
