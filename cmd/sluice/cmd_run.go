@@ -23,8 +23,9 @@ func newRunCommand(s streams) *cobra.Command {
 		Long: `Run the engine until SIGINT or SIGTERM, then stop within the configured
 shutdown timeout: sources first, then in-flight deliveries, then sinks.
 Without -c, runs the embedded default configuration: a CloudEvents HTTP
-ingest on 127.0.0.1:8088, a heartbeat every 10s, a JSON-lines archive and
-the console, with state under ./sluice-data ($SLUICE_DATA).`,
+ingest on 127.0.0.1:8088, a heartbeat every 10s, a probe of the engine's
+own admin /healthz, a JSON-lines archive and the console, with state under
+./sluice-data ($SLUICE_DATA).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runEngine(cmd.Context(), s, path)
