@@ -179,6 +179,61 @@
 // read-only (a missing file is an empty store) and changes return
 // ErrReadOnly. Like every bbolt file, deadletters.db never shrinks.
 //
+// # Time index
+//
+// SeqAtTime finds the first record appended at or after a time without
+// scanning: append times never go backwards (Verify checks it), so it
+// binary-searches the sealed segments by their last record's append time
+// (cached once read), then the sequences of one segment, one record read
+// per step. Replay and export use it for --from/--to TIME.
+//
+// # Export and verify
+//
+// Export writes a range as one CloudEvents JSON line per record (the
+// format of pipeline.AppendCloudEventJSON: keys sorted), with the event's
+// sequence and four extension attributes: appendtime (RFC 3339), chainhash
+// (hex), sluiceorigin (the emitting source, when set) and sluicerecord, the
+// record's payload (the event encoding above) in base64. A final manifest
+// line follows:
+//
+//	{"manifest":"sluice-export/1","from":F,"to":T,"count":N,"prev_hash":HEX,
+//	 "head_hash":HEX,"created":RFC3339,"host":NAME,"signature":{...}}
+//
+// prev_hash is the chain hash the range chains from (record F-1's, zero
+// before sequence 1) and head_hash record T's. The optional signature is
+// ed25519 over "sluice export manifest\n" followed by the manifest line
+// without its signature member (alg, key_id = hex of the first 8 bytes of
+// SHA-256 of the public key, public_key and value in base64).
+//
+// Why the payload rides along: the chain hash covers the binary encoding,
+// and the JSON cannot be turned back into the same bytes (a zero event
+// time reads back as the append time; JSON data is compacted). With it,
+// VerifyExport recomputes every link from the manifest's prev_hash alone,
+// so an export is checked offline against the same chain as the journal
+// (its head_hash equals JournalStats.HeadHash at T), and then requires each
+// line to be byte for byte what Export renders from that payload: no
+// attribute can be edited, added or dropped without detection, while the
+// lines stay plain CloudEvents for other tools. A line changed by another
+// tool (reformatted JSON) therefore fails verification; verify the file as
+// exported. VerifyExport reads only the top level of each line (nested
+// data cannot pose as an attribute). Export checks every CRC and link as
+// it goes and stops at damage. Both run in chunks of at most 1,024 records
+// or 1 MiB on GOMAXPROCS workers, so memory stays bounded whatever the
+// range.
+//
+// # Repair
+//
+// Open checks only the tail; a damaged tail makes it fail with a
+// *CorruptionError, and the engine refuses to start. Repair (sluice journal
+// repair) takes the directory's lock, verifies every segment as Verify
+// does and, at the first bad or missing record, copies the segment holding
+// it and all later segments into dir/repair-TIME/, rewrites that segment
+// without the bad records (or removes it when none of it is good), removes
+// the later ones, carries the newest cursors over (none past the new head)
+// and raises the retention floor over segments deleted by hand. The
+// journal then opens and verifies, and appends continue after the last
+// good record; records after the damage survive only in the copies.
+//
 // # Telemetry
 //
 // Metrics (scope github.com/sluice-dev/sluice/journal): sluice.journal.appended
@@ -197,7 +252,8 @@
 //   - The chain cannot reveal records cut from the very end of the
 //     journal (or a whole journal replaced); compare JournalStats.HeadHash
 //     with a value kept elsewhere for that.
-//   - Open checks only the tail; run Verify to check everything.
+//   - Open checks only the tail; run Verify to check everything, and Repair
+//     to truncate a damaged journal to its last good record.
 //   - Rotation by age and idle retention happen on the committer's
 //     schedule: a journal that receives no appends keeps its active
 //     segment however old.

@@ -55,7 +55,9 @@ func (j *Journal) Export(ctx context.Context, w io.Writer, opts ExportOptions) (
 	m := ExportManifest{Manifest: ExportFormat, From: from, To: from - 1, PrevHash: hex.EncodeToString(prev[:]), Host: opts.Host}
 	last := prev
 	err = runChunks(ctx, opts.Workers,
-		func(ctx context.Context, emit func(*chunk) bool) error { return j.readChunks(ctx, from, to, prev, emit) },
+		func(ctx context.Context, emit func(*chunk) bool) error {
+			return j.readChunks(ctx, from, to, prev, emit)
+		},
 		renderChunk,
 		func(c *chunk) error {
 			if _, err := w.Write(c.out); err != nil {
@@ -309,11 +311,12 @@ func runChunks(ctx context.Context, workers int,
 	for c := range order {
 		<-c.done
 		if err == nil {
-			if ctx.Err() != nil {
+			switch {
+			case ctx.Err() != nil:
 				err = ctx.Err()
-			} else if c.err != nil {
+			case c.err != nil:
 				err = c.err
-			} else {
+			default:
 				err = consume(c)
 			}
 			if err != nil {

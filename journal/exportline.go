@@ -23,6 +23,7 @@ const (
 type lineRenderer struct {
 	ext     map[string]string
 	ev      pipeline.Event
+	tmp     []byte // the event rendered before splicing
 	scratch []byte // decoded payloads (verification)
 	out     []byte // re-rendered lines (verification)
 }
@@ -38,10 +39,64 @@ func (lr *lineRenderer) appendLine(dst []byte, seq uint64, appendTime int64, has
 		return dst, err
 	}
 	ev := &lr.ev
+	defer func() { lr.ev = pipeline.Event{} }()
 	if ev.Time.IsZero() {
 		ev.Time = time.Unix(0, appendTime).UTC()
 	}
 	ev.Sequence = seq
+	if !plainASCII(ev.Origin) || hasExportExtension(ev.Extensions) {
+		return lr.appendLineSlow(dst, appendTime, hash, payload), nil
+	}
+	// Render the event, then splice the four attributes in at their
+	// sorted places: the same bytes as adding them to Extensions, without
+	// copying the map or building their strings.
+	lr.tmp = pipeline.AppendCloudEventJSON(lr.tmp[:0], ev)
+	added := [4]string{extAppendTime, extChainHash, extOrigin, extRecord}
+	next := 0
+	emit := func(dst []byte, upTo string) []byte {
+		for ; next < len(added) && (upTo == "" || added[next] < upTo); next++ {
+			if added[next] == extOrigin && ev.Origin == "" {
+				continue
+			}
+			if dst[len(dst)-1] != '{' {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, '"')
+			dst = append(dst, added[next]...)
+			dst = append(dst, '"', ':', '"')
+			switch added[next] {
+			case extAppendTime:
+				dst = time.Unix(0, appendTime).UTC().AppendFormat(dst, time.RFC3339Nano)
+			case extChainHash:
+				dst = hex.AppendEncode(dst, hash[:])
+			case extOrigin:
+				dst = append(dst, ev.Origin...)
+			case extRecord:
+				dst = base64.StdEncoding.AppendEncode(dst, payload)
+			}
+			dst = append(dst, '"')
+		}
+		return dst
+	}
+	dst = append(dst, '{')
+	err := topLevelMembers(lr.tmp, func(key, member []byte) {
+		dst = emit(dst, string(key))
+		if dst[len(dst)-1] != '{' {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, member...)
+	})
+	if err != nil {
+		return dst, err // unreachable: AppendCloudEventJSON writes an object
+	}
+	dst = emit(dst, "")
+	return append(dst, '}', '\n'), nil
+}
+
+// appendLineSlow renders through a copy of the extensions, for events
+// whose origin needs escaping or that carry an attribute export sets.
+func (lr *lineRenderer) appendLineSlow(dst []byte, appendTime int64, hash *[32]byte, payload []byte) []byte {
+	ev := &lr.ev
 	if lr.ext == nil {
 		lr.ext = make(map[string]string, len(ev.Extensions)+4)
 	}
@@ -60,8 +115,26 @@ func (lr *lineRenderer) appendLine(dst []byte, seq uint64, appendTime int64, has
 	lr.ext[extRecord] = base64.StdEncoding.EncodeToString(payload)
 	ev.Extensions = lr.ext
 	dst = pipeline.AppendCloudEventJSON(dst, ev)
-	lr.ev = pipeline.Event{}
-	return append(dst, '\n'), nil
+	return append(dst, '\n')
+}
+
+// plainASCII reports whether s needs no JSON escaping.
+func plainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
+}
+
+func hasExportExtension(ext map[string]string) bool {
+	for _, k := range [...]string{extAppendTime, extChainHash, extOrigin, extRecord, "sequence"} {
+		if _, ok := ext[k]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 // lineFields are the top-level attributes VerifyExport reads from a line.
@@ -128,12 +201,34 @@ func parseLine(line []byte, scratch []byte) (lineFields, []byte, error) {
 	return f, scratch, nil
 }
 
+// topLevelMembers calls fn for each top-level member of the JSON object
+// in line with its raw key and the member's whole text ("key":value).
+func topLevelMembers(line []byte, fn func(key, member []byte)) error {
+	return walkTopLevel(line, func(key []byte, start, _, end int) {
+		fn(key, line[start:end])
+	})
+}
+
 // topLevelStrings calls fn for each top-level member of the JSON object
 // in line whose value is a string without escapes (the attributes export
 // writes never need them), with the raw key and value. Other values are
 // skipped. It checks the structure only as far as walking it needs; the
 // caller compares the whole line with its re-rendering anyway.
 func topLevelStrings(line []byte, fn func(key, val []byte)) error {
+	return walkTopLevel(line, func(key []byte, _, valStart, end int) {
+		if line[valStart] != '"' {
+			return
+		}
+		if _, plain := scanString(line, valStart); plain {
+			fn(key, line[valStart+1:end-1])
+		}
+	})
+}
+
+// walkTopLevel calls fn for each top-level member of the JSON object in
+// line with its raw key and the offsets of the member's start (its key's
+// opening quote), its value's start and its end.
+func walkTopLevel(line []byte, fn func(key []byte, start, valStart, end int)) error {
 	i := skipSpace(line, 0)
 	if i >= len(line) || line[i] != '{' {
 		return errLineSyntax
@@ -147,7 +242,8 @@ func topLevelStrings(line []byte, fn func(key, val []byte)) error {
 		if i >= len(line) || line[i] != '"' {
 			return errLineSyntax
 		}
-		kEnd, plain := scanString(line, i)
+		start := i
+		kEnd, _ := scanString(line, i)
 		if kEnd < 0 {
 			return errLineSyntax
 		}
@@ -162,16 +258,14 @@ func topLevelStrings(line []byte, fn func(key, val []byte)) error {
 		}
 		var end int
 		if line[i] == '"' {
-			end, plain = scanString(line, i)
-			if end < 0 {
-				return errLineSyntax
-			}
-			if plain {
-				fn(key, line[i+1:end-1])
-			}
-		} else if end = skipValue(line, i); end < 0 {
+			end, _ = scanString(line, i)
+		} else {
+			end = skipValue(line, i)
+		}
+		if end < 0 {
 			return errLineSyntax
 		}
+		fn(key, start, i, end)
 		i = skipSpace(line, end)
 		if i < len(line) && line[i] == ',' {
 			i++

@@ -288,7 +288,7 @@ func rewriteSegment(s *segment, end uint64) error {
 	if err != nil {
 		return err
 	}
-	defer src.Close()
+	defer func() { _ = src.Close() }()
 	dst, err := bolt.Open(tmp, fileMode, boltOptions(false, 0, 0))
 	if err != nil {
 		return err
@@ -375,7 +375,7 @@ func copyFile(from, to string) error {
 	if err != nil {
 		return err
 	}
-	defer in.Close()
+	defer func() { _ = in.Close() }()
 	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fileMode)
 	if err != nil {
 		return err

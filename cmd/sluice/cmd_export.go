@@ -119,14 +119,14 @@ func verifyExportFile(ctx context.Context, s streams, path, pubFile string) erro
 		}
 		opts.PublicKey = pub
 	}
-	var r io.Reader = s.in
+	r := s.in
 	var size int64
 	if path != "-" {
 		f, err := os.Open(path)
 		if err != nil {
 			return fmt.Errorf("verify export: %w", err)
 		}
-		defer f.Close()
+		defer func() { _ = f.Close() }()
 		if fi, err := f.Stat(); err == nil {
 			size = fi.Size()
 		}

@@ -40,11 +40,11 @@ func newProgress(w io.Writer, desc, what string, total int64) *progress {
 	p := &progress{w: w, what: what, total: total, start: time.Now()}
 	p.last = p.start
 	if isTerminal(w) {
-		max := total
-		if max <= 0 {
-			max = -1
+		size := total
+		if size <= 0 {
+			size = -1
 		}
-		p.bar = progressbar.NewOptions64(max,
+		p.bar = progressbar.NewOptions64(size,
 			progressbar.OptionSetWriter(w),
 			progressbar.OptionSetDescription(desc),
 			progressbar.OptionShowCount(),

@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -127,6 +127,9 @@ func runReplay(ctx context.Context, j *journal.Journal, spec pipeline.Spec, regs
 	}
 	opts.From, opts.To = from, to
 	rep, err := pipeline.Replay(ctx, spec, regs, j, set, opts)
+	if err != nil && rep.ByType == nil { // it did not start
+		return replayReportView{}, replayError(err)
+	}
 	view := newReplayReportView(rep)
 	if err != nil {
 		if rep.Interrupted {

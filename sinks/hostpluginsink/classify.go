@@ -3,51 +3,31 @@ package hostpluginsink
 import (
 	"errors"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/sluice-dev/sluice/sinks/internal/httpclient"
 )
 
 // Class is what an answer means for the delivery.
-type Class int
+type Class = httpclient.Class
 
 const (
 	// Delivered means the HealthService took the report (2xx).
-	Delivered Class = iota
+	Delivered = httpclient.Delivered
 	// Transient means retrying may succeed (408, 429, 5xx, configured
 	// retry_statuses, unknown statuses, no answer at all).
-	Transient
+	Transient = httpclient.Transient
 	// Permanent means retrying cannot succeed (every other 4xx, and 3xx, which
 	// is not followed). The report is dead-lettered with the answer.
-	Permanent
+	Permanent = httpclient.Permanent
 )
 
-// String returns "delivered", "transient" or "permanent".
-func (c Class) String() string {
-	switch c {
-	case Delivered:
-		return "delivered"
-	case Transient:
-		return "transient"
-	case Permanent:
-		return "permanent"
-	}
-	return "Class(" + strconv.Itoa(int(c)) + ")"
-}
-
 // Classify maps a response status to a Class; retry lists extra 4xx
-// statuses to treat as transient. WALinuxAgent never looks at the status.
+// statuses to treat as transient. Unlike the other HTTP sinks, 425 is
+// permanent unless listed. WALinuxAgent never looks at the status.
 func Classify(status int, retry []int) Class {
-	switch {
-	case status >= 200 && status <= 299:
-		return Delivered
-	case status == http.StatusRequestTimeout, status == http.StatusTooManyRequests, slices.Contains(retry, status):
-		return Transient
-	case status >= 300 && status <= 499:
-		return Permanent
-	default:
-		return Transient
-	}
+	return httpclient.Classify(status, retry...)
 }
 
 // Origin says where a failure came from.

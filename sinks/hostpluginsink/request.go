@@ -3,16 +3,10 @@ package hostpluginsink
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strconv"
-	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -20,13 +14,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sluice-dev/sluice/pipeline"
-)
-
-const (
-	// maxSnippet bounds the part of a failed answer kept for the error.
-	maxSnippet = 512
-	// maxDrain bounds how much of an answer is read.
-	maxDrain = 64 << 10
+	"github.com/sluice-dev/sluice/sinks/internal/httpclient"
 )
 
 // post sends one planned report and classifies the answer: nil when the
@@ -74,7 +62,7 @@ func (s *sink) post(ctx context.Context, c *http.Client, p *planned) error {
 		return err
 	}
 	class := Classify(resp.StatusCode, s.cfg.RetryStatuses)
-	snippet := readAnswer(resp, class != Delivered)
+	snippet := httpclient.ReadAnswer(resp, class != Delivered)
 	span.SetAttributes(semconv.HTTPResponseStatusCode(resp.StatusCode))
 	if class == Delivered {
 		s.tel.request(ctx, resp.StatusCode, class, "", s.clock.Now().Sub(start).Seconds())
@@ -114,21 +102,6 @@ func (s *sink) reported(ctx context.Context, p *planned) {
 	}
 }
 
-// readAnswer returns the start of the body on one line when keep is
-// set, and drains a bounded amount; read errors are ignored, since the
-// status decides the outcome.
-func readAnswer(resp *http.Response, keep bool) string {
-	defer resp.Body.Close()
-	var snippet string
-	if keep {
-		var buf [maxSnippet + 1]byte
-		n, _ := io.ReadFull(resp.Body, buf[:])
-		snippet = sanitizeSnippet(buf[:n])
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
-	return snippet
-}
-
 // transportError explains a request that got no answer: a NetworkError
 // (transient), or the caller's ctx.Err().
 func (s *sink) transportError(ctx, rctx context.Context, err error) error {
@@ -138,42 +111,5 @@ func (s *sink) transportError(ctx, rctx context.Context, err error) error {
 	if rctx.Err() != nil {
 		return fmt.Errorf("POST %s: %w", s.url, &NetworkError{Err: fmt.Errorf("%w: no complete answer within %s", ErrTimeout, s.cfg.Timeout)})
 	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	return fmt.Errorf("POST %s: %w", s.url, &NetworkError{Err: err})
-}
-
-// sanitizeSnippet makes up to maxSnippet bytes of a body printable on one
-// line: invalid UTF-8 and control characters become spaces, runs of space
-// collapse, and a longer body is cut with "…".
-func sanitizeSnippet(b []byte) string {
-	cut := len(b) > maxSnippet
-	if cut {
-		b = b[:maxSnippet-len("…")]
-	}
-	var out strings.Builder
-	out.Grow(len(b))
-	space := false
-	for len(b) > 0 {
-		r, size := utf8.DecodeRune(b)
-		if r == utf8.RuneError && size == 1 && len(b) < utf8.UTFMax && !utf8.FullRune(b) {
-			break // a rune cut by the limit
-		}
-		b = b[size:]
-		if r == utf8.RuneError || unicode.IsControl(r) || unicode.IsSpace(r) {
-			space = true
-			continue
-		}
-		if space && out.Len() > 0 {
-			out.WriteByte(' ')
-		}
-		space = false
-		out.WriteRune(r)
-	}
-	if cut {
-		out.WriteString("…")
-	}
-	return out.String()
+	return fmt.Errorf("POST %s: %w", s.url, &NetworkError{Err: httpclient.UnwrapURLError(err)})
 }

@@ -3,13 +3,13 @@ package hostpluginsink
 import (
 	"context"
 	"errors"
-	"strconv"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sluice-dev/sluice/pipeline"
+	"github.com/sluice-dev/sluice/sinks/internal/httpclient"
 )
 
 // scope is the tracer and meter instrumentation scope.
@@ -51,7 +51,7 @@ func newTelemetry(set pipeline.Settings) (*telemetry, error) {
 		metric.WithDescription("HealthService POSTs, by status class, outcome class and failure origin."))
 	duration, err2 := m.Float64Histogram(metricDuration, metric.WithUnit("s"),
 		metric.WithDescription("Time from sending a HealthService POST to reading its answer."),
-		metric.WithExplicitBucketBoundaries(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+		metric.WithExplicitBucketBoundaries(httpclient.DurationBuckets()...))
 	observations, err3 := m.Int64Counter(metricObservations, metric.WithUnit("{event}"),
 		metric.WithDescription("Events by observation and outcome: reported, coalesced, suppressed (report period) or unmapped."))
 	if err := errors.Join(err1, err2, err3); err != nil {
@@ -69,7 +69,7 @@ func newTelemetry(set pipeline.Settings) (*telemetry, error) {
 // request counts one POST; status is 0 when no answer came back.
 func (t *telemetry) request(ctx context.Context, status int, class Class, origin Origin, seconds float64) {
 	ctx = context.WithoutCancel(ctx)
-	attrs := []attribute.KeyValue{t.sink, attribute.String("status_class", statusClass(status)), attribute.String("class", class.String())}
+	attrs := []attribute.KeyValue{t.sink, attribute.String("status_class", httpclient.StatusClass(status)), attribute.String("class", class.String())}
 	if origin != "" {
 		attrs = append(attrs, attribute.String("origin", string(origin)))
 	}
@@ -91,11 +91,4 @@ func (t *telemetry) observation(ctx context.Context, name, outcome string, healt
 		attrs = append(attrs, attribute.Bool("healthy", *healthy))
 	}
 	t.observations.Add(context.WithoutCancel(ctx), int64(n), metric.WithAttributes(attrs...))
-}
-
-func statusClass(status int) string {
-	if status < 100 || status > 999 {
-		return "error"
-	}
-	return strconv.Itoa(status/100) + "xx"
 }

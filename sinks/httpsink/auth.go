@@ -1,19 +1,12 @@
 package httpsink
 
 import (
-	"bytes"
-	"encoding/base64"
-	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 
 	"github.com/sluice-dev/sluice/pipeline"
+	"github.com/sluice-dev/sluice/sinks/internal/httpclient"
 )
-
-// maxSecretFile bounds what a password or token file may hold.
-const maxSecretFile = 64 << 10
 
 // authorization returns the Authorization header value for cfg, reading
 // secret files, or "" without authentication. Errors name the file, never
@@ -24,17 +17,16 @@ func authorization(cfg *Config) (pipeline.Secret, error) {
 		pass := cfg.Basic.Password
 		if cfg.Basic.PasswordFile != "" {
 			var err error
-			if pass, err = readSecretFile(cfg.Basic.PasswordFile); err != nil {
+			if pass, err = httpclient.ReadSecretFile(cfg.Basic.PasswordFile); err != nil {
 				return "", fmt.Errorf("basic.password_file: %w", err)
 			}
 			if strings.ContainsFunc(pass.Reveal(), isControl) {
 				return "", fmt.Errorf("basic.password_file: %s: the password must not contain control characters", cfg.Basic.PasswordFile)
 			}
 		}
-		cred := base64.StdEncoding.EncodeToString([]byte(cfg.Basic.Username + ":" + pass.Reveal()))
-		return pipeline.Secret("Basic " + cred), nil
+		return httpclient.BasicAuth(cfg.Basic.Username, pass), nil
 	case cfg.BearerTokenFile != "":
-		tok, err := readSecretFile(cfg.BearerTokenFile)
+		tok, err := httpclient.ReadSecretFile(cfg.BearerTokenFile)
 		if err != nil {
 			return "", fmt.Errorf("bearer_token_file: %w", err)
 		}
@@ -46,28 +38,4 @@ func authorization(cfg *Config) (pipeline.Secret, error) {
 		return "Bearer " + cfg.BearerToken, nil
 	}
 	return "", nil
-}
-
-// readSecretFile reads a small secret file without one trailing newline
-// (as ${file:...} in the config does).
-func readSecretFile(path string) (pipeline.Secret, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
-	// Nothing was written: a failed close of a read-only file changes nothing.
-	_ = f.Close()
-	if err != nil {
-		return "", fmt.Errorf("read %s: %w", path, err)
-	}
-	if len(b) > maxSecretFile {
-		return "", fmt.Errorf("%s is larger than %d bytes", path, maxSecretFile)
-	}
-	b = bytes.TrimSuffix(b, []byte("\n"))
-	b = bytes.TrimSuffix(b, []byte("\r"))
-	if len(b) == 0 {
-		return "", errors.New(path + " is empty")
-	}
-	return pipeline.Secret(b), nil
 }

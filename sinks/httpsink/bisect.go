@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/sluice-dev/sluice/pipeline"
+	"github.com/sluice-dev/sluice/sinks/internal/httpclient"
 )
 
 // deliverBatches sends the batch as arrays within the size limits, in
@@ -38,8 +39,8 @@ func (s *sink) deliverBatches(ctx context.Context, c *http.Client, batch []pipel
 
 // bisector delivers one chunk. When the peer refuses a request of
 // several events permanently, and the status can be about the content
-// (see bisectable), it sends each half in turn, recursively, until the
-// refused events stand alone: k bad events among n cost O(k log n)
+// (see httpclient.Bisectable), it sends each half in turn, recursively,
+// until the refused events stand alone: k bad events among n cost O(k log n)
 // requests, and every other event is delivered exactly once by this call.
 type bisector struct {
 	s        *sink
@@ -76,5 +77,5 @@ func (b *bisector) send(ctx context.Context, idx []int) error {
 
 func canBisect(err error) bool {
 	var se *StatusError
-	return errors.As(err, &se) && bisectable(se.StatusCode)
+	return errors.As(err, &se) && httpclient.Bisectable(se.StatusCode)
 }

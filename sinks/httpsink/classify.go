@@ -5,69 +5,29 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sluice-dev/sluice/sinks/internal/httpclient"
 )
 
 // Class is what a response status means for the delivery.
-type Class int
+type Class = httpclient.Class
 
 const (
 	// Delivered means the peer took the events (2xx).
-	Delivered Class = iota
+	Delivered = httpclient.Delivered
 	// Transient means retrying may succeed (408, 425, 429, 5xx, and statuses
 	// outside 100-599). The runner retries with backoff.
-	Transient
+	Transient = httpclient.Transient
 	// Permanent means retrying the same request cannot succeed (3xx, which is
 	// not followed, and every other 4xx). The events are dead-lettered.
-	Permanent
+	Permanent = httpclient.Permanent
 )
-
-// String returns "delivered", "transient" or "permanent".
-func (c Class) String() string {
-	switch c {
-	case Delivered:
-		return "delivered"
-	case Transient:
-		return "transient"
-	case Permanent:
-		return "permanent"
-	}
-	return "Class(" + strconv.Itoa(int(c)) + ")"
-}
 
 // Classify maps a final response status to a Class. 1xx never reaches
 // it as a final status; anything the table does not know is Transient, so
 // that nothing is dropped on a peer's odd answer.
 func Classify(status int) Class {
-	switch {
-	case status >= 200 && status <= 299:
-		return Delivered
-	case status == http.StatusRequestTimeout, status == http.StatusTooEarly, status == http.StatusTooManyRequests:
-		return Transient
-	case status >= 300 && status <= 499:
-		return Permanent
-	default:
-		return Transient
-	}
-}
-
-// bisectable reports whether a permanent status may be about the
-// content of a batch (400, 409, 413, 422, ...), so that smaller requests
-// can succeed. Statuses about the request itself (redirects, credentials,
-// the URL, the method or the media type) fail every event alike, and
-// bisecting would only multiply the requests.
-func bisectable(status int) bool {
-	if status >= 300 && status <= 399 {
-		return false
-	}
-	switch status {
-	case http.StatusUnauthorized, http.StatusPaymentRequired, http.StatusForbidden, http.StatusNotFound,
-		http.StatusMethodNotAllowed, http.StatusNotAcceptable, http.StatusProxyAuthRequired,
-		http.StatusGone, http.StatusLengthRequired, http.StatusRequestURITooLong,
-		http.StatusUnsupportedMediaType, http.StatusMisdirectedRequest, http.StatusUpgradeRequired,
-		http.StatusRequestHeaderFieldsTooLarge, http.StatusUnavailableForLegalReasons:
-		return false
-	}
-	return true
+	return httpclient.Classify(status, http.StatusTooEarly)
 }
 
 // StatusError is a response whose status is not 2xx. Deliver returns it

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/sluice-dev/sluice/sinks/internal/httpclient"
 )
 
 // maxRedirects bounds the redirects followed with follow_redirects.
@@ -33,7 +35,7 @@ func newClient(cfg *Config, target *url.URL) (*http.Client, error) {
 		tr.Proxy = http.ProxyFromEnvironment
 	}
 	if target.Scheme == "https" {
-		tc, err := newTLSConfig(cfg.TLS)
+		tc, err := httpclient.NewTLSConfig(cfg.TLS.client())
 		if err != nil {
 			return nil, err
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/pipeline"
+	"github.com/sluice-dev/sluice/sinks/internal/httpclient"
 )
 
 // Mode is how events are laid out in request bodies.
@@ -101,6 +102,14 @@ type TLSConfig struct {
 }
 
 func (c TLSConfig) isSet() bool { return c != TLSConfig{} }
+
+// client returns c for httpclient.
+func (c TLSConfig) client() httpclient.TLSConfig {
+	return httpclient.TLSConfig{
+		CAFile: c.CAFile, CertFile: c.CertFile, KeyFile: c.KeyFile,
+		ServerName: c.ServerName, InsecureSkipVerify: c.InsecureSkipVerify,
+	}
+}
 
 // defaultConfig returns the defaults; url is required.
 func defaultConfig() *Config {
@@ -200,14 +209,8 @@ func (c *Config) validateTLS(u *url.URL) []error {
 	add := func(field, format string, args ...any) {
 		errs = append(errs, pipeline.FieldErrorf(field, format, args...))
 	}
-	t := c.TLS
-	if t.CertFile == "" && t.KeyFile != "" {
-		add("tls.cert_file", "is required with tls.key_file")
-	}
-	if t.KeyFile == "" && t.CertFile != "" {
-		add("tls.key_file", "is required with tls.cert_file")
-	}
-	if u != nil && u.Scheme == "http" && t.isSet() {
+	errs = append(errs, c.TLS.client().ValidateKeyPair()...)
+	if u != nil && u.Scheme == "http" && c.TLS.isSet() {
 		add("tls", "has no effect on an http URL; use https")
 	}
 	return errs
@@ -222,11 +225,7 @@ func validateURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		// url.Error repeats the URL, which may hold a credential.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, errors.New("is not a valid URL: " + err.Error())
+		return nil, errors.New("is not a valid URL: " + httpclient.UnwrapURLError(err).Error())
 	}
 	switch {
 	case u.Scheme != "http" && u.Scheme != "https":

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sluice-dev/sluice/pipeline"
 	"github.com/sluice-dev/sluice/pipeline/pipelinetest"
+	"github.com/sluice-dev/sluice/sinks/internal/httpclient"
 )
 
 func TestAppendEvent(t *testing.T) {
@@ -104,9 +105,9 @@ func TestSanitizeSnippet(t *testing.T) {
 		{strings.Repeat("é", 300)[:513], strings.Repeat("é", 254) + "…"},
 	}
 	for _, tt := range tests {
-		got := sanitizeSnippet([]byte(tt.in))
+		got := httpclient.Snippet([]byte(tt.in))
 		assert.Equal(t, tt.want, got)
-		assert.LessOrEqual(t, len(got), maxSnippet)
+		assert.LessOrEqual(t, len(got), httpclient.MaxSnippet)
 	}
 }
 
@@ -125,9 +126,9 @@ func TestParseRetryAfter(t *testing.T) {
 func TestBisectable(t *testing.T) {
 	t.Parallel()
 	for _, st := range []int{400, 409, 413, 422, 418} {
-		assert.True(t, bisectable(st), "%d", st)
+		assert.True(t, httpclient.Bisectable(st), "%d", st)
 	}
 	for _, st := range []int{301, 302, 307, 401, 403, 404, 405, 407, 410, 415} {
-		assert.False(t, bisectable(st), "%d", st)
+		assert.False(t, httpclient.Bisectable(st), "%d", st)
 	}
 }

@@ -5,18 +5,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -25,29 +20,13 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sluice-dev/sluice/pipeline"
+	"github.com/sluice-dev/sluice/sinks/internal/httpclient"
 )
 
 const (
-	// maxSnippet bounds the part of a failed answer's body kept for the
-	// error message.
-	maxSnippet = 512
-	// maxDrain bounds how much of an answer is read so that the
-	// connection can be reused; a longer answer closes the connection.
-	maxDrain = 64 << 10
-
 	contentTypeStructured = "application/cloudevents+json"
 	contentTypeBatch      = "application/cloudevents-batch+json"
 )
-
-// userAgent is "sluice", with the module version when the binary was
-// built from a tagged module or a VCS checkout.
-var userAgent = func() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Path == "github.com/sluice-dev/sluice" &&
-		bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return "sluice/" + bi.Main.Version
-	}
-	return "sluice"
-}()
 
 // request is one HTTP request of a Deliver call.
 type request struct {
@@ -107,7 +86,7 @@ func (s *sink) send(ctx context.Context, c *http.Client, r request) error {
 // setHeaders sets the configured headers, then the sink's own.
 func (s *sink) setHeaders(ctx context.Context, req *http.Request, r request) {
 	h := req.Header
-	h.Set("User-Agent", userAgent)
+	h.Set("User-Agent", httpclient.UserAgent())
 	for k, v := range s.headers {
 		h[k] = v
 	}
@@ -127,18 +106,14 @@ func (s *sink) setHeaders(ctx context.Context, req *http.Request, r request) {
 // drains a bounded amount so that the connection can be reused, then
 // closes it. Read errors are ignored: the status decides the outcome.
 func (s *sink) readAnswer(resp *http.Response) (snippet string, retryAfter time.Duration, location string) {
-	defer resp.Body.Close()
-	if Classify(resp.StatusCode) != Delivered {
-		var buf [maxSnippet + 1]byte
-		n, _ := io.ReadFull(resp.Body, buf[:])
-		snippet = sanitizeSnippet(buf[:n])
+	failed := Classify(resp.StatusCode) != Delivered
+	if failed {
 		retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), s.clock.Now())
 		if l, err := resp.Location(); err == nil {
 			location = redactURL(l)
 		}
 	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
-	return snippet, retryAfter, location
+	return httpclient.ReadAnswer(resp, failed), retryAfter, location
 }
 
 // transportError explains a request that got no answer. Network errors
@@ -152,11 +127,8 @@ func (s *sink) transportError(ctx, rctx context.Context, err error) error {
 		return fmt.Errorf("%s %s: %w: no complete answer within %s", s.cfg.Method, s.target, ErrTimeout, s.cfg.Timeout)
 	}
 	// url.Error repeats the URL with its query, which may hold a secret.
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	if isVerificationError(err) {
+	err = httpclient.UnwrapURLError(err)
+	if httpclient.IsVerificationError(err) {
 		s.logger.WarnContext(ctx, "http sink cannot verify the server certificate; check tls.ca_file and tls.server_name",
 			slog.String("url", s.target), slog.String("error", err.Error()))
 		return fmt.Errorf("%s %s: verify server certificate (check tls.ca_file and tls.server_name): %w", s.cfg.Method, s.target, err)
@@ -188,39 +160,6 @@ func sfString(key string) string {
 	}
 	b.WriteByte('"')
 	return b.String()
-}
-
-// sanitizeSnippet makes up to maxSnippet bytes of a body printable on one
-// line: invalid UTF-8 and control characters become spaces, runs of space
-// collapse, and a longer body is cut with "…".
-func sanitizeSnippet(b []byte) string {
-	cut := len(b) > maxSnippet
-	if cut {
-		b = b[:maxSnippet-len("…")]
-	}
-	var out strings.Builder
-	out.Grow(len(b))
-	space := false
-	for len(b) > 0 {
-		r, size := utf8.DecodeRune(b)
-		if r == utf8.RuneError && size == 1 && len(b) < utf8.UTFMax && !utf8.FullRune(b) {
-			break // a rune cut by the limit
-		}
-		b = b[size:]
-		if r == utf8.RuneError || unicode.IsControl(r) || unicode.IsSpace(r) {
-			space = true
-			continue
-		}
-		if space && out.Len() > 0 {
-			out.WriteByte(' ')
-		}
-		space = false
-		out.WriteRune(r)
-	}
-	if cut {
-		out.WriteString("…")
-	}
-	return out.String()
 }
 
 // redactURL returns u without user info, query and fragment, for logs,

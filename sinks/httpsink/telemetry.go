@@ -3,13 +3,13 @@ package httpsink
 import (
 	"context"
 	"errors"
-	"strconv"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sluice-dev/sluice/pipeline"
+	"github.com/sluice-dev/sluice/sinks/internal/httpclient"
 )
 
 // scope is the tracer and meter instrumentation scope.
@@ -43,7 +43,7 @@ func newTelemetry(set pipeline.Settings) (*telemetry, error) {
 		metric.WithDescription("HTTP requests sent by the sink, by status class."))
 	duration, err2 := m.Float64Histogram(metricDuration, metric.WithUnit("s"),
 		metric.WithDescription("Time from sending a request to reading its answer."),
-		metric.WithExplicitBucketBoundaries(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+		metric.WithExplicitBucketBoundaries(httpclient.DurationBuckets()...))
 	sent, err3 := m.Int64Counter(metricSent, metric.WithUnit("By"),
 		metric.WithDescription("Body bytes of the requests the sink sent that got an answer."))
 	if err := errors.Join(err1, err2, err3); err != nil {
@@ -62,17 +62,10 @@ func newTelemetry(set pipeline.Settings) (*telemetry, error) {
 func (t *telemetry) record(ctx context.Context, status, bodyBytes int, seconds float64) {
 	// The caller's context may be cancelled by now.
 	ctx = context.WithoutCancel(ctx)
-	attrs := metric.WithAttributes(t.sink, attribute.String("status_class", statusClass(status)))
+	attrs := metric.WithAttributes(t.sink, attribute.String("status_class", httpclient.StatusClass(status)))
 	t.requests.Add(ctx, 1, attrs)
 	t.duration.Record(ctx, seconds, attrs)
 	if status != 0 {
 		t.sent.Add(ctx, int64(bodyBytes), metric.WithAttributes(t.sink))
 	}
-}
-
-func statusClass(status int) string {
-	if status < 100 || status > 999 {
-		return "error"
-	}
-	return strconv.Itoa(status/100) + "xx"
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/pipeline"
+	"github.com/sluice-dev/sluice/sinks/internal/httpclient"
 )
 
 // Config is the VES sink's configuration.
@@ -108,6 +109,14 @@ type TLSConfig struct {
 }
 
 func (c TLSConfig) isSet() bool { return c != TLSConfig{} }
+
+// client returns c for httpclient.
+func (c TLSConfig) client() httpclient.TLSConfig {
+	return httpclient.TLSConfig{
+		CAFile: c.CAFile, CertFile: c.CertFile, KeyFile: c.KeyFile,
+		ServerName: c.ServerName, InsecureSkipVerify: c.InsecureSkipVerify,
+	}
+}
 
 // Rule maps the events it matches to a VES domain and, optionally, fixes
 // fields the built-in mapping would derive. An event matches when its
@@ -277,14 +286,7 @@ func (c *Config) validateAuth(u *url.URL) []error {
 			add("tls", "has no effect on an http url; use https")
 		}
 	}
-	t := c.TLS
-	if t.CertFile == "" && t.KeyFile != "" {
-		add("tls.cert_file", "is required with tls.key_file")
-	}
-	if t.KeyFile == "" && t.CertFile != "" {
-		add("tls.key_file", "is required with tls.cert_file")
-	}
-	return errs
+	return append(errs, c.TLS.client().ValidateKeyPair()...)
 }
 
 func (r *Rule) validate(version int) error {
@@ -342,11 +344,7 @@ func validateURL(raw string, version int) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		// url.Error repeats the URL, which may hold a credential.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, errors.New("is not a valid URL: " + err.Error())
+		return nil, errors.New("is not a valid URL: " + httpclient.UnwrapURLError(err).Error())
 	}
 	switch {
 	case u.Scheme != "http" && u.Scheme != "https":

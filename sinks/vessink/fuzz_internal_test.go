@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sluice-dev/sluice/pipeline"
+	"github.com/sluice-dev/sluice/sinks/internal/httpclient"
 )
 
 // FuzzMapDelivery: whatever an event holds, the sink either encodes a VES
@@ -82,7 +83,7 @@ func FuzzParseRequestError(f *testing.F) {
 			return
 		}
 		for _, s := range []string{id, text} {
-			if !utf8.ValidString(s) || strings.ContainsAny(s, "\n\r\t") || len(s) > maxSnippet+len("…") {
+			if !utf8.ValidString(s) || strings.ContainsAny(s, "\n\r\t") || len(s) > httpclient.MaxSnippet+len("…") {
 				t.Fatalf("not one printable line: %q", s)
 			}
 		}

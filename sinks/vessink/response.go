@@ -6,67 +6,27 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/sluice-dev/sluice/sinks/internal/httpclient"
 )
 
 // Class is what a collector's status means for the delivery.
-type Class int
+type Class = httpclient.Class
 
 const (
 	// Delivered means the collector took the events (202, or another 2xx).
-	Delivered Class = iota
+	Delivered = httpclient.Delivered
 	// Transient means retrying may succeed (408, 425, 429, 5xx, unknown
 	// statuses); the runner retries with backoff.
-	Transient
+	Transient = httpclient.Transient
 	// Permanent means retrying the same request cannot succeed (3xx, which is
 	// not followed, 400 and every other 4xx); the events are dead-lettered.
-	Permanent
+	Permanent = httpclient.Permanent
 )
-
-// String returns "delivered", "transient" or "permanent".
-func (c Class) String() string {
-	switch c {
-	case Delivered:
-		return "delivered"
-	case Transient:
-		return "transient"
-	case Permanent:
-		return "permanent"
-	}
-	return "Class(" + strconv.Itoa(int(c)) + ")"
-}
 
 // Classify maps a collector's final status to a Class.
 func Classify(status int) Class {
-	switch {
-	case status >= 200 && status <= 299:
-		return Delivered
-	case status == http.StatusRequestTimeout, status == http.StatusTooEarly, status == http.StatusTooManyRequests:
-		return Transient
-	case status >= 300 && status <= 499:
-		return Permanent
-	}
-	return Transient
-}
-
-// bisectable reports whether a permanent status can be about some events
-// of a batch (400 with a schema violation, 413 or POL9003 too large), so
-// that halves may succeed. Statuses about the request as a whole
-// (redirects, credentials, the URL, the method) fail every half alike.
-func bisectable(status int) bool {
-	if status >= 300 && status <= 399 {
-		return false
-	}
-	switch status {
-	case http.StatusUnauthorized, http.StatusPaymentRequired, http.StatusForbidden, http.StatusNotFound,
-		http.StatusMethodNotAllowed, http.StatusNotAcceptable, http.StatusProxyAuthRequired,
-		http.StatusGone, http.StatusLengthRequired, http.StatusRequestURITooLong,
-		http.StatusUnsupportedMediaType, http.StatusMisdirectedRequest, http.StatusUpgradeRequired,
-		http.StatusRequestHeaderFieldsTooLarge, http.StatusUnavailableForLegalReasons:
-		return false
-	}
-	return true
+	return httpclient.Classify(status, http.StatusTooEarly)
 }
 
 // StatusError is a collector answer that is not 2xx. Deliver returns it
@@ -108,9 +68,6 @@ func (e *StatusError) Error() string {
 	}
 	return b.String()
 }
-
-// maxSnippet bounds the text kept from an error body.
-const maxSnippet = 512
 
 // parseRequestError reads a VES error body,
 // {"requestError":{"serviceException"|"policyException":{"messageId","text","variables"}}}.
@@ -194,36 +151,9 @@ func fillVariables(text string, vars []string) string {
 	return b.String()
 }
 
-// sanitizeSnippet makes up to maxSnippet bytes printable on one line:
-// invalid UTF-8 and control characters become spaces, runs of space
-// collapse, and a longer text is cut with "…".
+// sanitizeSnippet makes up to httpclient.MaxSnippet bytes of b, after
+// trimming its surrounding space, printable on one line (see
+// httpclient.Snippet).
 func sanitizeSnippet(b []byte) string {
-	b = bytes.TrimSpace(b)
-	cut := len(b) > maxSnippet
-	if cut {
-		b = b[:maxSnippet-len("…")]
-	}
-	var out strings.Builder
-	out.Grow(len(b))
-	space := false
-	for len(b) > 0 {
-		r, size := utf8.DecodeRune(b)
-		if r == utf8.RuneError && size == 1 && !utf8.FullRune(b) {
-			break // a character cut by the limit
-		}
-		b = b[size:]
-		if r == utf8.RuneError || unicode.IsControl(r) || unicode.IsSpace(r) {
-			space = true
-			continue
-		}
-		if space && out.Len() > 0 {
-			out.WriteByte(' ')
-		}
-		space = false
-		out.WriteRune(r)
-	}
-	if cut {
-		out.WriteString("…")
-	}
-	return out.String()
+	return httpclient.Snippet(bytes.TrimSpace(b))
 }

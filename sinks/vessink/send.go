@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -22,6 +21,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sluice-dev/sluice/pipeline"
+	"github.com/sluice-dev/sluice/sinks/internal/httpclient"
 )
 
 const (
@@ -32,16 +32,6 @@ const (
 	endpointSingle = "event"
 	endpointBatch  = "batch"
 )
-
-// userAgent is "sluice", with the module version when the binary was
-// built from a tagged module.
-var userAgent = func() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Path == "github.com/sluice-dev/sluice" &&
-		bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return "sluice/" + bi.Main.Version
-	}
-	return "sluice"
-}()
 
 // newClient builds the HTTP client. The per-request timeout is applied
 // through the request context, so that it covers reading the answer and
@@ -57,7 +47,7 @@ func newClient(cfg *Config) (*http.Client, error) {
 		TLSHandshakeTimeout:    cfg.Timeout,
 		MaxResponseHeaderBytes: 64 << 10,
 	}
-	if tc, err := newTLSConfig(cfg.TLS); err != nil {
+	if tc, err := httpclient.NewTLSConfig(cfg.TLS.client()); err != nil {
 		return nil, err
 	} else if u, _ := url.Parse(cfg.URL); u != nil && u.Scheme == "https" {
 		tr.TLSClientConfig = tc
@@ -67,7 +57,7 @@ func newClient(cfg *Config) (*http.Client, error) {
 
 // bisector sends the chunks of one Deliver call. When the collector
 // refuses a request of several events permanently with a status that can
-// be about its content (see bisectable), it sends each half in turn,
+// be about its content (see httpclient.Bisectable), it sends each half in turn,
 // recursively, until the refused events stand alone: k bad events among n
 // cost O(k log n) requests, and every other event is delivered once.
 type bisector struct {
@@ -93,7 +83,7 @@ func (b *bisector) send(ctx context.Context, items []item) error {
 	}
 	var se *StatusError
 	isStatus := errors.As(err, &se)
-	if len(items) == 1 || !isStatus || !bisectable(se.StatusCode) {
+	if len(items) == 1 || !isStatus || !httpclient.Bisectable(se.StatusCode) {
 		for _, it := range items {
 			b.failed = append(b.failed, pipeline.DeliveryFailure{Index: it.index, Err: err})
 		}
@@ -145,7 +135,7 @@ func (s *sink) post(ctx context.Context, c *http.Client, auth pipeline.Secret, i
 	h := req.Header
 	h.Set("Content-Type", "application/json")
 	h.Set("Accept", "application/json")
-	h.Set("User-Agent", userAgent)
+	h.Set("User-Agent", httpclient.UserAgent())
 	if a := auth.Reveal(); a != "" {
 		h.Set("Authorization", a)
 	}
@@ -224,11 +214,8 @@ func (s *sink) transportError(ctx, rctx context.Context, target string, err erro
 	if rctx.Err() != nil {
 		return fmt.Errorf("POST %s: %w: no complete answer within %s", target, ErrTimeout, s.cfg.Timeout)
 	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	if isVerificationError(err) {
+	err = httpclient.UnwrapURLError(err)
+	if httpclient.IsVerificationError(err) {
 		s.log.WarnContext(ctx, "ves sink cannot verify the collector's certificate; check tls.ca_file and tls.server_name",
 			slog.String("url", target), slog.String("error", err.Error()))
 		return fmt.Errorf("POST %s: verify server certificate (check tls.ca_file and tls.server_name): %w", target, err)

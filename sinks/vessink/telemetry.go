@@ -3,13 +3,13 @@ package vessink
 import (
 	"context"
 	"errors"
-	"strconv"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sluice-dev/sluice/pipeline"
+	"github.com/sluice-dev/sluice/sinks/internal/httpclient"
 )
 
 // scope is the tracer and meter instrumentation scope.
@@ -57,7 +57,7 @@ func newTelemetry(set pipeline.Settings) (*telemetry, error) {
 		metric.WithDescription("Requests sent to the VES collector, by endpoint and status class."))
 	duration, err2 := m.Float64Histogram(metricDuration, metric.WithUnit("s"),
 		metric.WithDescription("Time from sending a request to the VES collector to reading its answer."),
-		metric.WithExplicitBucketBoundaries(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+		metric.WithExplicitBucketBoundaries(httpclient.DurationBuckets()...))
 	events, err3 := m.Int64Counter(metricEvents, metric.WithUnit("{event}"),
 		metric.WithDescription("Events handled by the VES sink, by domain and outcome."))
 	heartbeat, err4 := m.Int64Gauge(metricHeartbeat, metric.WithUnit("s"),
@@ -76,7 +76,7 @@ func newTelemetry(set pipeline.Settings) (*telemetry, error) {
 // request counts one request; status is 0 when no answer came back.
 func (t *telemetry) request(ctx context.Context, endpoint string, status int, seconds float64) {
 	ctx = context.WithoutCancel(ctx)
-	attrs := metric.WithAttributes(t.sink, attribute.String("endpoint", endpoint), attribute.String("status_class", statusClass(status)))
+	attrs := metric.WithAttributes(t.sink, attribute.String("endpoint", endpoint), attribute.String("status_class", httpclient.StatusClass(status)))
 	t.requests.Add(ctx, 1, attrs)
 	t.duration.Record(ctx, seconds, attrs)
 }
@@ -88,11 +88,4 @@ func (t *telemetry) event(ctx context.Context, domain, outcome string, n int) {
 	}
 	t.events.Add(context.WithoutCancel(ctx), int64(n), metric.WithAttributes(t.sink,
 		attribute.String("domain", domain), attribute.String("outcome", outcome)))
-}
-
-func statusClass(status int) string {
-	if status < 100 || status > 999 {
-		return "error"
-	}
-	return strconv.Itoa(status/100) + "xx"
 }

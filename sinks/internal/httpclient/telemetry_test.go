@@ -1,0 +1,33 @@
+package httpclient_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/sluice-dev/sluice/sinks/internal/httpclient"
+)
+
+func TestStatusClass(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		status int
+		want   string
+	}{
+		{0, "error"}, {-1, "error"}, {99, "error"}, {100, "1xx"}, {200, "2xx"}, {302, "3xx"},
+		{404, "4xx"}, {503, "5xx"}, {600, "6xx"}, {999, "9xx"}, {1000, "error"},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, httpclient.StatusClass(tt.status), "%d", tt.status)
+	}
+}
+
+func TestDurationBuckets(t *testing.T) {
+	t.Parallel()
+	b := httpclient.DurationBuckets()
+	assert.IsIncreasing(t, b)
+	assert.InDelta(t, 0.0005, b[0], 0)
+	assert.InDelta(t, 10.0, b[len(b)-1], 0)
+	b[0] = 42
+	assert.InDelta(t, 0.0005, httpclient.DurationBuckets()[0], 0, "each call returns a new slice")
+}
