@@ -76,11 +76,11 @@ func (a *admin) verify(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusBadRequest, err)
 		return
 	}
-	rep, err := a.journal.Verify(r.Context(), from, to)
+	v, err := verifyJournal(r.Context(), a.journal, from, to)
 	res := struct {
 		verifyView
 		Corrupt string `json:"corrupt,omitempty"`
-	}{verifyView: newVerifyView(rep)}
+	}{verifyView: v}
 	if err != nil {
 		if !errors.Is(err, journal.ErrCorrupt) {
 			writeJSONError(w, http.StatusInternalServerError, err)

@@ -63,6 +63,10 @@ func runEngine(ctx context.Context, s streams, path string) error {
 	if err != nil {
 		return withExit(exitInvalidConfig, err)
 	}
+	every, err := checkpointInterval()
+	if err != nil {
+		return withExit(exitInvalidConfig, err)
+	}
 	j, err := journal.Open(file.Journal.Dir, journalOptions(file.Journal, log, tel))
 	if err != nil {
 		return journalOpenError(err)
@@ -88,7 +92,18 @@ func runEngine(ctx context.Context, s streams, path string) error {
 			return errors.Join(g.Wait(), j.Close(context.WithoutCancel(ctx)))
 		}
 	}
+	// With a signing key, the head hash is signed periodically and at
+	// shutdown, so an auditor can prove nothing was cut from the end.
+	checkpointCtx, stopCheckpoints := context.WithCancel(ctx)
+	if signer != nil {
+		jlog := log.With(slog.String("component", "journal"))
+		g.Go(func() error { signCheckpoints(checkpointCtx, j, signer, every, jlog); return nil })
+	}
 	runErr := p.Run(ctx)
+	stopCheckpoints()
+	if signer != nil {
+		writeCheckpoint(ctx, j, signer, log.With(slog.String("component", "journal")))
+	}
 	closeErr := j.Close(context.WithoutCancel(ctx))
 	if closeErr != nil {
 		closeErr = fmt.Errorf("close journal: %w", closeErr)

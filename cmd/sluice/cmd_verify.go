@@ -18,6 +18,9 @@ type verifyView struct {
 	Segments int    `json:"segments"`
 	Bytes    int64  `json:"bytes"`
 	HeadHash string `json:"head_hash"`
+	// Checkpoint is the newest signed checkpoint the journal was checked
+	// against, if the engine writes them.
+	Checkpoint *checkpointView `json:"checkpoint,omitempty"`
 }
 
 func newVerifyView(r journal.VerifyReport) verifyView {

@@ -139,11 +139,11 @@ func (l localJournal) Records(ctx context.Context, from, limit uint64, follow bo
 }
 
 func (l localJournal) Verify(ctx context.Context, from, to uint64) (verifyView, error) {
-	rep, err := l.j.Verify(ctx, from, to)
+	v, err := verifyJournal(ctx, l.j, from, to)
 	if err != nil {
 		return verifyView{}, journalDamageError(err)
 	}
-	return newVerifyView(rep), nil
+	return v, nil
 }
 
 func (l localJournal) Close(ctx context.Context) error { return l.j.Close(ctx) }
