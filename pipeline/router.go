@@ -109,14 +109,18 @@ func (s *journalSubscriber) consume(ctx context.Context, sink *sinkRunner, out c
 	sink.next.Store(next)
 	limit := ReadLimit{MaxRecords: sink.batch.MaxEvents, MaxBytes: int(sink.batch.MaxBytes)}
 	committed := next
+	checkRedrives := true // at start, then whenever a redrive is requested
 	for {
 		var wake <-chan struct{}
 		if sink.deadLetters != nil {
 			// Take the wake-up channel before looking, so that a request
 			// made in between is not missed.
 			wake = sink.deadLetters.RedriveRequested()
-			if err := s.redrive(ctx, sink, out); err != nil {
-				return stopErr(ctx, err)
+			if checkRedrives {
+				if err := s.redrive(ctx, sink, out); err != nil {
+					return stopErr(ctx, err)
+				}
+				checkRedrives = false
 			}
 		}
 		var due <-chan time.Time
@@ -128,6 +132,11 @@ func (s *journalSubscriber) consume(ctx context.Context, sink *sinkRunner, out c
 		records, err := s.readOrWake(ctx, next, limit, wake, due)
 		if timer != nil {
 			timer.Stop()
+		}
+		select {
+		case <-wake: // closed: a redrive was requested
+			checkRedrives = true
+		default:
 		}
 		if err != nil {
 			return stopErr(ctx, fmt.Errorf("read journal: %w", err))
