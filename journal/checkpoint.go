@@ -141,7 +141,7 @@ func (j *Journal) Checkpoints() ([]Checkpoint, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read checkpoints: %w", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read-only: nothing to flush
 	var out []Checkpoint
 	sc := bufio.NewScanner(f)
 	for n := 1; sc.Scan(); n++ {

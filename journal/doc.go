@@ -189,12 +189,26 @@
 //
 // # Export and verify
 //
-// Export writes a range as one CloudEvents JSON line per record (the
-// format of pipeline.AppendCloudEventJSON: keys sorted), with the event's
-// sequence and four extension attributes: appendtime (RFC 3339), chainhash
-// (hex), sluiceorigin (the emitting source, when set) and sluicerecord, the
-// record's payload (the event encoding above) in base64. A final manifest
-// line follows:
+// Export writes a range as one CloudEvents JSON line per record, with the
+// event's sequence and four extension attributes: appendtime (RFC 3339),
+// chainhash (hex), sluiceorigin (the emitting source, when set) and
+// sluicerecord, the record's payload (the event encoding above) in base64.
+// Values are escaped and data embedded as pipeline.AppendCloudEventJSON
+// does (HTML-safe strings; JSON data compacted, other data as
+// data_base64), but the attributes come in a fixed order, not sorted:
+//
+//	specversion, sequence, appendtime, chainhash, id, source, type,
+//	subject, time, datacontenttype, dataschema, severity, traceparent,
+//	sluiceorigin, the extensions sorted by key, data or data_base64,
+//	sluicerecord
+//
+// Optional attributes are left out when empty (severity when info); time
+// is the append time when the event has none. An extension named like an
+// attribute the line already holds is left out, and so is one named
+// sluiceorigin (it is in sluicerecord anyway). The order lets Export
+// render without sorting and lets VerifyExport find sequence, appendtime
+// and chainhash at the start of a line and sluicerecord at its end
+// without parsing it. A final manifest line follows:
 //
 //	{"manifest":"sluice-export/1","from":F,"to":T,"count":N,"prev_hash":HEX,
 //	 "head_hash":HEX,"created":RFC3339,"host":NAME,"signature":{...}}
@@ -215,8 +229,10 @@
 // attribute can be edited, added or dropped without detection, while the
 // lines stay plain CloudEvents for other tools. A line changed by another
 // tool (reformatted JSON) therefore fails verification; verify the file as
-// exported. VerifyExport reads only the top level of each line (nested
-// data cannot pose as an attribute). Export checks every CRC and link as
+// exported. VerifyExport reads the attributes it needs from their fixed
+// places, or else from the top level of the line (nested data cannot
+// pose as an attribute); either way the line must then equal its
+// re-rendering. Export checks every CRC and link as
 // it goes and stops at damage. Both run in chunks of at most 1,024 records
 // or 1 MiB on GOMAXPROCS workers, so memory stays bounded whatever the
 // range.

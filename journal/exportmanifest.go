@@ -17,8 +17,8 @@ import (
 // ExportFormat names the export format; it opens every manifest line.
 const ExportFormat = "sluice-export/1"
 
-// manifestPrefix starts a manifest line and no event line (event lines'
-// keys are sorted, and "appendtime" sorts before "manifest").
+// manifestPrefix starts a manifest line and no event line (event lines
+// open with "specversion").
 var manifestPrefix = []byte(`{"manifest":`)
 
 // signedContext is prepended to a manifest line (without its signature)

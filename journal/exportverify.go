@@ -226,6 +226,9 @@ func readLineChunks(r io.Reader, emit func(*chunk) bool) error {
 // claimedHash extracts a line's chainhash attribute without checking it.
 func claimedHash(line []byte) ([32]byte, bool) {
 	var h [32]byte
+	if f, ok := parseLinePrefix(line); ok {
+		return f.hash, true
+	}
 	var hs []byte
 	if topLevelStrings(line, func(k, v []byte) {
 		if string(k) == extChainHash {
@@ -256,12 +259,16 @@ func verifyChunk(c *chunk, lr *lineRenderer, ch *chainer) {
 			v.manifest = line
 			break
 		}
-		f, scratch, err := parseLine(line, lr.scratch)
-		lr.scratch = scratch
-		if err != nil {
-			c.err = &ExportError{Line: lineNo, Reason: err.Error()}
-			return
+		f, scratch, ok := parseLineFast(line, lr.scratch)
+		if !ok {
+			var err error
+			if f, scratch, err = parseLine(line, scratch); err != nil {
+				lr.scratch = scratch
+				c.err = &ExportError{Line: lineNo, Reason: err.Error()}
+				return
+			}
 		}
+		lr.scratch = scratch
 		if v.count > 0 && f.seq != v.lastSeq+1 {
 			c.err = &ExportError{Line: lineNo, Seq: f.seq, Reason: fmt.Sprintf("sequence gap: expected %d (a line removed or moved?)", v.lastSeq+1)}
 			return
@@ -278,6 +285,7 @@ func verifyChunk(c *chunk, lr *lineRenderer, ch *chainer) {
 		} else {
 			v.firstLine = line
 		}
+		var err error
 		lr.out, err = lr.appendLine(lr.out[:0], f.seq, f.appendTime, &f.hash, f.payload)
 		if err != nil {
 			c.err = &ExportError{Line: lineNo, Seq: f.seq, Reason: "undecodable sluicerecord: " + err.Error()}

@@ -17,6 +17,7 @@ import (
 // it per event.
 func AppendCloudEventJSON(dst []byte, e *Event) []byte {
 	var fixed [13]attr
+	dataAsIs := false // the data is valid, compact and HTML-safe JSON
 	attrs := fixed[:0]
 	add := func(k, v string, kind attrKind) { attrs = append(attrs, attr{k, v, kind}) }
 	add("specversion", CloudEventsSpecVersion, attrString)
@@ -45,7 +46,9 @@ func AppendCloudEventJSON(dst []byte, e *Event) []byte {
 		add("traceparent", e.TraceParent, attrString)
 	}
 	if len(e.Data) > 0 {
-		if isJSONContentType(e.DataContentType) && json.Valid(e.Data) {
+		if !IsJSONContentType(e.DataContentType) {
+			add("data_base64", "", attrBase64Data)
+		} else if dataAsIs = validCompactSafe(e.Data); dataAsIs || json.Valid(e.Data) {
 			add("data", "", attrJSONData)
 		} else {
 			add("data_base64", "", attrBase64Data)
@@ -84,7 +87,11 @@ func AppendCloudEventJSON(dst []byte, e *Event) []byte {
 			dst = strconv.AppendUint(dst, e.Sequence, 10)
 			dst = append(dst, '"')
 		case attrJSONData:
-			dst = appendCompactHTMLSafe(dst, e.Data)
+			if dataAsIs {
+				dst = append(dst, e.Data...)
+			} else {
+				dst = appendCompactHTMLSafe(dst, e.Data)
+			}
 		case attrBase64Data:
 			dst = append(dst, '"')
 			dst = base64.StdEncoding.AppendEncode(dst, e.Data)
@@ -109,6 +116,37 @@ type attr struct {
 	kind       attrKind
 }
 
+// IsJSONContentType reports whether data of content type ct is embedded
+// as JSON in the CloudEvents JSON format (empty, application/json,
+// text/json or any +json media type). The common exact spellings skip
+// media type parsing.
+func IsJSONContentType(ct string) bool {
+	switch ct {
+	case "", "application/json", "text/json", "application/cloudevents+json":
+		return true
+	case "text/plain", "application/octet-stream":
+		return false
+	}
+	return isJSONContentType(ct)
+}
+
+// AppendJSONString appends s as a JSON string with encoding/json's
+// HTML-safe escaping, as AppendCloudEventJSON writes attribute values.
+func AppendJSONString(dst []byte, s string) []byte { return appendJSONString(dst, s) }
+
+// AppendJSONData appends b as AppendCloudEventJSON embeds JSON data
+// (compacted and HTML-escaped) and reports true, or leaves dst as is and
+// reports false when b is not valid JSON.
+func AppendJSONData(dst, b []byte) ([]byte, bool) {
+	if validCompactSafe(b) {
+		return append(dst, b...), true
+	}
+	if !json.Valid(b) {
+		return dst, false
+	}
+	return appendCompactHTMLSafe(dst, b), true
+}
+
 // appendCompactHTMLSafe appends valid JSON b compacted and HTML-escaped,
 // as encoding/json does for a json.RawMessage.
 func appendCompactHTMLSafe(dst, b []byte) []byte {
@@ -120,6 +158,166 @@ func appendCompactHTMLSafe(dst, b []byte) []byte {
 	out := bytes.NewBuffer(dst)
 	json.HTMLEscape(out, compact.Bytes())
 	return out.Bytes()
+}
+
+// validCompactSafe reports whether b is valid JSON that json.Compact
+// followed by json.HTMLEscape would leave unchanged, in one pass: no
+// whitespace outside strings, only ASCII (so no U+2028, U+2029 or invalid
+// UTF-8) and none of <, > and &. That is the usual data, which can then be
+// embedded as is. False means "not known": json.Valid decides.
+func validCompactSafe(b []byte) bool {
+	return scanCompactValue(b, 0, 0) == len(b)
+}
+
+// maxCompactDepth bounds the nesting validCompactSafe follows (deeper
+// data takes the general path).
+const maxCompactDepth = 64
+
+// scanCompactValue returns the index after the compact value at b[i], or
+// -1.
+func scanCompactValue(b []byte, i, depth int) int {
+	if i >= len(b) || depth > maxCompactDepth {
+		return -1
+	}
+	switch c := b[i]; {
+	case c == '{':
+		i++
+		if i < len(b) && b[i] == '}' {
+			return i + 1
+		}
+		for {
+			if i >= len(b) || b[i] != '"' {
+				return -1
+			}
+			if i = scanCompactString(b, i); i < 0 || i >= len(b) || b[i] != ':' {
+				return -1
+			}
+			if i = scanCompactValue(b, i+1, depth+1); i < 0 || i >= len(b) {
+				return -1
+			}
+			switch b[i] {
+			case ',':
+				i++
+			case '}':
+				return i + 1
+			default:
+				return -1
+			}
+		}
+	case c == '[':
+		i++
+		if i < len(b) && b[i] == ']' {
+			return i + 1
+		}
+		for {
+			if i = scanCompactValue(b, i, depth+1); i < 0 || i >= len(b) {
+				return -1
+			}
+			switch b[i] {
+			case ',':
+				i++
+			case ']':
+				return i + 1
+			default:
+				return -1
+			}
+		}
+	case c == '"':
+		return scanCompactString(b, i)
+	case c == 't':
+		return scanLiteral(b, i, "true")
+	case c == 'f':
+		return scanLiteral(b, i, "false")
+	case c == 'n':
+		return scanLiteral(b, i, "null")
+	case c == '-' || (c >= '0' && c <= '9'):
+		return scanCompactNumber(b, i)
+	}
+	return -1
+}
+
+func scanLiteral(b []byte, i int, lit string) int {
+	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
+		return -1
+	}
+	return i + len(lit)
+}
+
+// scanCompactString returns the index after the string at b[i] (a quote),
+// or -1 when it is invalid or holds a byte HTMLEscape would change.
+func scanCompactString(b []byte, i int) int {
+	for i++; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '"':
+			return i + 1
+		case c < 0x20 || c >= utf8.RuneSelf || c == '<' || c == '>' || c == '&':
+			return -1
+		case c == '\\':
+			i++
+			if i >= len(b) {
+				return -1
+			}
+			switch b[i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if len(b)-i < 5 {
+					return -1
+				}
+				for _, h := range b[i+1 : i+5] {
+					if !isHex(h) {
+						return -1
+					}
+				}
+				i += 4
+			default:
+				return -1
+			}
+		}
+	}
+	return -1
+}
+
+func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
+
+// scanCompactNumber returns the index after the JSON number at b[i], or
+// -1.
+func scanCompactNumber(b []byte, i int) int {
+	digits := func(i int) int {
+		j := i
+		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+			j++
+		}
+		if j == i {
+			return -1
+		}
+		return j
+	}
+	if b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		i = digits(i)
+	default:
+		return -1
+	}
+	if i < len(b) && b[i] == '.' {
+		if i = digits(i + 1); i < 0 {
+			return -1
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if i = digits(i); i < 0 {
+			return -1
+		}
+	}
+	return i
 }
 
 const hexDigits = "0123456789abcdef"
