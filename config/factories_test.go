@@ -157,10 +157,10 @@ func (c *memoryConfig) Validate() error {
 func testRegistries() pipeline.Registries {
 	sources, err := pipeline.NewRegistry(
 		pipeline.NewSourceFactory("gen", defaultGenConfig, func(context.Context, pipeline.Settings, *genConfig) (pipeline.Source, error) {
-			return nil, errors.New("not implemented")
+			return nil, errors.New("config tests only decode and validate; they never build components")
 		}),
 		pipeline.NewSourceFactory("http", defaultGenConfig, func(context.Context, pipeline.Settings, *genConfig) (pipeline.Source, error) {
-			return nil, errors.New("not implemented")
+			return nil, errors.New("config tests only decode and validate; they never build components")
 		}),
 	)
 	if err != nil {
@@ -168,10 +168,10 @@ func testRegistries() pipeline.Registries {
 	}
 	sinks, err := pipeline.NewRegistry(
 		pipeline.NewSinkFactory("memory", defaultMemoryConfig, func(context.Context, pipeline.Settings, *memoryConfig) (pipeline.Sink, error) {
-			return nil, errors.New("not implemented")
+			return nil, errors.New("config tests only decode and validate; they never build components")
 		}),
 		pipeline.NewSinkFactory("file", defaultMemoryConfig, func(context.Context, pipeline.Settings, *memoryConfig) (pipeline.Sink, error) {
-			return nil, errors.New("not implemented")
+			return nil, errors.New("config tests only decode and validate; they never build components")
 		}),
 	)
 	if err != nil {
