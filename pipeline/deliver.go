@@ -67,6 +67,7 @@ func (s *sinkRunner) deliver(ctx context.Context, stopping <-chan struct{}, b *m
 	batch := b.deliveries
 	var firstErr error
 	firstAt := s.clock.Now()
+	s.backoff.Reset() // MaxElapsed counts from this batch's first attempt
 	for attempt := 1; ; attempt++ {
 		start := s.clock.Now()
 		err := s.attempt(ctx, batch, attempt)
@@ -204,6 +205,12 @@ func (s *sinkRunner) giveUp(ctx context.Context, b *messageBatch, failures []fai
 			l.Redrives = prev.Redrives + 1
 		}
 		letters = append(letters, l)
+	}
+	if len(letters) == 0 {
+		// A sink reported failures at no valid index (a sink bug): treat
+		// the whole batch as failed rather than lose or loop on it.
+		s.log.Error("sink reported a partial failure with no valid index; dead-lettering the whole batch")
+		return s.giveUp(ctx, b, allFailed(len(b.deliveries), failures[0].err), attempts, firstErr, firstAt, reason)
 	}
 	if err := s.storeLetters(ctx, letters); err != nil {
 		return err

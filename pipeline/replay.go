@@ -360,6 +360,7 @@ func (r *replayer) wait(ctx context.Context, n int) error {
 // policy gives up, are counted as failed; only ctx ends it with an error.
 func (r *replayer) deliver(ctx context.Context, batch []Delivery) error {
 	s := r.runner
+	s.backoff.Reset() // MaxElapsed counts from this batch's first attempt
 	for attempt := 1; ; attempt++ {
 		err := s.attempt(ctx, batch, attempt)
 		if err == nil {

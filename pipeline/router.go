@@ -60,12 +60,17 @@ type journalSubscriber struct {
 	wg        sync.WaitGroup
 	closed    chan struct{}
 	closeOnce sync.Once
+	// failed receives the error of a consumer that stopped on its own
+	// (a journal read or cursor commit failing), so the runner can stop
+	// the pipeline instead of leaving that sink silently stalled.
+	failed chan error
 }
 
 var _ message.Subscriber = (*journalSubscriber)(nil)
 
 func newJournalSubscriber(delivery context.Context, j Journal, sinks []*sinkRunner, log *slog.Logger) *journalSubscriber {
-	s := &journalSubscriber{journal: j, sinks: make(map[string]*sinkRunner, len(sinks)), log: log, delivery: delivery, closed: make(chan struct{})}
+	s := &journalSubscriber{journal: j, sinks: make(map[string]*sinkRunner, len(sinks)), log: log, delivery: delivery,
+		closed: make(chan struct{}), failed: make(chan error, len(sinks))}
 	for _, r := range sinks {
 		s.sinks[r.name] = r
 	}
@@ -87,6 +92,7 @@ func (s *journalSubscriber) Subscribe(ctx context.Context, topic string) (<-chan
 		defer close(out)
 		if err := s.consume(ctx, sink, out); err != nil {
 			s.log.Error("consumer stopped", slog.String("sink", sink.name), slog.String("error", err.Error()))
+			s.failed <- fmt.Errorf("sink %s: %w", sink.name, err) // buffered: one per sink
 		}
 	}()
 	return out, nil
@@ -147,11 +153,11 @@ func (s *journalSubscriber) consume(ctx context.Context, sink *sinkRunner, out c
 				return stopErr(ctx, err)
 			}
 		}
+		if len(records) > 0 {
+			sink.oldestPending.Store(records[0].AppendTime.UnixNano())
+		}
 		b.deliveries = sink.throttle(ctx, b.deliveries)
 		if len(b.deliveries) > 0 {
-			if len(records) > 0 {
-				sink.oldestPending.Store(records[0].AppendTime.UnixNano())
-			}
 			acked, err := s.send(ctx, out, sink.name, b)
 			if err != nil || !acked {
 				return stopErr(ctx, err)
@@ -172,6 +178,7 @@ func (s *journalSubscriber) consume(ctx context.Context, sink *sinkRunner, out c
 			committed = commit
 		}
 		sink.next.Store(next)
+		sink.oldestPending.Store(0) // handled; the next read sets it again
 	}
 }
 
@@ -218,9 +225,12 @@ func (s *journalSubscriber) redrive(ctx context.Context, sink *sinkRunner, out c
 		if len(letters) == 0 {
 			return nil
 		}
-		b := &messageBatch{deliveries: make([]Delivery, len(letters)), letters: letters}
-		for i, l := range letters {
-			b.deliveries[i] = Delivery{Event: l.Event, Key: l.Key, Route: l.Route}
+		b, err := s.redriveBatch(ctx, sink, letters)
+		if err != nil {
+			return err
+		}
+		if len(b.deliveries) == 0 {
+			continue
 		}
 		s.log.Info("redriving dead letters", slog.String("sink", sink.name), slog.Int("events", len(letters)))
 		acked, err := s.send(ctx, out, sink.name, b)
@@ -264,6 +274,52 @@ func (s *journalSubscriber) send(ctx context.Context, out chan<- *message.Messag
 			return false, nil
 		}
 	}
+}
+
+// redriveBatch turns letters into a batch to deliver. A letter whose
+// delivery failed carries the event as its route delivered it and goes
+// as is. A letter the route itself rejected (match or transform failed)
+// goes through the sink's routes again, so that a fixed configuration
+// applies: still rejected, it returns to the store with its history; no
+// longer selected by any route, it is removed.
+func (s *journalSubscriber) redriveBatch(ctx context.Context, sink *sinkRunner, letters []DeadLetter) (*messageBatch, error) {
+	b := &messageBatch{}
+	var again []DeadLetter
+	var dropped []uint64
+	for _, l := range letters {
+		if l.Reason != ReasonMatchFailed && l.Reason != ReasonTransformFailed {
+			b.deliveries = append(b.deliveries, Delivery{Event: l.Event, Key: l.Key, Route: l.Route})
+			b.letters = append(b.letters, l)
+			continue
+		}
+		routed, rejected := sink.routes.batch([]Record{{Event: l.Event, Seq: l.Seq}})
+		switch {
+		case len(rejected) > 0:
+			l.Attempts++
+			l.Redrives++
+			l.LastError, l.LastAt, l.RedriveRequested = rejected[0].err.Error(), sink.clock.Now(), false
+			again = append(again, l)
+		case len(routed.deliveries) == 0:
+			dropped = append(dropped, l.Seq)
+		default:
+			b.deliveries = append(b.deliveries, routed.deliveries[0])
+			b.letters = append(b.letters, l)
+		}
+	}
+	if err := sink.storeLetters(ctx, again); err != nil {
+		return nil, err
+	}
+	if len(dropped) > 0 {
+		if _, err := sink.deadLetters.DeleteDeadLetters(context.WithoutCancel(ctx), DeadLetterFilter{Sink: sink.name, Seqs: dropped}); err != nil {
+			return nil, fmt.Errorf("remove dead letters no route selects: %w", err)
+		}
+		s.log.Info("redriven dead letters no longer selected by any route were removed", slog.String("sink", sink.name), slog.Int("events", len(dropped)))
+	}
+	if len(again) > 0 {
+		s.log.Warn("redriven dead letters still rejected by their route", slog.String("sink", sink.name), slog.Int("events", len(again)),
+			slog.String("error", again[0].LastError))
+	}
+	return b, nil
 }
 
 // Close implements message.Subscriber: it ends every subscription and

@@ -63,10 +63,14 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	case <-router.Running():
 	case err := <-routerDone:
 		_ = sub.Close()
-		return errors.Join(fmt.Errorf("router: %w", err), p.closeSinks(ctx, started))
+		return errors.Join(routerStopped(err, sub), p.closeSinks(ctx, started))
 	}
 
-	sources, sourcesCtx := errgroup.WithContext(ctx)
+	// Sources get their own cancel: whatever ends the run (ctx, a source
+	// failing, the router or a consumer failing) stops them first.
+	srcCtx, cancelSources := context.WithCancel(ctx)
+	defer cancelSources()
+	sources, sourcesCtx := errgroup.WithContext(srcCtx)
 	for _, s := range p.sources {
 		sources.Go(func() error {
 			if err := s.source.Run(sourcesCtx, s.host); err != nil && !errors.Is(err, context.Canceled) {
@@ -82,9 +86,12 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	select {
 	case <-sourcesCtx.Done(): // ctx canceled or a source failed
 	case err := <-routerDone:
-		runErr = fmt.Errorf("router stopped: %w", err)
+		runErr = routerStopped(err, sub)
 		routerDone <- err
+	case err := <-sub.failed:
+		runErr = err
 	}
+	cancelSources()
 	p.ready.Store(false)
 	log.Info("pipeline stopping", slog.Duration("timeout", p.spec.ShutdownTimeout))
 	stopStart := time.Now()
@@ -117,6 +124,21 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		log.Info("pipeline stopped")
 	}
 	return err
+}
+
+// routerStopped explains a router that stopped on its own: usually a
+// consumer failed (its error is waiting on sub.failed), which made
+// watermill stop the router once no handler was left.
+func routerStopped(err error, sub *journalSubscriber) error {
+	select {
+	case cause := <-sub.failed:
+		return cause
+	case <-time.After(100 * time.Millisecond):
+	}
+	if err != nil {
+		return fmt.Errorf("router stopped: %w", err)
+	}
+	return errors.New("router stopped unexpectedly")
 }
 
 // startSinks starts sinks in order and returns those started.

@@ -95,12 +95,16 @@ func runEngine(ctx context.Context, s streams, path string) error {
 	// With a signing key, the head hash is signed periodically and at
 	// shutdown, so an auditor can prove nothing was cut from the end.
 	checkpointCtx, stopCheckpoints := context.WithCancel(ctx)
+	checkpointsDone := make(chan struct{})
 	if signer != nil {
 		jlog := log.With(slog.String("component", "journal"))
-		g.Go(func() error { signCheckpoints(checkpointCtx, j, signer, every, jlog); return nil })
+		go func() { defer close(checkpointsDone); signCheckpoints(checkpointCtx, j, signer, every, jlog) }()
+	} else {
+		close(checkpointsDone)
 	}
 	runErr := p.Run(ctx)
 	stopCheckpoints()
+	<-checkpointsDone // the periodic writer has finished before the last checkpoint
 	if signer != nil {
 		writeCheckpoint(ctx, j, signer, log.With(slog.String("component", "journal")))
 	}
