@@ -105,11 +105,16 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	}
 	// 2. Router: in-flight deliveries finish; retry waits end now.
 	close(stopping)
-	routerErr := router.Close()
-	_ = sub.Close()
-	if err := core.Wait(); err != nil && routerErr == nil {
-		routerErr = err
+	// Both waits end at the hard deadline at the latest: cancelling
+	// delivery there ends in-flight Deliver calls and pending sends.
+	routerErr := waitOrDeadline(delivery, router.Close)
+	if errors.Is(routerErr, context.Canceled) {
+		routerErr = ErrShutdownTimeout
 	}
+	grace, cancelGrace := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	_ = waitOrDeadline(grace, sub.Close)
+	_ = waitOrDeadline(grace, core.Wait)
+	cancelGrace()
 	if routerErr != nil {
 		routerErr = fmt.Errorf("router: %w", routerErr)
 	}
