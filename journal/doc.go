@@ -237,6 +237,17 @@
 // or 1 MiB on GOMAXPROCS workers, so memory stays bounded whatever the
 // range.
 //
+// # Checkpoints
+//
+// WriteCheckpoint appends to checkpoints.jsonl (0600, fsync'd) a statement
+// that record Seq had chain hash HeadHash at Time, signed with an ed25519
+// key over "sluice journal checkpoint\n" and the unsigned line. The engine
+// writes one periodically and at shutdown when it has a signing key
+// ($SLUICE_SIGNING_KEY). VerifyCheckpoint checks the journal against one:
+// the hash chain proves every record links to the one before, but cannot
+// show that records were cut from the very end; a checkpoint newer than the
+// journal's head can.
+//
 // # Repair
 //
 // Open checks only the tail; a damaged tail makes it fail with a
