@@ -112,6 +112,7 @@ func TestParseFull(t *testing.T) {
 		Retention:           config.RetentionConfig{MaxAge: 168 * time.Hour, MaxBytes: 2 << 30},
 		FullPolicy:          config.FullPolicyDropOldest,
 		CursorFlushInterval: time.Second,
+		CheckpointInterval:  5 * time.Minute,
 	}, f.Journal)
 	assert.Equal(t, 45*time.Second, f.ShutdownTimeout)
 	assert.Equal(t, 45*time.Second, f.Pipeline.ShutdownTimeout)

@@ -38,6 +38,13 @@ type JournalConfig struct {
 	// CursorFlushInterval is how often batched cursor commits are made
 	// durable when no append does it first.
 	CursorFlushInterval time.Duration `yaml:"cursor_flush_interval"`
+	// SigningKey is an ed25519 private key file (PEM, from `sluice journal
+	// keygen`). With it the engine signs a checkpoint of the journal's
+	// head every CheckpointInterval and at shutdown, and signs the exports
+	// it makes. $SLUICE_SIGNING_KEY is used when this is empty.
+	SigningKey string `yaml:"signing_key"`
+	// CheckpointInterval is how often a signed checkpoint is written.
+	CheckpointInterval time.Duration `yaml:"checkpoint_interval"`
 }
 
 // RetentionConfig bounds the journal; zero disables a bound.
@@ -82,6 +89,7 @@ func DefaultJournalConfig() JournalConfig {
 		Retention:           RetentionConfig{MaxAge: 168 * time.Hour, MaxBytes: 2 << 30},
 		FullPolicy:          FullPolicyRefuse,
 		CursorFlushInterval: time.Second,
+		CheckpointInterval:  5 * time.Minute,
 	}
 }
 
@@ -97,8 +105,11 @@ func (c *JournalConfig) Validate() error {
 	if c.SegmentMaxAge <= 0 {
 		errs = append(errs, pipeline.FieldErrorf("segment_max_age", "must be positive, got %s", c.SegmentMaxAge))
 	}
-	if c.Retention.MaxBytes > 0 && c.Retention.MaxBytes < c.SegmentMaxBytes {
-		errs = append(errs, pipeline.FieldErrorf("retention.max_bytes", "must be at least segment_max_bytes (%s), got %s", c.SegmentMaxBytes, c.Retention.MaxBytes))
+	if c.Retention.MaxBytes > 0 && c.Retention.MaxBytes < 2*c.SegmentMaxBytes {
+		errs = append(errs, pipeline.FieldErrorf("retention.max_bytes", "must be at least twice segment_max_bytes (%s), so a sealed segment can exist beside the active one; got %s", 2*c.SegmentMaxBytes, c.Retention.MaxBytes))
+	}
+	if c.CheckpointInterval <= 0 {
+		errs = append(errs, pipeline.FieldErrorf("checkpoint_interval", "must be positive, got %s", c.CheckpointInterval))
 	}
 	switch c.FullPolicy {
 	case FullPolicyRefuse, FullPolicyDropOldest:

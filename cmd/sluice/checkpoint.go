@@ -11,16 +11,16 @@ import (
 	"github.com/sluice-dev/sluice/journal"
 )
 
-// checkpointIntervalEnv overrides how often the engine signs a checkpoint
-// of the journal's head (a Go duration; default 5m). Checkpoints are
-// written only when $SLUICE_SIGNING_KEY names a key.
+// checkpointIntervalEnv overrides journal.checkpoint_interval, how often
+// the engine signs a checkpoint of the journal's head (a Go duration).
+// Checkpoints are written only when the engine has a signing key.
 const checkpointIntervalEnv = "SLUICE_CHECKPOINT_INTERVAL"
 
-// checkpointInterval reads $SLUICE_CHECKPOINT_INTERVAL.
-func checkpointInterval() (time.Duration, error) {
+// checkpointInterval is $SLUICE_CHECKPOINT_INTERVAL, or configured.
+func checkpointInterval(configured time.Duration) (time.Duration, error) {
 	v := os.Getenv(checkpointIntervalEnv)
 	if v == "" {
-		return 5 * time.Minute, nil
+		return configured, nil
 	}
 	d, err := time.ParseDuration(v)
 	if err != nil || d <= 0 {

@@ -59,11 +59,11 @@ func runEngine(ctx context.Context, s streams, path string) error {
 	}
 	defer func() { _ = tel.shutdown(context.WithoutCancel(ctx)) }()
 
-	signer, err := signingKeyFromEnv()
+	signer, err := engineSigningKey(file.Journal.SigningKey)
 	if err != nil {
 		return withExit(exitInvalidConfig, err)
 	}
-	every, err := checkpointInterval()
+	every, err := checkpointInterval(file.Journal.CheckpointInterval)
 	if err != nil {
 		return withExit(exitInvalidConfig, err)
 	}

@@ -12,15 +12,19 @@ import (
 // sign the manifests of exports made through the admin listener.
 const signingKeyEnv = "SLUICE_SIGNING_KEY"
 
-// signingKeyFromEnv reads $SLUICE_SIGNING_KEY; nil when it is not set.
-func signingKeyFromEnv() (ed25519.PrivateKey, error) {
-	path := os.Getenv(signingKeyEnv)
+// engineSigningKey reads the key named by journal.signing_key, or by
+// $SLUICE_SIGNING_KEY when the config names none; nil when neither does.
+func engineSigningKey(configured string) (ed25519.PrivateKey, error) {
+	path, from := configured, "journal.signing_key"
+	if path == "" {
+		path, from = os.Getenv(signingKeyEnv), signingKeyEnv
+	}
 	if path == "" {
 		return nil, nil
 	}
 	key, err := journal.ReadSigningKey(path)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", signingKeyEnv, err)
+		return nil, fmt.Errorf("%s: %w", from, err)
 	}
 	return key, nil
 }
