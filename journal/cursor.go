@@ -129,6 +129,13 @@ func (j *Journal) writeCursors(tx *bolt.Tx, all bool) error {
 		for name, next := range j.cursors {
 			w = append(w, cursorWrite{name: name, next: next})
 		}
+		// Pending deletes are written too (a no-op in a new segment), so
+		// that redirty restores them if this transaction fails.
+		for name := range j.dirty {
+			if _, ok := j.cursors[name]; !ok {
+				w = append(w, cursorWrite{name: name, del: true})
+			}
+		}
 	} else {
 		for name := range j.dirty {
 			next, ok := j.cursors[name]

@@ -136,7 +136,10 @@ func (j *Journal) openNewest(s *segment) (activeState, error) {
 	}
 	db, err := j.boltOpenActive(s.path, false)
 	if err != nil {
-		if size <= 4*int64(os.Getpagesize()) {
+		// bbolt's first write to a new file is four pages; a crash during
+		// rotation can leave that write torn. Segments may use larger
+		// pages than the OS's (largePageSize), so allow for the larger.
+		if size <= 4*int64(max(os.Getpagesize(), largePageSize)) {
 			return st, errIncomplete
 		}
 		return st, &CorruptionError{Segment: s.name, Reason: "cannot open segment", Err: err}

@@ -94,7 +94,8 @@ func Repair(ctx context.Context, dir string, opts RepairOptions) (RepairReport, 
 			s.retire()
 		}
 	}()
-	if floor := readFloor(segs[len(segs)-1]); floor != 0 && floor < firsts[0] {
+	oldFloor := readFloor(segs[len(segs)-1])
+	if floor := oldFloor; floor != 0 && floor < firsts[0] {
 		rep.FloorRaised = firsts[0]
 		rep.Damage = &CorruptionError{Segment: segs[0].name, Seq: floor,
 			Reason: fmt.Sprintf("records %d..%d missing before the oldest segment (deleted outside retention)", floor, firsts[0]-1)}
@@ -168,7 +169,9 @@ func Repair(ctx context.Context, dir string, opts RepairOptions) (RepairReport, 
 	if rep.Rewritten == "" {
 		newest = k - 1
 	}
-	if err := updateNewest(segs[newest], rep.FloorRaised, cursors, rep.LastGood+1); err != nil {
+	// The segment that becomes the newest carries the floor from when it
+	// was active, which may be stale: write the current one.
+	if err := updateNewest(segs[newest], max(oldFloor, firsts[0]), cursors, rep.LastGood+1); err != nil {
 		return rep, fmt.Errorf("repair %s: %w", dir, err)
 	}
 	rep.Repaired = true
