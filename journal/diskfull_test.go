@@ -25,7 +25,7 @@ func TestDiskFull(t *testing.T) {
 	}
 	t.Parallel()
 	if os.Geteuid() != 0 {
-		t.Skip("mounting a tmpfs needs root; CI runs as root") // the only environment-dependent skip
+		t.Skip("mounting a tmpfs needs root; CI runs as root")
 	}
 	mnt := t.TempDir()
 	if out, err := exec.CommandContext(ctxT(t), "mount", "-t", "tmpfs", "-o", "size=1536k", "tmpfs", mnt).CombinedOutput(); err != nil {
