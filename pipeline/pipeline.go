@@ -40,7 +40,7 @@ type sourceRunner struct {
 // does not start anything. The journal stays owned by the caller, which
 // closes it after Run returns.
 func New(ctx context.Context, spec Spec, regs Registries, j Journal, set Settings) (*Pipeline, error) {
-	set = set.withDefaults()
+	set = set.WithDefaults()
 	if spec.ShutdownTimeout <= 0 {
 		spec.ShutdownTimeout = DefaultShutdownTimeout
 	}

@@ -110,7 +110,7 @@ const maxReplayErrors = 10
 // doing it again harmless) and returns the report, with Interrupted set
 // and Next at the first sequence not known to be handled, and ctx's error.
 func Replay(ctx context.Context, spec Spec, regs Registries, j Journal, set Settings, opts ReplayOptions) (ReplayReport, error) {
-	set = set.withDefaults()
+	set = set.WithDefaults()
 	r, err := newReplayer(ctx, spec, regs, set, opts)
 	if err != nil {
 		return ReplayReport{}, fmt.Errorf("replay: %w", err)

@@ -38,8 +38,10 @@ func NopSettings(id string) Settings {
 	}
 }
 
-// withDefaults fills nil fields of s with no-op implementations.
-func (s Settings) withDefaults() Settings {
+// WithDefaults returns s with its nil fields filled with no-op
+// implementations (and the wall clock), so components built outside the
+// runner, as in tests, need not check for nil.
+func (s Settings) WithDefaults() Settings {
 	n := NopSettings(s.ID)
 	if s.Logger == nil {
 		s.Logger = n.Logger
@@ -59,7 +61,7 @@ func (s Settings) withDefaults() Settings {
 // For returns a copy of s for the named sub-component, with the logger
 // scoped by kind and name.
 func (s Settings) For(kind, name string) Settings {
-	s = s.withDefaults()
+	s = s.WithDefaults()
 	s.ID = name
 	s.Logger = s.Logger.With(slog.String("component", kind), slog.String("name", name))
 	return s

@@ -43,7 +43,7 @@ type sink struct {
 var _ pipeline.Sink = (*sink)(nil)
 
 func newSink(set pipeline.Settings, cfg *Config) (*sink, error) {
-	set = withDefaults(set)
+	set = set.WithDefaults()
 	tel, err := newTelemetry(set)
 	if err != nil {
 		return nil, fmt.Errorf("hostplugin sink telemetry: %w", err)
@@ -194,22 +194,4 @@ func (s *sink) eventTime(e *pipeline.Event) time.Time {
 		return s.clock.Now()
 	}
 	return e.Time
-}
-
-// withDefaults fills the nil fields of set with no-op implementations.
-func withDefaults(set pipeline.Settings) pipeline.Settings {
-	nop := pipeline.NopSettings(set.ID)
-	if set.Logger == nil {
-		set.Logger = nop.Logger
-	}
-	if set.TracerProvider == nil {
-		set.TracerProvider = nop.TracerProvider
-	}
-	if set.MeterProvider == nil {
-		set.MeterProvider = nop.MeterProvider
-	}
-	if set.Clock == nil {
-		set.Clock = nop.Clock
-	}
-	return set
 }

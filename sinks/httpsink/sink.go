@@ -40,7 +40,7 @@ type sink struct {
 var _ pipeline.Sink = (*sink)(nil)
 
 func newSink(set pipeline.Settings, cfg *Config) (*sink, error) {
-	set = withDefaults(set)
+	set = set.WithDefaults()
 	tel, err := newTelemetry(set)
 	if err != nil {
 		return nil, fmt.Errorf("http sink telemetry: %w", err)
@@ -172,23 +172,4 @@ func (s *sink) Close(context.Context) error {
 		client.CloseIdleConnections()
 	}
 	return nil
-}
-
-// withDefaults fills the nil fields of set with no-op implementations.
-// The logger is already scoped with the sink's name by the caller.
-func withDefaults(set pipeline.Settings) pipeline.Settings {
-	nop := pipeline.NopSettings(set.ID)
-	if set.Logger == nil {
-		set.Logger = nop.Logger
-	}
-	if set.TracerProvider == nil {
-		set.TracerProvider = nop.TracerProvider
-	}
-	if set.MeterProvider == nil {
-		set.MeterProvider = nop.MeterProvider
-	}
-	if set.Clock == nil {
-		set.Clock = nop.Clock
-	}
-	return set
 }

@@ -43,7 +43,7 @@ type sink struct {
 var _ pipeline.Sink = (*sink)(nil)
 
 func newSink(set pipeline.Settings, cfg *Config) (*sink, error) {
-	set = withDefaults(set)
+	set = set.WithDefaults()
 	tel, err := newTelemetry(set)
 	if err != nil {
 		return nil, fmt.Errorf("kvp sink telemetry: %w", err)
@@ -65,24 +65,6 @@ func newSink(set pipeline.Settings, cfg *Config) (*sink, error) {
 			checkBoot:   cfg.TruncateOnBoot,
 		},
 	}, nil
-}
-
-// withDefaults fills unset Settings fields with no-op ones.
-func withDefaults(set pipeline.Settings) pipeline.Settings {
-	nop := pipeline.NopSettings(set.ID)
-	if set.Logger == nil {
-		set.Logger = nop.Logger
-	}
-	if set.TracerProvider == nil {
-		set.TracerProvider = nop.TracerProvider
-	}
-	if set.MeterProvider == nil {
-		set.MeterProvider = nop.MeterProvider
-	}
-	if set.Clock == nil {
-		set.Clock = nop.Clock
-	}
-	return set
 }
 
 // Start computes the incarnation (boot time) and, with truncate_on_boot,

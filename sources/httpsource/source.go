@@ -31,7 +31,7 @@ type Source struct {
 var _ pipeline.Source = (*Source)(nil)
 
 func newSource(set pipeline.Settings, cfg *Config) (*Source, error) {
-	set = withDefaults(set)
+	set = set.WithDefaults()
 	tel, err := newTelemetry(set)
 	if err != nil {
 		return nil, fmt.Errorf("new http source: telemetry: %w", err)
@@ -188,22 +188,4 @@ func (s *Source) logStart(ctx context.Context) {
 	case !s.cfg.TLS.Enabled():
 		s.logger.WarnContext(ctx, "http source receives its bearer token over the network without TLS", slog.String("listen", s.cfg.Listen))
 	}
-}
-
-// withDefaults fills unset Settings fields with no-op implementations.
-func withDefaults(set pipeline.Settings) pipeline.Settings {
-	n := pipeline.NopSettings(set.ID)
-	if set.Logger == nil {
-		set.Logger = n.Logger
-	}
-	if set.TracerProvider == nil {
-		set.TracerProvider = n.TracerProvider
-	}
-	if set.MeterProvider == nil {
-		set.MeterProvider = n.MeterProvider
-	}
-	if set.Clock == nil {
-		set.Clock = n.Clock
-	}
-	return set
 }
