@@ -58,7 +58,10 @@ func (j *Journal) Cursor(_ context.Context, consumer string) (uint64, error) {
 // never costs an fsync of its own. A commit behind the current position is
 // ignored (cursors never move backwards); one beyond the next sequence to
 // be appended returns ErrInvalidCursor. An unknown consumer is registered.
-func (j *Journal) CommitCursor(_ context.Context, consumer string, next uint64) error {
+func (j *Journal) CommitCursor(_ context.Context, consumer string, next uint64, state ...pipeline.StateUpdate) error {
+	if len(state) > 0 {
+		return fmt.Errorf("commit cursor %q: consumer state: %w", consumer, errors.ErrUnsupported) // replaced by the consumer-state store
+	}
 	if err := validConsumer("commit cursor", consumer); err != nil {
 		return err
 	}
@@ -101,6 +104,16 @@ func (j *Journal) DeleteCursor(_ context.Context, consumer string) error {
 	}
 	j.cmu.Unlock()
 	return nil
+}
+
+// ConsumerState implements pipeline.Journal.
+func (j *Journal) ConsumerState(_ context.Context, consumer string) (map[string][]byte, error) {
+	return nil, fmt.Errorf("consumer state %q: %w", consumer, errors.ErrUnsupported) // replaced by the consumer-state store
+}
+
+// SetCursor implements pipeline.Journal.
+func (j *Journal) SetCursor(_ context.Context, consumer string, _ uint64) error {
+	return fmt.Errorf("set cursor %q: %w", consumer, errors.ErrUnsupported) // replaced by the consumer-state store
 }
 
 // minCursor returns the smallest registered cursor, or MaxUint64.

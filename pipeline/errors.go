@@ -56,12 +56,16 @@ func IsPermanent(err error) bool {
 	return errors.As(err, &p)
 }
 
-// BatchError reports that some deliveries of a batch failed permanently
-// while every other delivery of the batch took effect. A sink returns it
-// after isolating the offending events (for example by bisecting a batch
-// the peer rejected as a whole); the runner dead-letters only the failed
-// ones and moves on. Each failure's Err should be permanent; a transient
-// error in a BatchError makes the runner retry the whole batch.
+// BatchError reports per-delivery outcomes of a batch: the deliveries it
+// lists failed, every other delivery of the batch took effect. A sink
+// returns it after isolating the offending events (for example by
+// bisecting a batch the peer rejected as a whole, or when it sends one
+// request per event). The runner dead-letters the failures whose Err is
+// permanent, retries only the failures whose Err is transient (never the
+// deliveries that took effect), and commits its cursor past every
+// delivery that is done. A sink that sends several requests per batch
+// must report this way so that one transient failure does not re-send
+// the whole batch.
 type BatchError struct {
 	Failed []DeliveryFailure
 }

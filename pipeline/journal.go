@@ -7,7 +7,8 @@ import (
 
 // Journal is the durable, ordered log every event passes through. The
 // journal package implements it with bbolt; a NATS JetStream backend will
-// implement it too. Every implementation must pass journal/journaltest.
+// implement it too. Every implementation must pass journal/journaltest,
+// including its dead-letter and consumer-state cases.
 //
 // All methods are safe for concurrent use.
 type Journal interface {
@@ -39,11 +40,33 @@ type Journal interface {
 	Cursor(ctx context.Context, consumer string) (uint64, error)
 
 	// CommitCursor records that consumer has handled every record before
-	// next. Commits are batched: they become durable with the next append
-	// transaction, a periodic flush or Close, so a crash may re-deliver
-	// records committed since the last flush (at-least-once). A cursor
-	// never moves backwards.
-	CommitCursor(ctx context.Context, consumer string, next uint64) error
+	// next, and applies state (the consumer's own small key/value state,
+	// StateUpdate.Source ignored) in the same transaction as that cursor
+	// position: after a crash the stored state is always the one committed
+	// with the stored cursor. Commits are batched: they become durable with
+	// the next append transaction, a periodic flush or Close, so a crash
+	// may re-deliver records committed since the last flush (at-least-once).
+	// A cursor never moves backwards (a commit behind the current position
+	// still applies its state).
+	CommitCursor(ctx context.Context, consumer string, next uint64, state ...StateUpdate) error
+
+	// ConsumerState returns the state committed with consumer's cursor
+	// (see CommitCursor); empty for an unknown consumer.
+	ConsumerState(ctx context.Context, consumer string) (map[string][]byte, error)
+
+	// SetCursor moves consumer's cursor to next, backwards or forwards
+	// (an operator's decision: re-deliver or skip), keeping its state. It
+	// is durable before it returns.
+	SetCursor(ctx context.Context, consumer string, next uint64) error
+
+	// DeleteCursor unregisters consumer and its state, so retention no
+	// longer keeps records for it. It is durable before it returns.
+	// Deleting an unknown consumer is not an error.
+	DeleteCursor(ctx context.Context, consumer string) error
+
+	// DeadLetterStore is required: a permanently failed delivery is
+	// stored, never skipped.
+	DeadLetterStore
 
 	// SourceState returns the key/value state a source stored through
 	// AppendBatch.State, as of the last durable append.

@@ -22,6 +22,10 @@ type Settings struct {
 	MeterProvider  metric.MeterProvider
 	// Clock is the time source; tests substitute a controllable one.
 	Clock Clock
+	// State is a sink's durable state (see SinkState), loaded from the
+	// journal by the runner; WithDefaults gives an empty in-memory one.
+	// Sources keep their state through SourceHost instead.
+	State SinkState
 
 	_ struct{}
 }
@@ -55,6 +59,9 @@ func (s Settings) WithDefaults() Settings {
 	if s.Clock == nil {
 		s.Clock = n.Clock
 	}
+	if s.State == nil {
+		s.State = NewMemoryState(nil)
+	}
 	return s
 }
 
@@ -64,5 +71,6 @@ func (s Settings) For(kind, name string) Settings {
 	s = s.WithDefaults()
 	s.ID = name
 	s.Logger = s.Logger.With(slog.String("component", kind), slog.String("name", name))
+	s.State = NewMemoryState(nil) // never shared between components
 	return s
 }
