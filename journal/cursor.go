@@ -14,9 +14,10 @@ import (
 
 // cursorWrite is one cursor change taken for a transaction.
 type cursorWrite struct {
-	name string
-	next uint64
-	del  bool
+	name  string
+	next  uint64
+	del   bool
+	state stateWrite
 }
 
 func validConsumer(op, consumer string) error {
@@ -53,23 +54,19 @@ func (j *Journal) Cursor(_ context.Context, consumer string) (uint64, error) {
 }
 
 // CommitCursor records in memory that consumer has handled every record
-// before next. The commit becomes durable with the next append
-// transaction, a flush after Options.CursorFlushInterval, or Close; it
-// never costs an fsync of its own. A commit behind the current position is
-// ignored (cursors never move backwards); one beyond the next sequence to
-// be appended returns ErrInvalidCursor. An unknown consumer is registered.
+// before next, and applies state (the consumer's own keys; Source is
+// ignored) with it. The cursor and the state become durable together, in
+// the next append transaction, a flush after Options.CursorFlushInterval,
+// or Close; a commit never costs an fsync of its own. A commit behind the
+// current position does not move the cursor (cursors never move backwards)
+// but still applies its state; one beyond the next sequence to be appended
+// returns ErrInvalidCursor. An unknown consumer is registered.
 func (j *Journal) CommitCursor(_ context.Context, consumer string, next uint64, state ...pipeline.StateUpdate) error {
-	if len(state) > 0 {
-		return fmt.Errorf("commit cursor %q: consumer state: %w", consumer, errors.ErrUnsupported) // replaced by the consumer-state store
-	}
-	if err := validConsumer("commit cursor", consumer); err != nil {
+	if err := j.checkCursorWrite("commit cursor", consumer); err != nil {
 		return err
 	}
-	if j.opts.ReadOnly {
-		return fmt.Errorf("commit cursor: %w", ErrReadOnly)
-	}
-	if j.isClosed() {
-		return fmt.Errorf("commit cursor: %w", pipeline.ErrJournalClosed)
+	if err := validConsumerState(state); err != nil {
+		return fmt.Errorf("commit cursor %q: %w", consumer, err)
 	}
 	if last := j.head.Load().last; next > last+1 {
 		return fmt.Errorf("commit cursor %q: %w: next %d is beyond the head %d", consumer, ErrInvalidCursor, next, last)
@@ -80,40 +77,76 @@ func (j *Journal) CommitCursor(_ context.Context, consumer string, next uint64, 
 		j.cursors[consumer] = next
 		j.dirty[consumer] = struct{}{}
 	}
-	j.cmu.Unlock()
-	return nil
-}
-
-// DeleteCursor unregisters consumer, so retention no longer keeps records
-// for it. It is durable like CommitCursor. Deleting an unknown consumer is
-// not an error.
-func (j *Journal) DeleteCursor(_ context.Context, consumer string) error {
-	if err := validConsumer("delete cursor", consumer); err != nil {
-		return err
-	}
-	if j.opts.ReadOnly {
-		return fmt.Errorf("delete cursor: %w", ErrReadOnly)
-	}
-	if j.isClosed() {
-		return fmt.Errorf("delete cursor: %w", pipeline.ErrJournalClosed)
-	}
-	j.cmu.Lock()
-	if _, ok := j.cursors[consumer]; ok {
-		delete(j.cursors, consumer)
+	if len(state) > 0 {
+		if _, ok := j.cursors[consumer]; !ok {
+			j.cursors[consumer] = next
+		}
+		j.cstate.apply(consumer, state)
 		j.dirty[consumer] = struct{}{}
 	}
 	j.cmu.Unlock()
 	return nil
 }
 
-// ConsumerState implements pipeline.Journal.
-func (j *Journal) ConsumerState(_ context.Context, consumer string) (map[string][]byte, error) {
-	return nil, fmt.Errorf("consumer state %q: %w", consumer, errors.ErrUnsupported) // replaced by the consumer-state store
+// SetCursor moves consumer's cursor to next, backwards or forwards,
+// keeping its state, and returns once that is durable (one transaction of
+// its own). A next below the oldest retained record reads from the oldest;
+// one beyond the next sequence to be appended returns ErrInvalidCursor. An
+// unknown consumer is registered at next.
+func (j *Journal) SetCursor(ctx context.Context, consumer string, next uint64) error {
+	if err := j.checkCursorWrite("set cursor", consumer); err != nil {
+		return err
+	}
+	if last := j.head.Load().last; next > last+1 {
+		return fmt.Errorf("set cursor %q: %w: next %d is beyond the head %d", consumer, ErrInvalidCursor, next, last)
+	}
+	j.cmu.Lock()
+	j.cursors[consumer] = max(next, 1)
+	j.dirty[consumer] = struct{}{}
+	j.cmu.Unlock()
+	if err := j.sync(ctx); err != nil {
+		return fmt.Errorf("set cursor %q: %w", consumer, err)
+	}
+	return nil
 }
 
-// SetCursor implements pipeline.Journal.
-func (j *Journal) SetCursor(_ context.Context, consumer string, _ uint64) error {
-	return fmt.Errorf("set cursor %q: %w", consumer, errors.ErrUnsupported) // replaced by the consumer-state store
+// DeleteCursor unregisters consumer and removes its state, so retention no
+// longer keeps records for it, and returns once that is durable (one
+// transaction of its own). Deleting an unknown consumer is not an error.
+func (j *Journal) DeleteCursor(ctx context.Context, consumer string) error {
+	if err := j.checkCursorWrite("delete cursor", consumer); err != nil {
+		return err
+	}
+	j.cmu.Lock()
+	_, known := j.cursors[consumer]
+	if known {
+		delete(j.cursors, consumer)
+		j.cstate.remove(consumer)
+		j.dirty[consumer] = struct{}{}
+	}
+	j.cmu.Unlock()
+	if !known {
+		return nil
+	}
+	if err := j.sync(ctx); err != nil {
+		return fmt.Errorf("delete cursor %q: %w", consumer, err)
+	}
+	return nil
+}
+
+// checkCursorWrite refuses a cursor change on an invalid name, a
+// read-only journal (ErrReadOnly) or a closed one.
+func (j *Journal) checkCursorWrite(op, consumer string) error {
+	if err := validConsumer(op, consumer); err != nil {
+		return err
+	}
+	if j.opts.ReadOnly {
+		return fmt.Errorf("%s: %w", op, ErrReadOnly)
+	}
+	if j.isClosed() {
+		return fmt.Errorf("%s: %w", op, pipeline.ErrJournalClosed)
+	}
+	return nil
 }
 
 // minCursor returns the smallest registered cursor, or MaxUint64.
@@ -133,26 +166,35 @@ func (j *Journal) cursorsDirty() bool {
 	return len(j.dirty) > 0
 }
 
-// writeCursors takes the dirty cursors (every cursor if all) and writes
-// them to tx. The taken names are kept in j.c.writes for redirty.
+// writeCursors takes the dirty cursors and the consumer state changed with
+// them (every cursor and all state if all, for a new segment) and writes
+// them to tx. What was taken is kept for redirty.
 func (j *Journal) writeCursors(tx *bolt.Tx, all bool) error {
 	w := j.c.writes[:0]
 	j.cmu.Lock()
+	j.cstate.clearTaken()
 	if all {
 		for name, next := range j.cursors {
-			w = append(w, cursorWrite{name: name, next: next})
+			w = append(w, cursorWrite{name: name, next: next, state: j.takeStateWrite(name, true)})
 		}
 		// Pending deletes are written too (a no-op in a new segment), so
 		// that redirty restores them if this transaction fails.
 		for name := range j.dirty {
 			if _, ok := j.cursors[name]; !ok {
+				j.cstate.take(name)
 				w = append(w, cursorWrite{name: name, del: true})
 			}
 		}
 	} else {
 		for name := range j.dirty {
 			next, ok := j.cursors[name]
-			w = append(w, cursorWrite{name: name, next: next, del: !ok})
+			cw := cursorWrite{name: name, next: next, del: !ok}
+			if ok {
+				cw.state = j.takeStateWrite(name, false)
+			} else {
+				j.cstate.take(name)
+			}
+			w = append(w, cw)
 		}
 	}
 	clear(j.dirty)
@@ -166,10 +208,16 @@ func (j *Journal) writeCursors(tx *bolt.Tx, all bool) error {
 		var err error
 		if cw.del {
 			err = b.Delete([]byte(cw.name))
+			if err == nil {
+				err = deleteState(tx, cw.name)
+			}
 		} else {
 			v := make([]byte, 8)
 			binary.BigEndian.PutUint64(v, cw.next)
 			err = b.Put([]byte(cw.name), v)
+			if err == nil {
+				err = cw.state.write(tx, cw.name)
+			}
 		}
 		if err != nil {
 			return err
@@ -178,12 +226,14 @@ func (j *Journal) writeCursors(tx *bolt.Tx, all bool) error {
 	return nil
 }
 
-// redirty marks the cursors of a failed transaction dirty again.
+// redirty marks the cursors and state of a failed transaction dirty
+// again.
 func (j *Journal) redirty() {
 	j.cmu.Lock()
 	for _, cw := range j.c.writes {
 		j.dirty[cw.name] = struct{}{}
 	}
+	j.cstate.restore()
 	j.cmu.Unlock()
 	j.c.writes = j.c.writes[:0]
 }

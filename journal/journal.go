@@ -51,6 +51,7 @@ type Journal struct {
 	cmu     sync.Mutex
 	cursors map[string]uint64
 	dirty   map[string]struct{}
+	cstate  consumerStates // state committed with the cursors (consumerstate.go)
 
 	dropped atomic.Uint64
 
@@ -122,6 +123,11 @@ func Open(dir string, opts Options) (*Journal, error) {
 		j.closeSegments()
 		_ = lock.release()
 		return nil, fmt.Errorf("open journal %s: %w", dir, err)
+	}
+	if err := j.loadConsumerStates(); err != nil {
+		j.closeSegments()
+		_ = lock.release()
+		return nil, fmt.Errorf("open journal %s: consumer state: %w", dir, err)
 	}
 	j.tel, err = newTelemetry(opts, j.observe)
 	if err != nil {

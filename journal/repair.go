@@ -312,7 +312,7 @@ func rewriteSegment(s *segment, end uint64) error {
 }
 
 func copySegment(stx, dtx *bolt.Tx, first, end uint64) error {
-	for _, name := range [][]byte{bucketMeta, bucketCursors, bucketState, bucketJournal} {
+	for _, name := range [][]byte{bucketMeta, bucketCursors, bucketState, bucketJournal, bucketConsumers} {
 		sb := stx.Bucket(name)
 		db, err := dtx.CreateBucket(name)
 		if err != nil {
