@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/sluice-dev/sluice/sinks/internal/httpclient"
+	"github.com/sluice-dev/sluice/internal/httpclient"
 )
 
 // Class is what an answer means for the delivery.

@@ -8,8 +8,8 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/sluice-dev/sluice/internal/httpclient"
 	"github.com/sluice-dev/sluice/pipeline"
-	"github.com/sluice-dev/sluice/sinks/internal/httpclient"
 )
 
 // scope is the tracer and meter instrumentation scope.

@@ -8,8 +8,8 @@ import (
 	"net/http"
 	"slices"
 
+	"github.com/sluice-dev/sluice/internal/httpclient"
 	"github.com/sluice-dev/sluice/pipeline"
-	"github.com/sluice-dev/sluice/sinks/internal/httpclient"
 )
 
 // deliverBatches sends the batch as arrays within the size limits, in

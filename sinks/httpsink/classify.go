@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sluice-dev/sluice/sinks/internal/httpclient"
+	"github.com/sluice-dev/sluice/internal/httpclient"
 )
 
 // Class is what a response status means for the delivery.

@@ -5,14 +5,13 @@ import (
 	"net/http"
 	"net/url"
 	"time"
-
-	"github.com/sluice-dev/sluice/sinks/internal/httpclient"
 )
 
 // maxRedirects bounds the redirects followed with follow_redirects.
 const maxRedirects = 10
 
-// newClient builds the HTTP client for cfg; target is the parsed URL.
+// newClient builds the HTTP client for cfg, whose TLS files Provision
+// read; target is the parsed URL.
 // The per-request timeout is applied through the request context, not
 // http.Client.Timeout, so that it covers reading the response too and
 // can be told apart from the caller's cancellation.
@@ -35,7 +34,7 @@ func newClient(cfg *Config, target *url.URL) (*http.Client, error) {
 		tr.Proxy = http.ProxyFromEnvironment
 	}
 	if target.Scheme == "https" {
-		tc, err := httpclient.NewTLSConfig(cfg.TLS.client())
+		tc, err := cfg.TLS.Client()
 		if err != nil {
 			return nil, err
 		}

@@ -6,8 +6,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluice-dev/sluice/internal/httpclient"
+	"github.com/sluice-dev/sluice/internal/tlsconfig"
 	"github.com/sluice-dev/sluice/pipeline"
-	"github.com/sluice-dev/sluice/sinks/internal/httpclient"
 )
 
 // Mode is how events are laid out in request bodies.
@@ -51,7 +52,7 @@ type Config struct {
 	// BearerToken sends "Authorization: Bearer TOKEN". Use ${VAR} or
 	// ${file:/path} in the config file, or BearerTokenFile.
 	BearerToken pipeline.Secret `yaml:"bearer_token"`
-	// BearerTokenFile is a file holding the bearer token, read at Start
+	// BearerTokenFile is a file holding the bearer token, read by Provision
 	// (one trailing newline is dropped).
 	BearerTokenFile string `yaml:"bearer_token_file"`
 	// TLS configures https connections.
@@ -78,38 +79,16 @@ type BasicAuth struct {
 	Username string `yaml:"username"`
 	// Password is the password; or use PasswordFile.
 	Password pipeline.Secret `yaml:"password"`
-	// PasswordFile is a file holding the password, read at Start (one
+	// PasswordFile is a file holding the password, read by Provision (one
 	// trailing newline is dropped).
 	PasswordFile string `yaml:"password_file"`
 }
 
-// TLSConfig configures https connections. Certificates are verified
-// against the system roots (or CAFile) unless InsecureSkipVerify is set.
-type TLSConfig struct {
-	// CAFile is a PEM bundle of CA certificates to trust instead of the
-	// system roots.
-	CAFile string `yaml:"ca_file"`
-	// CertFile and KeyFile are the PEM client certificate (chain) and key
-	// for mutual TLS. Both or neither.
-	CertFile string `yaml:"cert_file"`
-	KeyFile  string `yaml:"key_file"`
-	// InsecureSkipVerify disables certificate verification. Default false;
-	// the sink logs a warning at Start when it is set. For tests only.
-	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
-	// ServerName overrides the name verified in the server certificate
-	// (and sent as SNI). Default: the URL's host.
-	ServerName string `yaml:"server_name"`
-}
-
-func (c TLSConfig) isSet() bool { return c != TLSConfig{} }
-
-// client returns c for httpclient.
-func (c TLSConfig) client() httpclient.TLSConfig {
-	return httpclient.TLSConfig{
-		CAFile: c.CAFile, CertFile: c.CertFile, KeyFile: c.KeyFile,
-		ServerName: c.ServerName, InsecureSkipVerify: c.InsecureSkipVerify,
-	}
-}
+// TLSConfig configures https connections (see tlsconfig.Config):
+// certificates are verified against the system roots (or ca_file) unless
+// insecure_skip_verify is set, which the sink logs as a warning at Start.
+// The files are read by Provision.
+type TLSConfig = tlsconfig.Config
 
 // defaultConfig returns the defaults; url is required.
 func defaultConfig() *Config {
@@ -124,7 +103,7 @@ func defaultConfig() *Config {
 }
 
 // Validate implements pipeline.Config. It checks syntax only; files are
-// read at Start.
+// read by the sink's Provision.
 func (c *Config) Validate() error {
 	var errs []error
 	add := func(field, format string, args ...any) {
@@ -209,8 +188,8 @@ func (c *Config) validateTLS(u *url.URL) []error {
 	add := func(field, format string, args ...any) {
 		errs = append(errs, pipeline.FieldErrorf(field, format, args...))
 	}
-	errs = append(errs, c.TLS.client().ValidateKeyPair()...)
-	if u != nil && u.Scheme == "http" && c.TLS.isSet() {
+	errs = append(errs, c.TLS.Validate()...)
+	if u != nil && u.Scheme == "http" && !c.TLS.IsZero() {
 		add("tls", "has no effect on an http URL; use https")
 	}
 	return errs

@@ -10,9 +10,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sluice-dev/sluice/internal/httpclient"
 	"github.com/sluice-dev/sluice/pipeline"
 	"github.com/sluice-dev/sluice/pipeline/pipelinetest"
-	"github.com/sluice-dev/sluice/sinks/internal/httpclient"
 )
 
 func TestAppendEvent(t *testing.T) {

@@ -19,8 +19,9 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/sluice-dev/sluice/internal/httpclient"
+	"github.com/sluice-dev/sluice/internal/tlsconfig"
 	"github.com/sluice-dev/sluice/pipeline"
-	"github.com/sluice-dev/sluice/sinks/internal/httpclient"
 )
 
 const (
@@ -128,7 +129,7 @@ func (s *sink) transportError(ctx, rctx context.Context, err error) error {
 	}
 	// url.Error repeats the URL with its query, which may hold a secret.
 	err = httpclient.UnwrapURLError(err)
-	if httpclient.IsVerificationError(err) {
+	if tlsconfig.IsVerificationError(err) {
 		s.logger.WarnContext(ctx, "http sink cannot verify the server certificate; check tls.ca_file and tls.server_name",
 			slog.String("url", s.target), slog.String("error", err.Error()))
 		return fmt.Errorf("%s %s: verify server certificate (check tls.ca_file and tls.server_name): %w", s.cfg.Method, s.target, err)

@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 
+	"github.com/sluice-dev/sluice/internal/httpclient"
 	"github.com/sluice-dev/sluice/pipeline"
 )
 
@@ -29,6 +30,8 @@ type sink struct {
 	targetURL *url.URL
 	headers   http.Header
 	spanAttrs []attribute.KeyValue
+
+	creds *httpclient.Credentials
 
 	mu      sync.Mutex
 	client  *http.Client
@@ -67,12 +70,13 @@ func newSink(set pipeline.Settings, cfg *Config) (*sink, error) {
 	if p, err := strconv.Atoi(u.Port()); err == nil {
 		s.spanAttrs = append(s.spanAttrs, semconv.ServerPort(p))
 	}
+	s.creds = httpclient.NewCredentials(&s.cfg.TLS, func() (pipeline.Secret, error) { return authorization(&s.cfg) })
 	return s, nil
 }
 
-// Start reads the TLS files and secret files and builds the HTTP client.
-// It does not contact the peer: an unreachable peer is a delivery error,
-// retried, not a start error.
+// Start builds the HTTP client, after Provision (which it runs first if
+// nobody did). It does not contact the peer: an unreachable peer is a
+// delivery error, retried, not a start error.
 func (s *sink) Start(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -82,7 +86,7 @@ func (s *sink) Start(ctx context.Context) error {
 	if s.started || s.closed.Load() {
 		return fmt.Errorf("start http sink %s: already started or closed", s.target)
 	}
-	auth, err := authorization(&s.cfg)
+	auth, err := s.creds.Ensure(ctx)
 	if err != nil {
 		return fmt.Errorf("start http sink: %w", err)
 	}

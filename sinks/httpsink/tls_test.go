@@ -73,7 +73,7 @@ func TestTLSStartErrors(t *testing.T) {
 		wantErr string
 	}{
 		{name: "missing ca_file", tls: httpsink.TLSConfig{CAFile: "/nonexistent/ca.pem"}, wantErr: "tls.ca_file: open /nonexistent/ca.pem"},
-		{name: "ca_file not PEM", tls: httpsink.TLSConfig{CAFile: notPEM}, wantErr: "holds no PEM certificate"},
+		{name: "ca_file not PEM", tls: httpsink.TLSConfig{CAFile: notPEM}, wantErr: "tls.ca_file: no PEM certificate in"},
 		{name: "missing cert_file", tls: httpsink.TLSConfig{CertFile: "/nonexistent/c.crt", KeyFile: ca.clientKey}, wantErr: "tls.cert_file"},
 		{name: "key does not match", tls: httpsink.TLSConfig{CertFile: ca.clientCert, KeyFile: ca.serverKey}, wantErr: "private key does not match"},
 	}

@@ -9,8 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluice-dev/sluice/internal/httpclient"
+	"github.com/sluice-dev/sluice/internal/tlsconfig"
 	"github.com/sluice-dev/sluice/pipeline"
-	"github.com/sluice-dev/sluice/sinks/internal/httpclient"
 )
 
 // Config is the VES sink's configuration.
@@ -90,33 +91,11 @@ type Config struct {
 	Timeout time.Duration `yaml:"timeout"`
 }
 
-// TLSConfig configures https connections. Certificates are verified
-// against the system roots (or CAFile) unless InsecureSkipVerify is set.
-type TLSConfig struct {
-	// CAFile is a PEM bundle of CA certificates to trust instead of the
-	// system roots.
-	CAFile string `yaml:"ca_file"`
-	// CertFile and KeyFile are the PEM client certificate (chain) and key
-	// for mutual TLS. Both or neither.
-	CertFile string `yaml:"cert_file"`
-	KeyFile  string `yaml:"key_file"`
-	// ServerName overrides the name verified in the server certificate
-	// (and sent as SNI). Default: the URL's host.
-	ServerName string `yaml:"server_name"`
-	// InsecureSkipVerify disables certificate verification. Default false;
-	// logged as a warning at Start. For tests only.
-	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
-}
-
-func (c TLSConfig) isSet() bool { return c != TLSConfig{} }
-
-// client returns c for httpclient.
-func (c TLSConfig) client() httpclient.TLSConfig {
-	return httpclient.TLSConfig{
-		CAFile: c.CAFile, CertFile: c.CertFile, KeyFile: c.KeyFile,
-		ServerName: c.ServerName, InsecureSkipVerify: c.InsecureSkipVerify,
-	}
-}
+// TLSConfig configures https connections (see tlsconfig.Config):
+// certificates are verified against the system roots (or ca_file) unless
+// insecure_skip_verify is set, which the sink logs as a warning at Start.
+// The files are read by Provision.
+type TLSConfig = tlsconfig.Config
 
 // Rule maps the events it matches to a VES domain and, optionally, fixes
 // fields the built-in mapping would derive. An event matches when its
@@ -282,11 +261,11 @@ func (c *Config) validateAuth(u *url.URL) []error {
 		if c.Username != "" {
 			add("username", "basic authentication over http sends the password in clear; use an https url")
 		}
-		if c.TLS.isSet() {
+		if !c.TLS.IsZero() {
 			add("tls", "has no effect on an http url; use https")
 		}
 	}
-	return append(errs, c.TLS.client().ValidateKeyPair()...)
+	return append(errs, c.TLS.Validate()...)
 }
 
 func (r *Rule) validate(version int) error {

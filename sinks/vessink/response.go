@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/sluice-dev/sluice/sinks/internal/httpclient"
+	"github.com/sluice-dev/sluice/internal/httpclient"
 )
 
 // Class is what a collector's status means for the delivery.

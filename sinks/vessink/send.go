@@ -20,8 +20,9 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/sluice-dev/sluice/internal/httpclient"
+	"github.com/sluice-dev/sluice/internal/tlsconfig"
 	"github.com/sluice-dev/sluice/pipeline"
-	"github.com/sluice-dev/sluice/sinks/internal/httpclient"
 )
 
 const (
@@ -47,7 +48,7 @@ func newClient(cfg *Config) (*http.Client, error) {
 		TLSHandshakeTimeout:    cfg.Timeout,
 		MaxResponseHeaderBytes: 64 << 10,
 	}
-	if tc, err := httpclient.NewTLSConfig(cfg.TLS.client()); err != nil {
+	if tc, err := cfg.TLS.Client(); err != nil {
 		return nil, err
 	} else if u, _ := url.Parse(cfg.URL); u != nil && u.Scheme == "https" {
 		tr.TLSClientConfig = tc
@@ -215,7 +216,7 @@ func (s *sink) transportError(ctx, rctx context.Context, target string, err erro
 		return fmt.Errorf("POST %s: %w: no complete answer within %s", target, ErrTimeout, s.cfg.Timeout)
 	}
 	err = httpclient.UnwrapURLError(err)
-	if httpclient.IsVerificationError(err) {
+	if tlsconfig.IsVerificationError(err) {
 		s.log.WarnContext(ctx, "ves sink cannot verify the collector's certificate; check tls.ca_file and tls.server_name",
 			slog.String("url", target), slog.String("error", err.Error()))
 		return fmt.Errorf("POST %s: verify server certificate (check tls.ca_file and tls.server_name): %w", target, err)

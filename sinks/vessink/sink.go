@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 
+	"github.com/sluice-dev/sluice/internal/httpclient"
 	"github.com/sluice-dev/sluice/pipeline"
 )
 
@@ -44,6 +45,8 @@ type sink struct {
 	// target is the single-event URL, for errors, logs and spans.
 	target    string
 	spanAttrs []attribute.KeyValue
+
+	creds *httpclient.Credentials
 
 	mu      sync.Mutex
 	client  *http.Client
@@ -114,11 +117,12 @@ func newSink(set pipeline.Settings, cfg *Config) (*sink, error) {
 	if port, err := strconv.Atoi(u.Port()); err == nil {
 		s.spanAttrs = append(s.spanAttrs, semconv.ServerPort(port))
 	}
+	s.creds = httpclient.NewCredentials(&s.cfg.TLS, func() (pipeline.Secret, error) { return authorization(&s.cfg) })
 	return s, nil
 }
 
-// Start reads the password and TLS files, loads the alarm state file and
-// builds the HTTP client. It does not contact the collector: an
+// Start runs Provision if nobody did (it reads the password and TLS
+// files), loads the alarm state file and builds the HTTP client. It does not contact the collector: an
 // unreachable collector is a delivery error, retried, not a start error.
 func (s *sink) Start(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
@@ -129,7 +133,7 @@ func (s *sink) Start(ctx context.Context) error {
 	if s.started || s.closed.Load() {
 		return fmt.Errorf("start ves sink %s: already started or closed", s.target)
 	}
-	auth, err := authorization(&s.cfg)
+	auth, err := s.creds.Ensure(ctx)
 	if err != nil {
 		return fmt.Errorf("start ves sink: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluice-dev/sluice/internal/tlsconfig"
 	"github.com/sluice-dev/sluice/pipeline"
 )
 
@@ -46,20 +47,15 @@ type Config struct {
 	// long to finish their append before they are abandoned (and answered
 	// 503). Default 10s.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
-	// TLS enables HTTPS when both files are set. Off by default.
+	// TLS enables HTTPS when cert_file and key_file are set; with ca_file
+	// too, clients must present a certificate it verifies (mutual TLS).
+	// Off by default.
 	TLS TLSConfig `yaml:"tls"`
 }
 
-// TLSConfig is the server certificate for HTTPS.
-type TLSConfig struct {
-	// CertFile is a PEM certificate chain.
-	CertFile string `yaml:"cert_file"`
-	// KeyFile is the PEM private key of CertFile.
-	KeyFile string `yaml:"key_file"`
-}
-
-// Enabled reports whether TLS is configured.
-func (c TLSConfig) Enabled() bool { return c.CertFile != "" || c.KeyFile != "" }
+// TLSConfig is the server side of TLS (see tlsconfig.Config): cert_file,
+// key_file and optionally ca_file; the files are read by Provision.
+type TLSConfig = tlsconfig.Config
 
 func defaultConfig() *Config {
 	return &Config{
@@ -74,8 +70,8 @@ func defaultConfig() *Config {
 	}
 }
 
-// Validate implements pipeline.Config. It checks syntax only; binding the
-// address and reading the TLS files happen in Run.
+// Validate implements pipeline.Config. It checks syntax only: the TLS
+// files are read by Provision, the address is bound by Run.
 func (c *Config) Validate() error {
 	var errs []error
 	add := func(field, format string, args ...any) {
@@ -112,12 +108,7 @@ func (c *Config) Validate() error {
 			add(d.field, "must be positive, got %s", d.v)
 		}
 	}
-	if c.TLS.CertFile == "" && c.TLS.KeyFile != "" {
-		add("tls.cert_file", "is required with tls.key_file")
-	}
-	if c.TLS.KeyFile == "" && c.TLS.CertFile != "" {
-		add("tls.key_file", "is required with tls.cert_file")
-	}
+	errs = append(errs, c.TLS.ValidateServer()...)
 	return errors.Join(errs...)
 }
 

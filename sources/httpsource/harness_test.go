@@ -68,7 +68,7 @@ func startServer(t *testing.T, opts ...serverOption) *server {
 
 	transport := &http.Transport{}
 	scheme := "http"
-	if cfg.TLS.Enabled() {
+	if !cfg.TLS.IsZero() {
 		scheme = "https"
 	}
 	srv := &server{

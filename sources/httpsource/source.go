@@ -66,6 +66,17 @@ func (s *Source) Addr(ctx context.Context) (net.Addr, error) {
 	}
 }
 
+// Provision implements pipeline.Provisioner (Provision(ctx) error): it
+// reads the TLS files, so that a missing certificate is reported before
+// Run, by `sluice validate` too. It binds nothing. Run provisions a
+// source that was not provisioned. Not safe to call concurrently with Run.
+func (s *Source) Provision(ctx context.Context) error {
+	if err := s.cfg.TLS.Provision(ctx); err != nil {
+		return fmt.Errorf("load tls certificate: %w", err)
+	}
+	return nil
+}
+
 // Run implements pipeline.Source. It binds the listener (an error binding
 // it, or loading the TLS certificate, is returned), serves until ctx is
 // cancelled, then shuts down gracefully: it stops accepting connections
@@ -132,15 +143,15 @@ func (s *Source) newHandler(host pipeline.SourceHost, abandoned <-chan struct{})
 // listen binds the configured address, with TLS if configured.
 func (s *Source) listen(ctx context.Context) (net.Listener, error) {
 	var tlsConfig *tls.Config
-	if s.cfg.TLS.Enabled() {
-		cert, err := tls.LoadX509KeyPair(s.cfg.TLS.CertFile, s.cfg.TLS.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("run http source: load tls certificate: %w", err)
+	if !s.cfg.TLS.IsZero() {
+		if !s.cfg.TLS.Provisioned() {
+			if err := s.Provision(ctx); err != nil {
+				return nil, fmt.Errorf("run http source: %w", err)
+			}
 		}
-		tlsConfig = &tls.Config{
-			MinVersion:   tls.VersionTLS12,
-			Certificates: []tls.Certificate{cert},
-			NextProtos:   []string{"http/1.1"},
+		var err error
+		if tlsConfig, err = s.cfg.TLS.Server("http/1.1"); err != nil {
+			return nil, fmt.Errorf("run http source: %w", err)
 		}
 	}
 	var lc net.ListenConfig
@@ -174,7 +185,7 @@ func (s *Source) shutdown(ctx context.Context, srv *http.Server, h *handler, sto
 
 func (s *Source) logStart(ctx context.Context) {
 	scheme := "http"
-	if s.cfg.TLS.Enabled() {
+	if !s.cfg.TLS.IsZero() {
 		scheme = "https"
 	}
 	s.logger.InfoContext(ctx, "http source listening", slog.String("addr", s.addr.String()),
@@ -185,7 +196,7 @@ func (s *Source) logStart(ctx context.Context) {
 	switch {
 	case s.auth == nil:
 		s.logger.WarnContext(ctx, "http source accepts events from the network without a token", slog.String("listen", s.cfg.Listen))
-	case !s.cfg.TLS.Enabled():
+	case s.cfg.TLS.IsZero():
 		s.logger.WarnContext(ctx, "http source receives its bearer token over the network without TLS", slog.String("listen", s.cfg.Listen))
 	}
 }

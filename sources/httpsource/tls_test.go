@@ -1,6 +1,7 @@
 package httpsource_test
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -74,4 +75,39 @@ func TestTLSBadCertificate(t *testing.T) {
 	require.NoError(t, err)
 	err = src.Run(t.Context(), pipelinetest.NewRecordingHost("web"))
 	require.ErrorContains(t, err, "load tls certificate")
+}
+
+// TestProvisionReadsTLS checks that the certificate is read by
+// Provision, before Run binds anything, and that Validate reads nothing.
+func TestProvisionReadsTLS(t *testing.T) {
+	t.Parallel()
+	certFile, keyFile, _ := writeCert(t)
+	missing := filepath.Join(t.TempDir(), "missing.crt")
+	tests := []struct {
+		name    string
+		tls     httpsource.TLSConfig
+		wantErr string
+	}{
+		{name: "certificate", tls: httpsource.TLSConfig{CertFile: certFile, KeyFile: keyFile}},
+		{name: "missing certificate", tls: httpsource.TLSConfig{CertFile: missing, KeyFile: keyFile}, wantErr: "load tls certificate: tls.cert_file: open " + missing},
+		{name: "missing client CA", tls: httpsource.TLSConfig{CAFile: missing, CertFile: certFile, KeyFile: keyFile}, wantErr: "tls.ca_file: open " + missing},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := defaultConfig(t)
+			cfg.TLS = tt.tls
+			require.NoError(t, cfg.Validate(), "Validate reads no file")
+			src, err := httpsource.NewFactory().NewSource(t.Context(), pipeline.NopSettings("web"), cfg)
+			require.NoError(t, err)
+			p, ok := src.(interface{ Provision(context.Context) error })
+			require.True(t, ok, "the http source is a pipeline.Provisioner")
+			err = p.Provision(t.Context())
+			if tt.wantErr != "" {
+				require.ErrorContains(t, err, tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+		})
+	}
 }

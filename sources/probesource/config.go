@@ -3,6 +3,7 @@ package probesource
 import (
 	"time"
 
+	"github.com/sluice-dev/sluice/internal/tlsconfig"
 	"github.com/sluice-dev/sluice/pipeline"
 )
 
@@ -155,24 +156,10 @@ type Config struct {
 // which supplies the shared defaults.
 type Probe Config
 
-// TLSConfig is the client side of TLS for https probes. Verification is
-// on unless InsecureSkipVerify says otherwise.
-type TLSConfig struct {
-	// CAFile is a PEM bundle of the CAs to trust instead of the system's.
-	CAFile string `yaml:"ca_file"`
-	// CertFile is a PEM client certificate chain, for mutual TLS.
-	CertFile string `yaml:"cert_file"`
-	// KeyFile is the PEM private key of CertFile.
-	KeyFile string `yaml:"key_file"`
-	// ServerName overrides the name verified in the server's certificate
-	// (and sent as SNI). Default the URL's host.
-	ServerName string `yaml:"server_name"`
-	// InsecureSkipVerify disables verification. Never in production.
-	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
-}
-
-// IsZero reports whether nothing is configured.
-func (t TLSConfig) IsZero() bool { return t == TLSConfig{} }
+// TLSConfig is the client side of TLS for https probes (see
+// tlsconfig.Config). Verification is on unless insecure_skip_verify says
+// otherwise; the files are read when the source is built.
+type TLSConfig = tlsconfig.Config
 
 var _ pipeline.Config = (*Config)(nil)
 

@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/sluice-dev/sluice/internal/httpclient"
 )
 
 // userAgent is sent unless the probe's headers set another.
@@ -40,7 +42,7 @@ func newHTTPChecker(s spec, tr *http.Transport) (*httpChecker, error) {
 	c := s.own
 	u, err := url.Parse(c.URL)
 	if err != nil {
-		return nil, fmt.Errorf("url: %w", unwrapURLError(err))
+		return nil, fmt.Errorf("url: %w", httpclient.UnwrapURLError(err))
 	}
 	method := c.Method
 	if method == "" {
@@ -48,7 +50,7 @@ func newHTTPChecker(s spec, tr *http.Transport) (*httpChecker, error) {
 	}
 	base, err := http.NewRequest(method, c.URL, nil) //nolint:noctx // a template: each check sets its context
 	if err != nil {
-		return nil, fmt.Errorf("url: %w", unwrapURLError(err))
+		return nil, fmt.Errorf("url: %w", httpclient.UnwrapURLError(err))
 	}
 	base.Header.Set("User-Agent", userAgent)
 	for k, v := range c.Headers {

@@ -27,7 +27,7 @@ type source struct {
 
 var _ pipeline.Source = (*source)(nil)
 
-func newSource(set pipeline.Settings, cfg *Config) (*source, error) {
+func newSource(ctx context.Context, set pipeline.Settings, cfg *Config) (*source, error) {
 	tel, err := newTelemetry(set)
 	if err != nil {
 		return nil, fmt.Errorf("probe telemetry: %w", err)
@@ -35,7 +35,7 @@ func newSource(set pipeline.Settings, cfg *Config) (*source, error) {
 	s := &source{set: set, tel: tel}
 	transports := map[transportKey]*http.Transport{}
 	for _, sp := range resolve(cfg, set.ID) {
-		c, err := s.newChecker(sp, transports)
+		c, err := s.newChecker(ctx, sp, transports)
 		if err != nil {
 			s.closeTransports()
 			return nil, fmt.Errorf("probe %q: %w", sp.name, err)
@@ -57,13 +57,18 @@ type transportKey struct {
 }
 
 // newChecker builds the checker of one probe, sharing one HTTP transport
-// between the probes with the same TLS and keep-alive settings.
-func (s *source) newChecker(sp spec, transports map[transportKey]*http.Transport) (checker, error) {
+// between the probes with the same TLS and keep-alive settings; it reads
+// their TLS files.
+func (s *source) newChecker(ctx context.Context, sp spec, transports map[transportKey]*http.Transport) (checker, error) {
 	transport := func(k transportKey) (*http.Transport, error) {
 		if tr, ok := transports[k]; ok {
 			return tr, nil
 		}
-		tc, err := loadTLS(k.tls)
+		conf := k.tls // a copy: the key stays as resolved
+		if err := conf.Provision(ctx); err != nil {
+			return nil, err
+		}
+		tc, err := conf.Client()
 		if err != nil {
 			return nil, err
 		}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluice-dev/sluice/internal/httpclient"
 	"github.com/sluice-dev/sluice/pipeline"
 )
 
@@ -248,7 +249,7 @@ func checkURL(raw, kind string) error {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fmt.Errorf("invalid URL: %w", unwrapURLError(err))
+		return fmt.Errorf("invalid URL: %w", httpclient.UnwrapURLError(err))
 	}
 	switch {
 	case u.Scheme != "http" && u.Scheme != "https":
@@ -266,25 +267,11 @@ func checkURL(raw, kind string) error {
 	return nil
 }
 
-// unwrapURLError drops url.Error's repetition of the (possibly secret)
-// URL.
-func unwrapURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
-}
-
 func validateTLS(e *errs, t TLSConfig) {
-	if t.CertFile != "" && t.KeyFile == "" {
-		e.add("tls.key_file", "is required with tls.cert_file")
-	}
-	if t.KeyFile != "" && t.CertFile == "" {
-		e.add("tls.cert_file", "is required with tls.key_file")
-	}
-	if t.InsecureSkipVerify && t.CAFile != "" {
-		e.add("tls.insecure_skip_verify", "cannot be combined with tls.ca_file (verify with the CA instead)")
+	for _, err := range t.Validate() {
+		if fe, ok := errors.AsType[*pipeline.FieldError](err); ok {
+			e.add(fe.Field, "%w", fe.Err)
+		}
 	}
 }
 

@@ -2,44 +2,10 @@ package probesource
 
 import (
 	"crypto/tls"
-	"crypto/x509"
-	"errors"
-	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"time"
 )
-
-// loadTLS builds a client tls.Config: verification on unless
-// InsecureSkipVerify, the CA file replacing the system roots, and an
-// optional client certificate.
-func loadTLS(c TLSConfig) (*tls.Config, error) {
-	tc := &tls.Config{
-		MinVersion:         tls.VersionTLS12,
-		ServerName:         c.ServerName,
-		InsecureSkipVerify: c.InsecureSkipVerify, //nolint:gosec // off by default; the operator asked for it
-	}
-	if c.CAFile != "" {
-		pem, err := os.ReadFile(c.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("tls.ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("tls.ca_file: %w", errors.New("no PEM certificate in "+c.CAFile))
-		}
-		tc.RootCAs = pool
-	}
-	if c.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("tls.cert_file: %w", err)
-		}
-		tc.Certificates = []tls.Certificate{cert}
-	}
-	return tc, nil
-}
 
 // newTransport returns the HTTP transport shared by the probes with the
 // same TLS and keep-alive settings. It never uses a proxy (a health probe

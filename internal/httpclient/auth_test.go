@@ -9,8 +9,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sluice-dev/sluice/internal/httpclient"
 	"github.com/sluice-dev/sluice/pipeline"
-	"github.com/sluice-dev/sluice/sinks/internal/httpclient"
 )
 
 func TestReadSecretFile(t *testing.T) {

@@ -5,7 +5,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
-	"github.com/sluice-dev/sluice/sinks/internal/httpclient"
+	"github.com/sluice-dev/sluice/internal/httpclient"
 )
 
 func TestStatusClass(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
-	"github.com/sluice-dev/sluice/sinks/internal/httpclient"
+	"github.com/sluice-dev/sluice/internal/httpclient"
 )
 
 func TestUnwrapURLError(t *testing.T) {

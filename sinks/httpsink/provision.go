@@ -1,0 +1,17 @@
+package httpsink
+
+import (
+	"context"
+	"fmt"
+)
+
+// Provision implements pipeline.Provisioner (Provision(ctx) error): it
+// reads the TLS files and the secret files, so that a missing or
+// unreadable one is reported before Start, by `sluice validate` too. It
+// neither connects nor sends. Start runs it when nobody did.
+func (s *sink) Provision(ctx context.Context) error {
+	if err := s.creds.Provision(ctx); err != nil {
+		return fmt.Errorf("provision http sink: %w", err)
+	}
+	return nil
+}
