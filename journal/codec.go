@@ -23,7 +23,7 @@ const (
 // MarshalEvent appends the binary encoding of e to dst and returns the
 // extended slice. Event.Sequence is not encoded (the journal key holds it).
 // A zero Event.Time is encoded as "no time" and read back as the record's
-// append time. Extensions are written in key order, so equal events encode
+// append time, unless Event.TimeGiven says it is the zero instant. Extensions are written in key order, so equal events encode
 // to equal bytes. The layout is described in the package documentation.
 func MarshalEvent(dst []byte, e *pipeline.Event) []byte {
 	return appendEvent(dst, e, nil)
@@ -34,7 +34,7 @@ func MarshalEvent(dst []byte, e *pipeline.Event) []byte {
 func appendEvent(dst []byte, e *pipeline.Event, id []byte) []byte {
 	dst = slices.Grow(dst, eventSize(e)+len(id))
 	var flags byte
-	if !e.Time.IsZero() {
+	if !e.Time.IsZero() || e.TimeGiven {
 		flags |= flagHasTime
 	}
 	dst = append(dst, eventCodecVersion, flags)
@@ -123,7 +123,7 @@ func decodeEvent(b []byte, e *pipeline.Event) error {
 	e.Source = d.string()
 	e.Type = d.string()
 	e.Subject = d.string()
-	e.Time = time.Time{}
+	e.Time, e.TimeGiven = time.Time{}, false
 	if flags&flagHasTime != 0 {
 		sec := d.varint()
 		nsec := d.uvarint()
@@ -132,9 +132,7 @@ func decodeEvent(b []byte, e *pipeline.Event) error {
 				return malformed("nanoseconds out of range")
 			}
 			e.Time = time.Unix(sec, int64(nsec)).UTC()
-			if e.Time.IsZero() {
-				return malformed("explicit zero time")
-			}
+			e.TimeGiven = e.Time.IsZero()
 		}
 	}
 	e.DataContentType = d.string()

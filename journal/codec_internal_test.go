@@ -26,6 +26,7 @@ func TestEventCodecRoundTrip(t *testing.T) {
 		"zero":          {},
 		"negative time": {Time: time.Date(1960, 1, 1, 0, 0, 0, 1, time.UTC), Severity: pipeline.SeverityDebug},
 		"one extension": {Extensions: map[string]string{"x": "y"}},
+		"zero instant":  {ID: "z", TimeGiven: true},
 	}
 	for name, e := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -47,6 +47,7 @@ type extAttr struct{ key, value string }
 type exportEvent struct {
 	id, source, typ, subject string
 	time                     time.Time
+	timeGiven                bool // time is the zero instant, not absent
 	contentType, schema      string
 	severity                 pipeline.Severity
 	traceParent, origin      string
@@ -70,7 +71,7 @@ func decodeExportEvent(b []byte, e *exportEvent) error {
 	}
 	d.off = 2
 	e.id, e.source, e.typ, e.subject = d.string(), d.string(), d.string(), d.string()
-	e.time = time.Time{}
+	e.time, e.timeGiven = time.Time{}, false
 	if flags&flagHasTime != 0 {
 		sec := d.varint()
 		nsec := d.uvarint()
@@ -79,9 +80,7 @@ func decodeExportEvent(b []byte, e *exportEvent) error {
 				return malformed("nanoseconds out of range")
 			}
 			e.time = time.Unix(sec, int64(nsec)).UTC()
-			if e.time.IsZero() {
-				return malformed("explicit zero time")
-			}
+			e.timeGiven = e.time.IsZero()
 		}
 	}
 	e.contentType, e.schema = d.string(), d.string()
@@ -151,7 +150,7 @@ func (lr *lineRenderer) appendLine(dst []byte, seq uint64, appendTime int64, has
 		dst = pipeline.AppendJSONString(dst, e.subject)
 	}
 	dst = append(dst, `,"time":"`...)
-	if e.time.IsZero() {
+	if e.time.IsZero() && !e.timeGiven {
 		dst = at.AppendFormat(dst, time.RFC3339Nano)
 	} else {
 		dst = e.time.AppendFormat(dst, time.RFC3339Nano)

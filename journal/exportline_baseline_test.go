@@ -30,7 +30,7 @@ func (lr *baselineRenderer) appendLine(dst []byte, seq uint64, appendTime int64,
 	}
 	ev := &lr.ev
 	defer func() { lr.ev = pipeline.Event{} }()
-	if ev.Time.IsZero() {
+	if ev.Time.IsZero() && !ev.TimeGiven {
 		ev.Time = time.Unix(0, appendTime).UTC()
 	}
 	ev.Sequence = seq

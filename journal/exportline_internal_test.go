@@ -24,6 +24,7 @@ var lineTestEvents = []pipeline.Event{
 	{ID: "7", Source: "/s", Type: "t", DataContentType: "application/json", Data: []byte(`not json`), Extensions: map[string]string{"data": "d"}},
 	{ID: "8", Source: "/s", Type: "t", DataContentType: "text/plain", Data: []byte(`hello`), Severity: pipeline.SeverityDebug},
 	{ID: "9", Source: "/s", Type: "t", DataContentType: "application/json", Data: []byte(`{"compact":true,"n":[1,2,{"x":"a b"}]}`)},
+	{ID: "10", Source: "/s", Type: "t", TimeGiven: true}, // the zero instant, not "no time"
 }
 
 // TestAppendLineMatchesBaseline checks that the fixed-order renderer

@@ -131,7 +131,7 @@ func decodeRecord(seq uint64, v []byte) (pipeline.Record, error) {
 	if err := decodeEvent(own, &r.Event); err != nil {
 		return pipeline.Record{}, err
 	}
-	if r.Event.Time.IsZero() {
+	if r.Event.Time.IsZero() && !r.Event.TimeGiven {
 		r.Event.Time = r.AppendTime
 	}
 	r.Event.Sequence = seq

@@ -116,6 +116,7 @@ func EventFromAttributes(attrs map[string]string, data []byte) (Event, error) {
 			return e, fmt.Errorf("%w: time %q is not RFC 3339", ErrInvalidCloudEvent, t)
 		}
 		e.Time = ts
+		e.TimeGiven = ts.IsZero()
 	}
 	if s := attrs["severity"]; s != "" {
 		sev, err := ParseSeverity(s)

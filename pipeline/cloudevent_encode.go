@@ -27,7 +27,7 @@ func AppendCloudEventJSON(dst []byte, e *Event) []byte {
 	if e.Subject != "" {
 		add("subject", e.Subject, attrString)
 	}
-	if !e.Time.IsZero() {
+	if !e.Time.IsZero() || e.TimeGiven {
 		add("time", "", attrTime)
 	}
 	if e.DataContentType != "" {

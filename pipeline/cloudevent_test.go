@@ -23,6 +23,7 @@ func TestCloudEventJSONRoundTrip(t *testing.T) {
 			TraceParent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", Extensions: map[string]string{"region": "eu1"}, Sequence: 42,
 		}},
 		{name: "no data", ev: pipeline.Event{ID: "4", Source: "/s", Type: "t"}},
+		{name: "zero instant time", ev: pipeline.Event{ID: "5", Source: "/s", Type: "t", TimeGiven: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -22,8 +22,13 @@ type Event struct {
 	Type string
 	// Subject optionally names what the event is about.
 	Subject string
-	// Time is when the occurrence happened. Zero means "when emitted".
+	// Time is when the occurrence happened. Zero means "when emitted"
+	// (the journal stores its append time), unless TimeGiven is set.
 	Time time.Time
+	// TimeGiven marks a zero Time as given by the producer, the instant
+	// 0001-01-01T00:00:00Z, rather than absent. It is set only together
+	// with a zero Time; the journal and CloudEvents codecs keep it.
+	TimeGiven bool
 	// DataContentType is the media type of Data, e.g. "application/json".
 	DataContentType string
 	// DataSchema optionally points at the schema Data adheres to.

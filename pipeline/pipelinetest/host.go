@@ -80,7 +80,7 @@ func (h *RecordingHost) Emit(ctx context.Context, events []pipeline.Event, state
 		if e.ID == "" {
 			e.ID = fmt.Sprintf("rec-%d", e.Sequence)
 		}
-		if e.Time.IsZero() {
+		if e.Time.IsZero() && !e.TimeGiven {
 			e.Time = now
 		}
 		batch[i] = e

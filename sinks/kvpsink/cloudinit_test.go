@@ -80,6 +80,47 @@ func TestEncoderMatchesCloudInit(t *testing.T) {
 	checkLimits(t, hostSafe, kvpsink.ModeHostSafe)
 }
 
+// TestCloudInitReadsGivenTimeAndCompactJSON: an event whose time is the
+// zero instant keeps it (cloud-init writes the time it is given, it has no
+// "absent" time), an event without a time gets the delivery time, and JSON
+// data is written compacted. cloud-init's encoder agrees on the zero time,
+// and its reader reads back exactly that.
+func TestCloudInitReadsGivenTimeAndCompactJSON(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t)
+	s := startSink(t, cfg)
+	zero := delivery("zero", nil, "x")
+	zero.Event.Time, zero.Event.TimeGiven = time.Time{}, true
+	absent := delivery("absent", nil, "y")
+	absent.Event.Time = time.Time{}
+	js := delivery("json", nil, "{ \"a\" : 1,\n  \"b\": [1, 2],\t\"s\": \"\u00e9 <x> \\\" \" }")
+	js.Event.DataContentType = "application/json; charset=utf-8"
+	notJSON := delivery("notjson", nil, "{ not json }")
+	notJSON.Event.DataContentType = "application/json"
+	before := time.Now().UTC().Add(-time.Second)
+	require.NoError(t, s.Deliver(t.Context(), []pipeline.Delivery{zero, absent, js, notJSON}))
+
+	pool := cloudInitDecode(t, cfg.Path)
+	require.Len(t, pool.Events, 4)
+	assert.Equal(t, "0001-01-01T00:00:00Z", pool.Events[0].TS)
+	ts, err := time.Parse(time.RFC3339Nano, pool.Events[1].TS)
+	require.NoError(t, err)
+	assert.True(t, ts.After(before), "an absent time is the delivery time, got %s", pool.Events[1].TS)
+	compact := `{"a":1,"b":[1,2],"s":"é <x> \" "}` // these bytes exactly, not just equal JSON
+	assert.Equal(t, compact, pool.Events[2].Msg)
+	assert.Equal(t, "{ not json }", pool.Events[3].Msg, "invalid JSON is written as the text it is")
+
+	// cloud-init's own encoder writes the zero instant the same way.
+	r := kvpsink.ReportOf(&zero.Event, time.Now())
+	id := kvpsink.DeliveryID(&zero)
+	enc := kvpsink.Encoder{Prefix: "CLOUD_INIT", Incarnation: 1699999958, Mode: kvpsink.ModeCloudInit}
+	got, _ := enc.Append(nil, &r, id)
+	want := cloudInitEncode(t, []ciReport{{Prefix: "CLOUD_INIT", Incarnation: 1699999958,
+		UUID: fmt.Sprintf("%x-%x-%x-%x-%x", id[0:4], id[4:6], id[6:8], id[8:10], id[10:16]),
+		Type: r.Type, Name: r.Name, TSMicros: r.Time.UnixMicro(), Msg: r.Msg}})
+	assert.Equal(t, string(want), string(got))
+}
+
 // messyDeliveries are long, sliced and non-ASCII messages.
 func messyDeliveries() []pipeline.Delivery {
 	msgs := []string{

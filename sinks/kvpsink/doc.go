@@ -73,8 +73,11 @@
 // ReportOf maps a Sluice event to a KVP event: type is the event's type,
 // name is the origin (the Sluice source's name) followed by "/SUBJECT"
 // when there is a subject, there is no result, and msg is the event's
-// data as text (base64 in a {"encoding":"base64","data":…} object when it
-// is not UTF-8). Routes override any of them with the extension attributes
+// data as text (JSON data of a JSON content type compacted, as cloud-init
+// writes a dict; base64 in a {"encoding":"base64","data":…} object when it
+// is not UTF-8). ts is the event's time; an event that came with the zero
+// instant (0001-01-01T00:00:00Z) keeps it, only an event without a time
+// gets the journal's append time. Routes override any of them with the extension attributes
 // kvptype, kvpname, kvpresult and kvpmsg, which a route transform sets
 // from templates:
 //

@@ -1,9 +1,11 @@
 package kvpsink
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"time"
 	"unicode/utf8"
 
@@ -40,10 +42,11 @@ const (
 //	        when it is UTF-8 (JSON data as its compact JSON text), else
 //	        {"encoding":"base64","data":"…"}, like cloud-init's compressed
 //	        events; "" without data
-//	ts      the event's time, or now when it has none
+//	ts      the event's time (even the zero instant 0001-01-01T00:00:00Z
+//	        when the producer gave it), or now when it has none
 func ReportOf(e *pipeline.Event, now time.Time) Report {
 	r := Report{Time: e.Time, Result: e.Extensions[AttrResult]}
-	if r.Time.IsZero() {
+	if r.Time.IsZero() && !e.TimeGiven {
 		r.Time = now
 	}
 	if t := e.Extensions[AttrType]; t != "" {
@@ -65,11 +68,26 @@ func ReportOf(e *pipeline.Event, now time.Time) Report {
 	if m, ok := e.Extensions[AttrMsg]; ok {
 		r.Msg = m
 	} else if utf8.Valid(e.Data) {
-		r.Msg = string(e.Data)
+		r.Msg = dataText(e)
 	} else {
 		r.Msg = `{"encoding":"base64","data":"` + base64.StdEncoding.EncodeToString(e.Data) + `"}`
 	}
 	return r
+}
+
+// dataText is UTF-8 data as the message text: compacted when the content
+// type is JSON and the data is valid JSON (what cloud-init's handler
+// writes for a dict), as is otherwise.
+func dataText(e *pipeline.Event) string {
+	if len(e.Data) == 0 || !pipeline.IsJSONContentType(e.DataContentType) {
+		return string(e.Data)
+	}
+	var b bytes.Buffer
+	b.Grow(len(e.Data))
+	if err := json.Compact(&b, e.Data); err != nil {
+		return string(e.Data) // not JSON after all: the text as it came
+	}
+	return b.String()
 }
 
 // DeliveryID is the key's uuid field for a delivery: its idempotency key
