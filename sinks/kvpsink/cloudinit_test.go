@@ -199,6 +199,10 @@ func TestCloudInitDecodesSinkOutput(t *testing.T) {
 func TestConcurrentWithCloudInitWriter(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig(t)
+	// Both writers together pass the default cap (cloud-init's writer has
+	// none): when cloud-init writes first, the sink's last batches would be
+	// refused, so the cap is out of this test's way.
+	cfg.MaxFileBytes = 4 * kvpsink.DefaultMaxFileBytes
 	s := startSink(t, cfg)
 
 	const pyEvents = 200
