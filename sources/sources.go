@@ -7,6 +7,7 @@ import (
 	"github.com/sluice-dev/sluice/sources/heartbeatsource"
 	"github.com/sluice-dev/sluice/sources/httpsource"
 	"github.com/sluice-dev/sluice/sources/probesource"
+	"github.com/sluice-dev/sluice/sources/vmfaultsource"
 )
 
 // Factories returns a new list of the built-in source factories.
@@ -15,5 +16,6 @@ func Factories() []pipeline.SourceFactory {
 		heartbeatsource.NewFactory(),
 		httpsource.NewFactory(),
 		probesource.NewFactory(),
+		vmfaultsource.NewFactory(),
 	}
 }

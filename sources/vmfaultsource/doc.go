@@ -1,0 +1,123 @@
+// Package vmfaultsource implements the "vmfault" source: faults of
+// OpenStack servers, polled from Nova as the ONAP multicloud VES agent
+// did, and (provider azure) the scheduled maintenance of the VM Sluice
+// runs on.
+//
+//	sources:
+//	  - name: nova
+//	    type: vmfault
+//	    with:
+//	      provider: openstack
+//	      auth:
+//	        url: https://keystone.example:5000/v3
+//	        username: sluice
+//	        user_domain: Default
+//	        password: ${OS_PASSWORD}
+//	        project: ops
+//	        project_domain: Default
+//	        region: RegionOne          # default: the first compute endpoint
+//	        interface: public          # public (default), internal, admin
+//	      microversion: "2.69"         # default
+//	      interval: 30s                # default
+//	      concurrency: 4               # Nova polls in flight, default 4
+//	      watch:
+//	        - {all: true}                                    # every server of the project
+//	        - {server: web-1, interval: 10s}                 # by exact name
+//	        - {server: 0e44cc9c-e052-415d-afbf-469b0d384170} # by id
+//	        - {tenant: other, all: true}                     # another project, in project_domain
+//
+// # Keystone
+//
+// The source authenticates with POST /v3/auth/tokens (password, user by
+// name and domain or by id, scoped to a project by name and domain or by
+// id), reads the token from X-Subject-Token and the compute endpoint from
+// the token's catalog: the first endpoint of type compute with the
+// configured interface and, when set, region (region or region_id), as
+// gophercloud does. The token is cached until its expires_at minus five
+// minutes (half its lifetime for shorter tokens); a watch entry with a
+// tenant has a token of its own. A 401 from Nova drops the token and
+// replays the request once with a new one. Redirects are not followed.
+//
+// # Nova
+//
+// Every request carries the pinned microversion, as OpenStack-API-Version
+// and X-OpenStack-Nova-API-Version. The default, 2.69, is the first that
+// lists the servers of an unreachable cell (as partial records with status
+// UNKNOWN) instead of leaving them out. A watch entry with all: true
+// lists /servers/detail page by page (limit: page_size, default 1000, and
+// marker), until a page without a next link or an empty page: Nova links
+// a full last page to an empty one. A server given as a UUID is read with
+// GET /servers/{id}; any other server is a name, listed with Nova's name
+// filter anchored (^name$, quoted) and then compared exactly, because that
+// filter is an unanchored, database-dependent regular expression.
+//
+// # Faults
+//
+// Each server record is healthy, faulty or unknown:
+//
+//   - faulty: status ERROR (its fault object, code, message and created,
+//     is carried); a crashed guest (power_state 6) in any status; ACTIVE
+//     with the guest shut down (power_state 4) and no task in progress.
+//   - healthy: ACTIVE, BUILD, REBOOT, HARD_REBOOT, MIGRATING, PASSWORD
+//     (the VES agent's set) and REBUILD, RESIZE, VERIFY_RESIZE,
+//     REVERT_RESIZE (operations a user started). SHUTOFF, PAUSED,
+//     SUSPENDED, SHELVED, SHELVED_OFFLOADED and RESCUE are states a user
+//     asks for: healthy, unless stopped_is_fault: true makes them faults
+//     as the VES agent did.
+//   - unknown: UNKNOWN (since 2.69 also every server of a down cell) and
+//     any undocumented status. Unknown neither raises nor clears: an open
+//     episode stays open until the server is known again.
+//
+// The first faulty record opens an episode and emits one sluice.vm.fault
+// (severity critical); later faulty records add nothing. A healthy record
+// emits sluice.vm.fault.cleared (reason recovered). A server with an open
+// episode that is missing from an answer is read with GET /servers/{id}:
+// only a 404 or a DELETED record clears it (reason deleted), so neither a
+// listing that raced a deletion nor a down cell before 2.69 is a false
+// clear. An episode of a watch entry removed from the configuration is
+// cleared at start (reason unwatched), as is one of a name entry whose
+// server was renamed. Both events carry the server's id, name, project,
+// status, vm_state, task_state, power_state, fault, the episode's
+// raised_at and, for a VES sink, source_name, source_id, alarm_id (the
+// server id) and specific_problem; a clear carries cleared: true,
+// cleared_at, its reason and the raise's reason. The raise's time is the
+// event time of the raise and the raised_at of its clear, so the VES sink
+// sends the clear with the raise's startEpochMicrosec.
+//
+// A server watched by two entries (all and by name) has an episode in
+// each, so its faults are reported twice.
+//
+// # State
+//
+// Every open episode is a key of the source's journal state
+// ("os/PROJECT/SERVER-OR-*/SERVER_ID"), written in the same batch as its
+// raise and deleted in the same batch as its clear. A restart therefore
+// neither raises an open episode again nor misses its clear. Healthy
+// servers have no state.
+//
+// # Errors
+//
+// A poll that fails is retried until it succeeds, never skipped: 429 and
+// 503 wait the peer's Retry-After (seconds or an HTTP date, at most
+// 10 minutes), everything else the retry backoff (default 500ms doubling
+// to 30s). A failed poll changes no episode: an outage of Keystone or Nova,
+// however long, raises and clears nothing, and what changed during it is
+// reported by the first poll after it. A body over max_response_bytes
+// (16MiB), one that does not parse, a record without id or status, or a
+// field of the wrong type fails the poll with a reason; nothing in a
+// response can make a fault out of a record that does not say ERROR,
+// crashed, shut down or stopped. A journal that refuses a batch is
+// retried the same way.
+//
+// # Telemetry
+//
+// Counters sluice.source.vmfault.polls (result), .errors (reason: auth,
+// rate_limited, status_4xx, status_5xx, malformed, transport, emit),
+// .faults.raised, .faults.cleared (reason) and .unknown; one span
+// vmfault.poll per attempt.
+//
+// # Testing
+//
+// internal/fakenova is a fake Keystone and Nova built from the official
+// API samples; see its doc.
+package vmfaultsource

@@ -1,0 +1,25 @@
+package vmfaultsource
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/sluice-dev/sluice/pipeline"
+)
+
+// Type is the source's configuration type.
+const Type = "vmfault"
+
+// NewFactory returns the vmfault source factory.
+func NewFactory() pipeline.SourceFactory {
+	return pipeline.NewSourceFactory(Type, defaultConfig, func(_ context.Context, set pipeline.Settings, cfg *Config) (pipeline.Source, error) {
+		return newSource(set.WithDefaults(), cfg.withDefaults())
+	})
+}
+
+func newSource(set pipeline.Settings, cfg Config) (pipeline.Source, error) {
+	if cfg.Provider == ProviderOpenStack {
+		return newOpenStackSource(set, cfg)
+	}
+	return nil, fmt.Errorf("%w: vmfault: unknown provider %q", pipeline.ErrInvalidConfig, cfg.Provider)
+}
