@@ -4,11 +4,12 @@
 // source's Nova client): the classification of a response status into
 // delivered, transient or permanent (Classify, one implementation for
 // every component), whether a refused batch is worth bisecting
-// (Bisectable), bounded reading of an
-// answer's body for error messages (Snippet, ReadAnswer), secret files
-// and basic authentication, URL errors stripped of secrets, the
-// status_class metric attribute and duration buckets, and the
-// User-Agent. The TLS configuration lives in internal/tlsconfig.
+// (Bisectable) and the bisection itself (Bisect, used by the http and
+// VES sinks), bounded reading of an answer's body for error messages
+// (Snippet, ReadAnswer), secret files, basic authentication and what a
+// client reads at Provision (Credentials), URL errors stripped of
+// secrets, the status_class metric attribute and duration buckets, and
+// the User-Agent. The TLS configuration lives in internal/tlsconfig.
 //
 // It holds only what the components do identically. What differs on
 // purpose stays in each: request building and headers, StatusError types

@@ -17,15 +17,29 @@ import (
 func (s *sink) deliverBatches(ctx context.Context, c *http.Client, batch []pipeline.Delivery, enc *encoded) ([]pipeline.DeliveryFailure, error) {
 	var failed []pipeline.DeliveryFailure
 	for _, chunk := range enc.chunks(s.cfg.MaxEvents, int(s.cfg.MaxBytes)) {
-		b := bisector{s: s, c: c, batch: batch, enc: enc}
-		if err := b.send(ctx, chunk); err != nil {
+		var refused []pipeline.DeliveryFailure
+		requests := 0
+		err := httpclient.Bisect(ctx, chunk, httpclient.Bisection[int]{
+			Send: func(ctx context.Context, idx []int) error {
+				requests++
+				return s.send(ctx, c, request{body: enc.batchBody(idx), key: batchKey(batch, idx), events: len(idx)})
+			},
+			Splittable: canBisect,
+			Refuse: func(idx []int, err error) error {
+				for _, i := range idx {
+					refused = append(refused, pipeline.DeliveryFailure{Index: i, Err: err})
+				}
+				return nil
+			},
+		})
+		if err != nil {
 			return nil, err
 		}
-		if len(b.failed) > 0 {
+		if len(refused) > 0 {
 			s.logger.InfoContext(ctx, "http sink isolated refused events",
-				slog.Int("events", len(chunk)), slog.Int("refused", len(b.failed)), slog.Int("requests", b.requests))
+				slog.Int("events", len(chunk)), slog.Int("refused", len(refused)), slog.Int("requests", requests))
 		}
-		failed = append(failed, b.failed...)
+		failed = append(failed, refused...)
 	}
 	for i, err := range enc.bad {
 		if err != nil {
@@ -37,44 +51,9 @@ func (s *sink) deliverBatches(ctx context.Context, c *http.Client, batch []pipel
 	return failed, nil
 }
 
-// bisector delivers one chunk. When the peer refuses a request of
-// several events permanently, and the status can be about the content
-// (see httpclient.Bisectable), it sends each half in turn, recursively,
-// until the refused events stand alone: k bad events among n cost O(k log n)
-// requests, and every other event is delivered exactly once by this call.
-type bisector struct {
-	s        *sink
-	c        *http.Client
-	batch    []pipeline.Delivery
-	enc      *encoded
-	failed   []pipeline.DeliveryFailure
-	requests int
-}
-
-// send delivers the events idx (indices into the batch). It returns only
-// transient errors; permanent refusals land in b.failed.
-func (b *bisector) send(ctx context.Context, idx []int) error {
-	b.requests++
-	err := b.s.send(ctx, b.c, request{body: b.enc.batchBody(idx), key: batchKey(b.batch, idx), events: len(idx)})
-	if err == nil {
-		return nil
-	}
-	if !pipeline.IsPermanent(err) {
-		return err
-	}
-	if len(idx) == 1 || !canBisect(err) {
-		for _, i := range idx {
-			b.failed = append(b.failed, pipeline.DeliveryFailure{Index: i, Err: err})
-		}
-		return nil
-	}
-	mid := len(idx) / 2
-	if err := b.send(ctx, idx[:mid]); err != nil {
-		return err
-	}
-	return b.send(ctx, idx[mid:])
-}
-
+// canBisect reports whether a permanent refusal may be about the events
+// of a request (see httpclient.Bisectable), so that httpclient.Bisect
+// sends each half in turn until the refused events stand alone.
 func canBisect(err error) bool {
 	var se *StatusError
 	return errors.As(err, &se) && httpclient.Bisectable(se.StatusCode)

@@ -56,11 +56,10 @@ func newClient(cfg *Config) (*http.Client, error) {
 	return &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}, nil
 }
 
-// bisector sends the chunks of one Deliver call. When the collector
-// refuses a request of several events permanently with a status that can
-// be about its content (see httpclient.Bisectable), it sends each half in turn,
-// recursively, until the refused events stand alone: k bad events among n
-// cost O(k log n) requests, and every other event is delivered once.
+// bisector sends the chunks of one Deliver call through httpclient.Bisect:
+// when the collector refuses a request of several events permanently with
+// a status that can be about its content (see httpclient.Bisectable), each
+// half is sent in turn, recursively, until the refused events stand alone.
 type bisector struct {
 	s    *sink
 	c    *http.Client
@@ -71,42 +70,37 @@ type bisector struct {
 	fatal error
 }
 
-// send delivers items. It returns only transient errors; permanent
-// refusals land in b.failed.
+// send delivers items with httpclient.Bisect. It returns only transient
+// errors; permanent refusals land in b.failed.
 func (b *bisector) send(ctx context.Context, items []item) error {
-	err := b.s.post(ctx, b.c, b.auth, items)
-	if err == nil {
-		b.s.tel.event(ctx, items[0].domain, outcomeSent, len(items))
-		return nil
-	}
-	if !pipeline.IsPermanent(err) {
-		return err
-	}
-	var se *StatusError
-	isStatus := errors.As(err, &se)
-	if len(items) == 1 || !isStatus || !httpclient.Bisectable(se.StatusCode) {
-		for _, it := range items {
-			b.failed = append(b.failed, pipeline.DeliveryFailure{Index: it.index, Err: err})
-		}
-		b.s.tel.event(ctx, items[0].domain, outcomeRefused, len(items))
-		if isStatus && (se.StatusCode == http.StatusUnauthorized || se.StatusCode == http.StatusForbidden) {
-			b.fatal = err
-		}
-		return nil
-	}
-	b.s.log.InfoContext(ctx, "ves collector refused a batch; bisecting to isolate the refused events",
-		slog.Int("events", len(items)), slog.String("error", err.Error()))
-	mid := len(items) / 2
-	if err := b.send(ctx, items[:mid]); err != nil {
-		return err
-	}
-	if b.fatal != nil {
-		for _, it := range items[mid:] {
-			b.failed = append(b.failed, pipeline.DeliveryFailure{Index: it.index, Err: b.fatal})
-		}
-		return nil
-	}
-	return b.send(ctx, items[mid:])
+	return httpclient.Bisect(ctx, items, httpclient.Bisection[item]{
+		Send: func(ctx context.Context, items []item) error {
+			if err := b.s.post(ctx, b.c, b.auth, items); err != nil {
+				return err
+			}
+			b.s.tel.event(ctx, items[0].domain, outcomeSent, len(items))
+			return nil
+		},
+		Splittable: func(err error) bool {
+			se, ok := errors.AsType[*StatusError](err)
+			return ok && httpclient.Bisectable(se.StatusCode)
+		},
+		Refuse: func(items []item, err error) error {
+			for _, it := range items {
+				b.failed = append(b.failed, pipeline.DeliveryFailure{Index: it.index, Err: err})
+			}
+			b.s.tel.event(ctx, items[0].domain, outcomeRefused, len(items))
+			if se, ok := errors.AsType[*StatusError](err); ok && (se.StatusCode == http.StatusUnauthorized || se.StatusCode == http.StatusForbidden) {
+				b.fatal = err
+				return err
+			}
+			return nil
+		},
+		Split: func(items []item, err error) {
+			b.s.log.InfoContext(ctx, "ves collector refused a batch; bisecting to isolate the refused events",
+				slog.Int("events", len(items)), slog.String("error", err.Error()))
+		},
+	})
 }
 
 // post sends one request and classifies the outcome: nil when the
