@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluice-dev/sluice/internal/tlsconfig"
 	"github.com/sluice-dev/sluice/pipeline"
 )
 
@@ -66,8 +67,9 @@ type Config struct {
 	// SHELVED_OFFLOADED and RESCUE faults, as the ONAP VES agent did.
 	// Default false: these are states a user asks for.
 	StoppedIsFault bool `yaml:"stopped_is_fault"`
-	// TLS of the Keystone and Nova connections.
-	TLS TLSConfig `yaml:"tls"`
+	// TLS of the Keystone and Nova connections (ca_file, cert_file and
+	// key_file for mutual TLS, server_name, insecure_skip_verify).
+	TLS tlsconfig.Config `yaml:"tls"`
 
 	// Endpoint overrides the metadata service's base URL (azure), for
 	// tests. Default http://169.254.169.254.
@@ -127,14 +129,6 @@ type WatchEntry struct {
 	All bool `yaml:"all"`
 	// Interval overrides the source's interval for this entry.
 	Interval time.Duration `yaml:"interval"`
-}
-
-// TLSConfig is the client side of TLS to Keystone and Nova.
-type TLSConfig struct {
-	// CAFile is a PEM bundle trusted instead of the system's roots.
-	CAFile string `yaml:"ca_file"`
-	// InsecureSkipVerify disables verification. Never in production.
-	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
 }
 
 // ApproveConfig is Azure's automatic approval.
@@ -225,9 +219,7 @@ func (c *Config) validateOpenStack() []error {
 	if c.PageSize < 0 {
 		add("page_size", "must not be negative, got %d", c.PageSize)
 	}
-	if c.TLS.CAFile != "" && c.TLS.InsecureSkipVerify {
-		add("tls.insecure_skip_verify", "set ca_file or insecure_skip_verify, not both")
-	}
+	errs = append(errs, c.TLS.Validate()...)
 	if len(c.Watch) == 0 {
 		add("watch", "at least one entry is required")
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sluice-dev/sluice/internal/tlsconfig"
 	"github.com/sluice-dev/sluice/pipeline"
 )
 
@@ -66,7 +67,7 @@ func TestConfigValidate(t *testing.T) {
 			[]string{"interval", "timeout", "concurrency", "page_size"}},
 		{"retry", func(c *Config) { c.Retry.Initial = 0 }, []string{"retry.initial"}},
 		{"azure keys", func(c *Config) { c.Endpoint, c.VMName = "http://x", "vm" }, []string{"endpoint", "vm_name"}},
-		{"tls both", func(c *Config) { c.TLS = TLSConfig{CAFile: "ca.pem", InsecureSkipVerify: true} }, []string{"tls.insecure_skip_verify"}},
+		{"tls both", func(c *Config) { c.TLS = tlsconfig.Config{CAFile: "ca.pem", InsecureSkipVerify: true} }, []string{"tls.insecure_skip_verify"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := validOpenStack()

@@ -3,16 +3,15 @@ package vmfaultsource
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"github.com/sluice-dev/sluice/internal/httpclient"
 )
 
 // Errors of the HTTP layer.
@@ -99,21 +98,6 @@ func readBody(r io.Reader, limit int64) ([]byte, error) {
 	return b, nil
 }
 
-// snippet returns the start of a body for an error message, printable.
-func snippet(b []byte) string {
-	const n = 200
-	if len(b) > n {
-		b = b[:n]
-	}
-	s := strings.Map(func(r rune) rune {
-		if r == utf8.RuneError || r < ' ' && r != '\t' {
-			return -1
-		}
-		return r
-	}, string(b))
-	return strings.TrimSpace(s)
-}
-
 // httpDoer sends requests with a per-request timeout and a body limit.
 type httpDoer struct {
 	client  *http.Client
@@ -134,9 +118,10 @@ type answer struct {
 func (h *httpDoer) do(ctx context.Context, op string, req *http.Request, want ...int) (answer, error) {
 	ctx, cancel := context.WithTimeout(ctx, h.timeout)
 	defer cancel()
+	req.Header.Set("User-Agent", httpclient.UserAgent())
 	resp, err := h.client.Do(req.WithContext(ctx))
 	if err != nil {
-		return answer{}, fmt.Errorf("%s: %w", op, err)
+		return answer{}, fmt.Errorf("%s: %w", op, httpclient.UnwrapURLError(err))
 	}
 	defer func() { _ = resp.Body.Close() }()
 	body, err := readBody(resp.Body, h.limit)
@@ -150,7 +135,7 @@ func (h *httpDoer) do(ctx context.Context, op string, req *http.Request, want ..
 		}
 	}
 	return a, &statusError{
-		op: op, code: resp.StatusCode, snippet: snippet(body),
+		op: op, code: resp.StatusCode, snippet: httpclient.Snippet(body),
 		retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), h.now()),
 	}
 }
@@ -158,26 +143,12 @@ func (h *httpDoer) do(ctx context.Context, op string, req *http.Request, want ..
 // newHTTPClient returns the client of the Keystone and Nova connections.
 // It follows no redirects: a redirected auth request would resend the
 // password elsewhere.
-func newHTTPClient(t TLSConfig) (*http.Client, error) {
+func newHTTPClient(tc *tls.Config) *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 8
-	if t.CAFile != "" || t.InsecureSkipVerify {
-		tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: t.InsecureSkipVerify} //nolint:gosec // documented opt-in
-		if t.CAFile != "" {
-			pem, err := os.ReadFile(t.CAFile)
-			if err != nil {
-				return nil, fmt.Errorf("tls.ca_file: %w", err)
-			}
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("tls.ca_file %s: no PEM certificate", t.CAFile)
-			}
-			tc.RootCAs = pool
-		}
-		tr.TLSClientConfig = tc
-	}
+	tr.TLSClientConfig = tc
 	return &http.Client{
 		Transport:     tr,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}, nil
+	}
 }

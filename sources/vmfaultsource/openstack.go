@@ -44,11 +44,7 @@ func newOpenStackSource(set pipeline.Settings, cfg Config) (*openStackSource, er
 	if err != nil {
 		return nil, fmt.Errorf("vmfault telemetry: %w", err)
 	}
-	client, err := newHTTPClient(cfg.TLS)
-	if err != nil {
-		return nil, err
-	}
-	doer := &httpDoer{client: client, timeout: cfg.Timeout, limit: int64(cfg.MaxResponseBytes), now: set.Clock.Now}
+	doer := &httpDoer{timeout: cfg.Timeout, limit: int64(cfg.MaxResponseBytes), now: set.Clock.Now}
 	s := &openStackSource{
 		set: set, cfg: cfg, tel: tel,
 		nova:  &novaClient{ks: &keystone{http: doer, auth: cfg.Auth}, http: doer, microversion: cfg.Microversion, pageSize: cfg.PageSize},
@@ -68,10 +64,31 @@ func newOpenStackSource(set pipeline.Settings, cfg Config) (*openStackSource, er
 	return s, nil
 }
 
+// Provision implements pipeline.Provisioner (Provision(ctx) error): it
+// reads the TLS files and builds the HTTP client, so that a missing CA
+// bundle is reported before Run, by `sluice validate` too. It connects to
+// nothing. Run provisions a source that was not provisioned.
+func (s *openStackSource) Provision(ctx context.Context) error {
+	if err := s.cfg.TLS.Provision(ctx); err != nil {
+		return fmt.Errorf("provision vmfault source: %w", err)
+	}
+	tc, err := s.cfg.TLS.Client()
+	if err != nil {
+		return fmt.Errorf("provision vmfault source: %w", err)
+	}
+	s.nova.http.client = newHTTPClient(tc)
+	return nil
+}
+
 // Run implements pipeline.Source: it restores the open episodes, clears
 // those of entries no longer watched, then polls every entry on its own
 // interval until ctx ends.
 func (s *openStackSource) Run(ctx context.Context, host pipeline.SourceHost) error {
+	if s.nova.http.client == nil {
+		if err := s.Provision(ctx); err != nil {
+			return err
+		}
+	}
 	defer s.nova.http.client.CloseIdleConnections()
 	orphans, err := s.restore(ctx, host)
 	if err != nil {

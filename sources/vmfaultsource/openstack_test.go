@@ -1,7 +1,10 @@
 package vmfaultsource
 
 import (
+	"context"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -366,4 +369,38 @@ func TestEmitFailureRetried(t *testing.T) {
 	events(t, host, 1)
 	waitCount(t, f, fakenova.RouteList, 3)
 	exactly(t, host, 1)
+}
+
+// Keystone and Nova over HTTPS, trusting tls.ca_file; without it the
+// certificate fails verification (retried, never a fault).
+func TestTLSWithCAFile(t *testing.T) {
+	f := fakenova.NewTLS()
+	t.Cleanup(f.Close)
+	f.Put(errorServer(idA, "web"))
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	require.NoError(t, os.WriteFile(ca, f.CertPEM(), 0o600))
+
+	untrusted := start(t, osConfig(f, WatchEntry{All: true}))
+	time.Sleep(100 * time.Millisecond)
+	assert.Empty(t, untrusted.host.Events())
+	untrusted.stop()
+
+	cfg := osConfig(f, WatchEntry{All: true})
+	cfg.TLS.CAFile = ca
+	r := start(t, cfg)
+	evs := events(t, r.host, 1)
+	assert.Equal(t, idA, evs[0].data.ServerID)
+}
+
+func TestProvisionReportsAMissingCAFile(t *testing.T) {
+	f := newFake(t)
+	cfg := osConfig(f, WatchEntry{All: true})
+	cfg.TLS.CAFile = filepath.Join(t.TempDir(), "missing.pem")
+	src, err := NewFactory().NewSource(t.Context(), pipeline.NopSettings("vmf"), cfg)
+	require.NoError(t, err, "the factory reads no file")
+	p, ok := src.(interface{ Provision(context.Context) error })
+	require.True(t, ok)
+	err = p.Provision(t.Context())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "tls.ca_file")
 }

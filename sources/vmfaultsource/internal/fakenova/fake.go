@@ -3,6 +3,7 @@ package fakenova
 import (
 	"embed"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -95,10 +96,20 @@ type tokenInfo struct {
 	revoked bool
 }
 
-// New starts a fake on 127.0.0.1 with user "sluice"/"Default"/"s3cret",
+// New starts a fake on 127.0.0.1 over plain HTTP with user "sluice"/"Default"/"s3cret",
 // project "ops" (id 6f70656e737461636b20342065766572, the samples'), a
 // token lifetime of one hour and max_limit 1000. Close it when done.
-func New() *Fake {
+func New() *Fake { return start(false) }
+
+// NewTLS is New over HTTPS; CertPEM returns the CA to trust.
+func NewTLS() *Fake { return start(true) }
+
+// CertPEM returns the PEM certificate of a NewTLS fake.
+func (f *Fake) CertPEM() []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: f.srv.Certificate().Raw})
+}
+
+func start(useTLS bool) *Fake {
 	f := &Fake{
 		Username: "sluice", UserDomain: "Default", Password: "s3cret",
 		ProjectName: "ops", ProjectID: "6f70656e737461636b20342065766572",
@@ -110,7 +121,12 @@ func New() *Fake {
 	mux.HandleFunc("POST /v3/auth/tokens", f.handleAuth)
 	mux.HandleFunc("GET /v2.1/{project}/servers/detail", f.handleList)
 	mux.HandleFunc("GET /v2.1/{project}/servers/{id}", f.handleShow)
-	f.srv = httptest.NewServer(mux)
+	f.srv = httptest.NewUnstartedServer(mux)
+	if useTLS {
+		f.srv.StartTLS()
+	} else {
+		f.srv.Start()
+	}
 	f.URL = f.srv.URL + "/v3"
 	return f
 }
