@@ -126,16 +126,9 @@ func (a *admin) records(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// serveAdmin listens on addr and serves until ctx ends, then shuts down
-// within a few seconds. ready is closed once listening (or on failure).
-func serveAdmin(ctx context.Context, addr string, h http.Handler, log *slog.Logger, bound chan<- net.Addr) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		close(bound)
-		return fmt.Errorf("admin listener: %w", err)
-	}
-	bound <- ln.Addr()
-	close(bound)
+// serveAdmin serves on ln until ctx ends, then shuts down within a few
+// seconds. It closes ln.
+func serveAdmin(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	log.Info("admin listening", slog.String("addr", ln.Addr().String()))
 	errc := make(chan error, 1)
@@ -147,7 +140,7 @@ func serveAdmin(ctx context.Context, addr string, h http.Handler, log *slog.Logg
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	err = srv.Shutdown(shutdownCtx)
+	err := srv.Shutdown(shutdownCtx)
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = srv.Close()
 	}

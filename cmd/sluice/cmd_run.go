@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
@@ -38,6 +37,8 @@ own admin /healthz, a JSON-lines archive and the console, with state under
 // runEngine is the composition root: config, telemetry, journal, pipeline
 // and admin listener, with their lifecycles.
 func runEngine(ctx context.Context, s streams, path string) error {
+	hup := catchHangups()
+	defer hup.stop()
 	regs, err := registries()
 	if err != nil {
 		return err
@@ -53,27 +54,44 @@ func runEngine(ctx context.Context, s streams, path string) error {
 	for _, w := range file.Warnings {
 		log.Warn("config", slog.String("warning", w.String()))
 	}
+	defer hup.log(ctx, log)()
+	// Every listener is bound (the admin's) or checked (the sources')
+	// before anything is created on disk.
+	adminLn, err := preflight(file, configText(path))
+	if err != nil {
+		return err
+	}
+	closeAdminLn := func() {
+		if adminLn != nil {
+			_ = adminLn.Close()
+		}
+	}
 	tel, err := newTelemetry()
 	if err != nil {
+		closeAdminLn()
 		return err
 	}
 	defer func() { _ = tel.shutdown(context.WithoutCancel(ctx)) }()
 
 	signer, err := engineSigningKey(file.Journal.SigningKey)
 	if err != nil {
+		closeAdminLn()
 		return withExit(exitInvalidConfig, err)
 	}
 	every, err := checkpointInterval(file.Journal.CheckpointInterval)
 	if err != nil {
+		closeAdminLn()
 		return withExit(exitInvalidConfig, err)
 	}
 	j, err := journal.Open(file.Journal.Dir, journalOptions(file.Journal, log, tel))
 	if err != nil {
+		closeAdminLn()
 		return journalOpenError(err)
 	}
 	set := pipeline.Settings{Logger: log, TracerProvider: tel.tracers, MeterProvider: tel.meters, Clock: pipeline.RealClock()}
 	p, err := pipeline.New(ctx, file.Pipeline, regs, j, set)
 	if err != nil {
+		closeAdminLn()
 		return errors.Join(withExit(exitInvalidConfig, err), j.Close(context.WithoutCancel(ctx)))
 	}
 
@@ -82,15 +100,10 @@ func runEngine(ctx context.Context, s streams, path string) error {
 	adminCtx, stopAdmin := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopAdmin()
 	var g errgroup.Group
-	if file.Admin.Enabled() {
+	if adminLn != nil {
 		a := &admin{journal: j, ready: p.Ready, metrics: tel.metricsHandler(), log: log.With(slog.String("component", "admin")),
 			audit: auditDeps{spec: file.Pipeline, regs: regs, settings: set, signer: signer}}
-		bound := make(chan net.Addr, 1)
-		g.Go(func() error { return serveAdmin(adminCtx, file.Admin.Listen, a.handler(), a.log, bound) })
-		if <-bound == nil {
-			stopAdmin()
-			return errors.Join(g.Wait(), j.Close(context.WithoutCancel(ctx)))
-		}
+		g.Go(func() error { return serveAdmin(adminCtx, adminLn, a.handler(), a.log) })
 	}
 	// With a signing key, the head hash is signed periodically and at
 	// shutdown, so an auditor can prove nothing was cut from the end.

@@ -23,3 +23,16 @@ func loadConfig(path string, regs pipeline.Registries) (*config.File, error) {
 	}
 	return config.Load(path, regs)
 }
+
+// configText returns the text of path, or of the embedded default when
+// path is empty; nil if it cannot be read (it was read a moment ago).
+func configText(path string) []byte {
+	if path == "" {
+		return defaultConfig
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	return b
+}

@@ -163,3 +163,7 @@ func isLoopback(listen string) bool {
 	a, err := netip.ParseAddr(host)
 	return err == nil && a.IsLoopback()
 }
+
+// ListenAddress returns Listen, so that the engine can check the address
+// is free before it creates anything on disk.
+func (c *Config) ListenAddress() string { return c.Listen }
