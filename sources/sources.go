@@ -6,6 +6,7 @@ import (
 	"github.com/sluice-dev/sluice/pipeline"
 	"github.com/sluice-dev/sluice/sources/heartbeatsource"
 	"github.com/sluice-dev/sluice/sources/httpsource"
+	"github.com/sluice-dev/sluice/sources/lbworkersource"
 	"github.com/sluice-dev/sluice/sources/probesource"
 	"github.com/sluice-dev/sluice/sources/vmfaultsource"
 )
@@ -15,6 +16,7 @@ func Factories() []pipeline.SourceFactory {
 	return []pipeline.SourceFactory{
 		heartbeatsource.NewFactory(),
 		httpsource.NewFactory(),
+		lbworkersource.NewFactory(),
 		probesource.NewFactory(),
 		vmfaultsource.NewFactory(),
 	}

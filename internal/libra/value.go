@@ -249,10 +249,7 @@ func parseValue(data []byte) (*Value, error) {
 func decodeValue(dec *json.Decoder, depth int) (*Value, error) {
 	tok, err := dec.Token()
 	if err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%w: unexpected end of input", errSyntax)
-		}
-		return nil, fmt.Errorf("%w: %w", errSyntax, err)
+		return nil, syntaxError(err)
 	}
 	switch t := tok.(type) {
 	case nil:
@@ -287,7 +284,7 @@ func decodeArray(dec *json.Decoder, depth int) (*Value, error) {
 		v.arr = append(v.arr, e)
 	}
 	if _, err := dec.Token(); err != nil { // ']'
-		return nil, fmt.Errorf("%w: %w", errSyntax, err)
+		return nil, syntaxError(err)
 	}
 	return v, nil
 }
@@ -297,7 +294,7 @@ func decodeObject(dec *json.Decoder, depth int) (*Value, error) {
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return nil, fmt.Errorf("%w: %w", errSyntax, err)
+			return nil, syntaxError(err)
 		}
 		key, ok := tok.(string)
 		if !ok {
@@ -310,7 +307,15 @@ func decodeObject(dec *json.Decoder, depth int) (*Value, error) {
 		v.Set(key, e)
 	}
 	if _, err := dec.Token(); err != nil { // '}'
-		return nil, fmt.Errorf("%w: %w", errSyntax, err)
+		return nil, syntaxError(err)
 	}
 	return v, nil
+}
+
+// syntaxError wraps a decoder error, naming a truncated document plainly.
+func syntaxError(err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("%w: unexpected end of input", errSyntax)
+	}
+	return fmt.Errorf("%w: %w", errSyntax, err)
 }

@@ -1,0 +1,134 @@
+package lbworkersource
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/sluice-dev/sluice/pipeline"
+)
+
+// statePrefix prefixes the source-state keys of remembered replies.
+const statePrefix = "reply/"
+
+// remembered is the stored answer to a request with a dedupe key: its
+// place in arrival order and the reply sent.
+type remembered struct {
+	Order uint64 `json:"order"`
+	Reply []byte `json:"reply"`
+}
+
+// dedupe remembers the replies to the last window requests that carried a
+// key (a Gearman unique id, an HTTP Idempotency-Key), in the source's
+// durable state, written in the same transaction as the request's event:
+// a resubmitted request gets the first reply again and is not journaled
+// (so not applied) twice, across restarts too. Concurrent requests with
+// one key are serialized.
+type dedupe struct {
+	window int
+
+	mu       sync.Mutex
+	replies  map[string]remembered
+	queue    []string // keys, oldest first
+	next     uint64
+	inflight map[string]chan struct{}
+}
+
+func newDedupe(window int) *dedupe {
+	return &dedupe{window: window, replies: map[string]remembered{}, inflight: map[string]chan struct{}{}}
+}
+
+// load restores the remembered replies from the source's state.
+func (d *dedupe) load(state map[string][]byte) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for k, v := range state {
+		key, ok := strings.CutPrefix(k, statePrefix)
+		if !ok {
+			continue
+		}
+		var r remembered
+		if json.Unmarshal(v, &r) == nil {
+			d.replies[key] = r
+			d.queue = append(d.queue, key)
+			d.next = max(d.next, r.Order+1)
+		}
+	}
+	slices.SortFunc(d.queue, func(a, b string) int {
+		return cmp.Or(cmp.Compare(d.replies[a].Order, d.replies[b].Order), strings.Compare(a, b))
+	})
+}
+
+// acquire waits until no other request with key is in flight, then
+// returns the remembered reply (if any) and a release function that must
+// be called once the request is answered.
+func (d *dedupe) acquire(ctx context.Context, key string) ([]byte, func(), error) {
+	for {
+		d.mu.Lock()
+		if r, ok := d.replies[key]; ok {
+			d.mu.Unlock()
+			return r.Reply, func() {}, nil
+		}
+		wait, busy := d.inflight[key]
+		if !busy {
+			done := make(chan struct{})
+			d.inflight[key] = done
+			d.mu.Unlock()
+			return nil, func() {
+				d.mu.Lock()
+				delete(d.inflight, key)
+				d.mu.Unlock()
+				close(done)
+			}, nil
+		}
+		d.mu.Unlock()
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		}
+	}
+}
+
+// pending is a reply to remember once its append succeeded.
+type pending struct {
+	key     string
+	entry   remembered
+	evict   []string
+	updates []pipeline.StateUpdate
+}
+
+// prepare returns the state updates that remember reply for key and
+// forget the oldest entries beyond the window.
+func (d *dedupe) prepare(source, key string, reply []byte) pending {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	p := pending{key: key, entry: remembered{Order: d.next, Reply: reply}}
+	d.next++
+	value, _ := json.Marshal(p.entry)
+	p.updates = []pipeline.StateUpdate{{Source: source, Key: statePrefix + key, Value: value}}
+	if excess := len(d.queue) + 1 - d.window; excess > 0 {
+		p.evict = slices.Clone(d.queue[:min(excess, len(d.queue))])
+		for _, old := range p.evict {
+			p.updates = append(p.updates, pipeline.StateUpdate{Source: source, Key: statePrefix + old, Delete: true})
+		}
+	}
+	return p
+}
+
+// commit records p after its append succeeded.
+func (d *dedupe) commit(p pending) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, old := range p.evict {
+		if len(d.queue) > 0 && d.queue[0] == old {
+			d.queue = d.queue[1:]
+		}
+		delete(d.replies, old)
+	}
+	d.replies[p.key] = p.entry
+	d.queue = append(d.queue, p.key)
+}

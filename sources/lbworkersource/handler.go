@@ -1,0 +1,166 @@
+package lbworkersource
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+
+	"github.com/sluice-dev/sluice/internal/libra"
+	"github.com/sluice-dev/sluice/pipeline"
+)
+
+// inbound is one request as a transport received it.
+type inbound struct {
+	transport string
+	client    string
+	// requestID is the client's id for the request; empty means a fresh
+	// one is made.
+	requestID string
+	// dedupeKey, when set, makes a resubmitted request get the first reply.
+	dedupeKey string
+	body      []byte
+	// oversize is the size of a request whose body was not read because
+	// it exceeded max_request_bytes.
+	oversize int
+}
+
+// Outcomes, the "outcome" attribute of the request metrics.
+const (
+	outcomePass       = "pass"
+	outcomeFail       = "fail"
+	outcomeBadRequest = "bad_request"
+	outcomeDuplicate  = "duplicate"
+	outcomeNotStored  = "not_journaled"
+)
+
+// answer is a reply with what it means for metrics and the HTTP status.
+type answer struct {
+	body    []byte
+	outcome string
+}
+
+// handle answers one request: it validates it, appends it as a
+// sluice.lb.request event with its dedupe record, and returns the reply
+// only once the append is durable. A refusing journal gives FAIL with the
+// journal's reason; nothing is answered PASS that is not in the journal.
+func (s *source) handle(ctx context.Context, in inbound) answer {
+	start := s.clock.Now()
+	ctx, span := s.tel.tracer.Start(ctx, "lbworker.request")
+	defer span.End()
+	span.SetAttributes(attribute.String("sluice.lb.transport", in.transport))
+	a, action := s.answer(ctx, in)
+	span.SetAttributes(attribute.String("sluice.lb.action", action), attribute.String("sluice.lb.outcome", a.outcome))
+	if a.outcome != outcomePass && a.outcome != outcomeDuplicate {
+		span.SetStatus(codes.Error, a.outcome)
+	}
+	s.tel.record(ctx, in.transport, action, a.outcome, s.clock.Now().Sub(start).Seconds())
+	return a
+}
+
+func (s *source) answer(ctx context.Context, in inbound) (answer, string) {
+	limit := int(s.cfg.MaxRequestBytes)
+	if in.oversize > 0 || len(in.body) > limit {
+		size := max(in.oversize, len(in.body))
+		reason := fmt.Sprintf("request of %d bytes exceeds max_request_bytes (%d)", size, limit)
+		s.log.WarnContext(ctx, "request refused", slog.String("transport", in.transport), slog.String("client", in.client), slog.String("reason", reason))
+		return answer{body: libra.FailReply(nil, reason), outcome: outcomeFail}, "unknown"
+	}
+	d, ref := libra.Decode(in.body)
+	if ref != nil {
+		outcome := outcomeFail
+		if ref.Kind == libra.KindBadRequest {
+			outcome = outcomeBadRequest
+		}
+		s.log.InfoContext(ctx, "request refused", slog.String("transport", in.transport), slog.String("client", in.client),
+			slog.String("reason", ref.Error()), slog.String("outcome", outcome))
+		return answer{body: ref.Reply, outcome: outcome}, "unknown"
+	}
+	action := string(d.Request.Action)
+	if in.dedupeKey != "" {
+		prev, release, err := s.dedupe.acquire(ctx, in.dedupeKey)
+		if err != nil {
+			return answer{body: libra.FailReply(d.Message, "request not journaled: "+err.Error()), outcome: outcomeNotStored}, action
+		}
+		defer release()
+		if prev != nil {
+			s.log.InfoContext(ctx, "resubmitted request answered with its first reply", slog.String("request_id", in.requestID),
+				slog.String("transport", in.transport), slog.String("action", action))
+			return answer{body: prev, outcome: outcomeDuplicate}, action
+		}
+	}
+	if in.requestID == "" {
+		in.requestID = newRequestID()
+	}
+	reply, outcome := s.reply(ctx, d)
+	if err := s.journal(ctx, in, d, reply); err != nil {
+		reason := "request not journaled: " + err.Error()
+		s.log.ErrorContext(ctx, "request not journaled", slog.String("request_id", in.requestID), slog.String("action", action), slog.String("error", err.Error()))
+		return answer{body: libra.FailReply(d.Message, reason), outcome: outcomeNotStored}, action
+	}
+	s.log.InfoContext(ctx, "request accepted", slog.String("request_id", in.requestID), slog.String("action", action),
+		slog.String("transport", in.transport), slog.String("client", in.client), slog.String("outcome", outcome))
+	return answer{body: reply, outcome: outcome}, action
+}
+
+// journal appends the request's event, with its dedupe record in the same
+// transaction.
+func (s *source) journal(ctx context.Context, in inbound, d *libra.Decoded, reply []byte) error {
+	data, err := jsonMarshal(libra.NewRequestEvent(d, in.requestID, in.transport, in.client))
+	if err != nil {
+		return err
+	}
+	ev := pipeline.Event{
+		Type:            libra.EventRequest,
+		Subject:         s.cfg.Gearman.Function,
+		DataContentType: "application/json",
+		Data:            data,
+		Severity:        pipeline.SeverityNotice,
+	}
+	if in.dedupeKey != "" {
+		ev.ID = in.dedupeKey
+	} else if in.transport == libra.TransportHTTP {
+		ev.ID = in.requestID
+	}
+	var p pending
+	if in.dedupeKey != "" {
+		p = s.dedupe.prepare(s.name, in.dedupeKey, reply)
+	}
+	if _, err := s.host.Emit(ctx, []pipeline.Event{ev}, p.updates...); err != nil {
+		return err
+	}
+	if in.dedupeKey != "" {
+		s.dedupe.commit(p)
+	}
+	return nil
+}
+
+// reply builds the reply to an accepted request, sent once it is durable.
+// UPDATE, SUSPEND, ENABLE and DELETE answer PASS: accepted and journaled,
+// applied by the sinks that route them. DISCOVER and DIAGNOSTICS are
+// answered here. STATS, METRICS and ARCHIVE need a sink's answer, which
+// needs reply_after (not in this build): FAIL with the reason.
+func (s *source) reply(ctx context.Context, d *libra.Decoded) ([]byte, string) {
+	msg := d.Message.Clone() // d.Message stays as received for a FAIL
+	switch d.Request.Action {
+	case libra.ActionDiscover:
+		msg.Set("version", libra.String(s.cfg.Discover.Version))
+		msg.Set("release", libra.String(s.cfg.Discover.Release))
+	case libra.ActionDiagnostics:
+		s.diagnose(ctx, msg)
+	case libra.ActionStats, libra.ActionMetrics, libra.ActionArchive:
+		return libra.FailReply(msg, string(d.Request.Action)+" is answered by a sink through reply_after, which this build does not support yet; the request is journaled"), outcomeFail
+	}
+	return libra.PassReply(msg), outcomePass
+}
+
+func newRequestID() string {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return uuid.NewString()
+	}
+	return id.String()
+}

@@ -1,0 +1,71 @@
+package lbworkersource
+
+import (
+	"context"
+	"errors"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/sluice-dev/sluice/pipeline"
+)
+
+// scope is the tracer and meter instrumentation scope.
+const scope = "github.com/sluice-dev/sluice/sources/lbworkersource"
+
+// Metric names. Every instrument carries "source" (the component's name);
+// requests and duration also carry "transport" (gearman, http), "action"
+// (UPDATE, ..., or unknown for a refused message) and "outcome" (pass,
+// fail, bad_request, duplicate, not_journaled).
+//
+//	sluice.source.lbworker.requests          counter    requests answered
+//	sluice.source.lbworker.request.duration  histogram  seconds from request to reply
+//	sluice.source.lbworker.gearman.connected updown     gearman connections registered
+const (
+	metricRequests  = "sluice.source.lbworker.requests"
+	metricDuration  = "sluice.source.lbworker.request.duration"
+	metricConnected = "sluice.source.lbworker.gearman.connected"
+)
+
+type telemetry struct {
+	tracer    trace.Tracer
+	requests  metric.Int64Counter
+	duration  metric.Float64Histogram
+	connected metric.Int64UpDownCounter
+	source    attribute.KeyValue
+}
+
+func newTelemetry(set pipeline.Settings) (*telemetry, error) {
+	m := set.MeterProvider.Meter(scope)
+	requests, err1 := m.Int64Counter(metricRequests, metric.WithUnit("{request}"),
+		metric.WithDescription("Load-balancer requests answered, by transport, action and outcome."))
+	duration, err2 := m.Float64Histogram(metricDuration, metric.WithUnit("s"),
+		metric.WithDescription("Time from receiving a request to its reply, including the durable append."),
+		metric.WithExplicitBucketBoundaries(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+	connected, err3 := m.Int64UpDownCounter(metricConnected, metric.WithUnit("{connection}"),
+		metric.WithDescription("Gearman worker connections currently registered."))
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return nil, err
+	}
+	return &telemetry{
+		tracer: set.TracerProvider.Tracer(scope), requests: requests, duration: duration,
+		connected: connected, source: attribute.String("source", set.ID),
+	}, nil
+}
+
+func (t *telemetry) record(ctx context.Context, transport, action, outcome string, seconds float64) {
+	ctx = context.WithoutCancel(ctx)
+	attrs := metric.WithAttributes(t.source, attribute.String("transport", transport),
+		attribute.String("action", action), attribute.String("outcome", outcome))
+	t.requests.Add(ctx, 1, attrs)
+	t.duration.Record(ctx, seconds, attrs)
+}
+
+func (t *telemetry) gearmanUp(up bool) {
+	n := int64(1)
+	if !up {
+		n = -1
+	}
+	t.connected.Add(context.Background(), n, metric.WithAttributes(t.source))
+}
