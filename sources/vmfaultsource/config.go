@@ -171,8 +171,10 @@ func (c *Config) Validate() error {
 	switch c.Provider {
 	case ProviderOpenStack:
 		errs = append(errs, c.validateOpenStack()...)
+	case ProviderAzure:
+		errs = append(errs, c.validateAzure()...)
 	default:
-		add("provider", "must be %s, got %q", ProviderOpenStack, c.Provider)
+		add("provider", "must be %s or %s, got %q", ProviderOpenStack, ProviderAzure, c.Provider)
 	}
 	return errors.Join(errs...)
 }
@@ -250,6 +252,34 @@ func (c *Config) validateOpenStack() []error {
 	}{{"endpoint", c.Endpoint != ""}, {"approve", c.Approve != nil}, {"vm_name", c.VMName != ""}} {
 		if f.set {
 			add(f.name, "applies to provider azure only")
+		}
+	}
+	return errs
+}
+
+func (c *Config) validateAzure() []error {
+	var errs []error
+	add := func(field, format string, args ...any) {
+		errs = append(errs, pipeline.FieldErrorf(field, format, args...))
+	}
+	if c.Endpoint != "" {
+		if err := checkURL(c.Endpoint); err != nil {
+			add("endpoint", "%v", err)
+		}
+	}
+	if c.Approve != nil && c.Approve.After < 0 {
+		add("approve.after", "must not be negative, got %s", c.Approve.After)
+	}
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{
+		{"auth", c.Auth != AuthConfig{}}, {"watch", len(c.Watch) > 0}, {"microversion", c.Microversion != ""},
+		{"concurrency", c.Concurrency != 0}, {"page_size", c.PageSize != 0}, {"stopped_is_fault", c.StoppedIsFault},
+		{"tls", !c.TLS.IsZero()},
+	} {
+		if f.set {
+			add(f.name, "applies to provider openstack only")
 		}
 	}
 	return errs

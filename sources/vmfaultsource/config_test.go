@@ -82,6 +82,37 @@ func TestConfigValidate(t *testing.T) {
 	}
 }
 
+func TestConfigValidateAzure(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		mutate func(*Config)
+		fields []string
+	}{
+		{"valid", func(*Config) {}, nil},
+		{"approve", func(c *Config) { c.Approve = &ApproveConfig{After: time.Minute} }, nil},
+		{"approve negative", func(c *Config) { c.Approve = &ApproveConfig{After: -time.Second} }, []string{"approve.after"}},
+		{"endpoint", func(c *Config) { c.Endpoint = "169.254.169.254" }, []string{"endpoint"}},
+		{"openstack keys", func(c *Config) {
+			c.Auth.URL, c.Watch, c.Microversion, c.StoppedIsFault = "http://k", []WatchEntry{{All: true}}, "2.1", true
+		}, []string{"auth", "watch", "microversion", "stopped_is_fault"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := defaultConfig()
+			c.Provider = ProviderAzure
+			tc.mutate(c)
+			err := c.Validate()
+			if tc.fields == nil {
+				require.NoError(t, err)
+				return
+			}
+			assert.ElementsMatch(t, tc.fields, fields(err))
+		})
+	}
+	c := defaultConfig()
+	c.Provider = ProviderAzure
+	assert.Equal(t, time.Second, c.withDefaults().Interval, "Azure asks for about one poll a second")
+}
+
 func TestConfigNeverPrintsThePassword(t *testing.T) {
 	c := validOpenStack()
 	c.Auth.URL = ""

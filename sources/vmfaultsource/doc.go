@@ -1,7 +1,7 @@
 // Package vmfaultsource implements the "vmfault" source: faults of
 // OpenStack servers, polled from Nova as the ONAP multicloud VES agent
 // did, and (provider azure) the scheduled maintenance of the VM Sluice
-// runs on.
+// runs on, from the Azure instance metadata service.
 //
 //	sources:
 //	  - name: nova
@@ -116,8 +116,47 @@
 // .faults.raised, .faults.cleared (reason) and .unknown; one span
 // vmfault.poll per attempt.
 //
+// # Azure scheduled events
+//
+//	  - name: maintenance
+//	    type: vmfault
+//	    with:
+//	      provider: azure
+//	      interval: 1s               # default; Azure asks for about one poll a second
+//	      vm_name: WestNO_0          # default: the host name
+//	      approve: {after: 5m}       # optional: StartRequests 5 minutes after an event is first seen
+//
+// The source polls GET {endpoint}/metadata/scheduledevents?api-version=2020-07-01
+// with Metadata: true (endpoint default http://169.254.169.254, no proxy)
+// and keeps the events whose Resources name this VM (case-insensitive).
+// Each state of each EventId is one sluice.vm.maintenance event (id
+// "azure-EVENTID-STATE", subject the EventId): scheduled (EventStatus
+// Scheduled), started (Started; a hardware failure skips Scheduled),
+// approved (after a StartRequests POST for it), and, when the event
+// disappears from the document (Azure has no Completed status),
+// completed if it had started or its NotBefore has passed (a seconds-long
+// Freeze can come and go between two polls of a paused VM), else
+// cancelled. The data carries event_id, state, event_type,
+// event_status, resource_type, resources, not_before (RFC 1123 as the
+// documentation shows, or ISO 8601 as Microsoft's mock server writes),
+// description, event_source, duration_seconds, document_incarnation and
+// vm. Events keep their EventId through their states as documented; a
+// service that mints a new id per state (the mock server does) is
+// reported as distinct events.
+//
+// Known events are source state ("az/EVENTID", with their status, first
+// sighting and approval), committed with the events, so that no state is
+// reported twice across polls and restarts and no event is approved
+// twice. An answer that is not 200, not a document with
+// DocumentIncarnation and Events, or holds an event without EventId, with
+// an unknown EventStatus or an unreadable NotBefore fails the poll, which
+// is retried: never "nothing scheduled". Approval through a route (an
+// event handled by the source) is not implemented: a source has no input
+// of events.
+//
 // # Testing
 //
 // internal/fakenova is a fake Keystone and Nova built from the official
-// API samples; see its doc.
+// API samples, internal/fakeimds a fake Azure IMDS built from the
+// documented examples; see their docs.
 package vmfaultsource

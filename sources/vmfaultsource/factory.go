@@ -18,8 +18,11 @@ func NewFactory() pipeline.SourceFactory {
 }
 
 func newSource(set pipeline.Settings, cfg Config) (pipeline.Source, error) {
-	if cfg.Provider == ProviderOpenStack {
+	switch cfg.Provider {
+	case ProviderOpenStack:
 		return newOpenStackSource(set, cfg)
+	case ProviderAzure:
+		return newAzureSource(set, cfg)
 	}
 	return nil, fmt.Errorf("%w: vmfault: unknown provider %q", pipeline.ErrInvalidConfig, cfg.Provider)
 }
