@@ -118,6 +118,7 @@
 //
 // # Azure scheduled events
 //
+//	sources:
 //	  - name: maintenance
 //	    type: vmfault
 //	    with:
