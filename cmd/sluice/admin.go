@@ -51,6 +51,7 @@ func (a *admin) handler() http.Handler {
 	mux.HandleFunc("GET /journal/records", a.records)
 	mux.HandleFunc("GET /journal/verify", a.verify)
 	a.dlqRoutes(mux)
+	a.cursorRoutes(mux)
 	a.auditRoutes(mux)
 	return mux
 }

@@ -304,7 +304,7 @@ func letters(n int) string {
 }
 
 // withWritableJournal is withJournal for commands that change dead
-// letters.
+// letters or cursors.
 func withWritableJournal(ctx context.Context, f *journalFlags, fn func(journalView) error) error {
 	v, err := f.openWritable(ctx)
 	if err != nil {

@@ -17,7 +17,7 @@ on a stopped engine's journal directly, and on a running engine's journal
 through its admin listener (the running process holds the journal's lock).`,
 	}
 	f.register(cmd)
-	cmd.AddCommand(newJournalStatsCommand(s, &f), newJournalTailCommand(s, &f), newJournalVerifyCommand(s, &f), newDLQCommand(s, &f),
+	cmd.AddCommand(newJournalStatsCommand(s, &f), newJournalTailCommand(s, &f), newJournalVerifyCommand(s, &f), newDLQCommand(s, &f), newCursorsCommand(s, &f),
 		newJournalReplayCommand(s, &f), newJournalExportCommand(s, &f), newJournalRepairCommand(s, &f), newJournalKeygenCommand(s))
 	return cmd
 }

@@ -53,6 +53,15 @@ type journalView interface {
 	// opened with openWritable.
 	RequestRedrive(ctx context.Context, f pipeline.DeadLetterFilter) (int, error)
 	PurgeDeadLetters(ctx context.Context, f pipeline.DeadLetterFilter) (int, error)
+	// Cursors lists the consumers' cursors; sinks are the configured sink
+	// names (nil: unknown), which a running engine knows itself.
+	Cursors(ctx context.Context, sinks []string) ([]cursorView, error)
+	// SetCursor moves a cursor (durably) and returns the sequence it now
+	// reads next; DeleteCursor removes a cursor and its state. Both need
+	// a view opened with openWritable; a running engine refuses them for
+	// the sinks it delivers.
+	SetCursor(ctx context.Context, name string, to cursorTarget) (uint64, error)
+	DeleteCursor(ctx context.Context, name string) error
 	// Live reports whether this is a running engine.
 	Live() bool
 	Close(ctx context.Context) error
