@@ -1,11 +1,13 @@
 package hostpluginsink
 
+import "github.com/sluice-dev/sluice/internal/eventtypes"
+
 // Event types of sources/probesource that the built-in mapping reads.
 const (
-	typeProbeState     = "sluice.probe.state"
-	typeProbeHeartbeat = "sluice.probe.heartbeat"
-	typeProbeResult    = "sluice.probe.result"
-	typeVersions       = "sluice.hostplugin.versions"
+	typeProbeState     = eventtypes.ProbeState
+	typeProbeHeartbeat = eventtypes.ProbeHeartbeat
+	typeProbeResult    = eventtypes.ProbeResult
+	typeVersions       = eventtypes.HostPluginVersions
 )
 
 // builtinObservations returns the default mapping from the events of a

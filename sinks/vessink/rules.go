@@ -4,21 +4,23 @@ import (
 	"path"
 	"slices"
 	"strings"
+
+	"github.com/sluice-dev/sluice/internal/eventtypes"
 )
 
 // builtinRules is the default mapping, applied after the configured rules.
 // Events no rule matches go to Config.DefaultDomain.
 var builtinRules = []Rule{
-	{Types: []string{"sluice.heartbeat", "sluice.heartbeat.*"}, Domain: DomainHeartbeat},
+	{Types: []string{eventtypes.Heartbeat, eventtypes.Heartbeat + ".*"}, Domain: DomainHeartbeat},
 	{
-		Types:  []string{"sluice.vm.fault", "sluice.vm.fault.*"},
+		Types:  []string{eventtypes.VMFault, eventtypes.VMFault + ".*"},
 		Domain: DomainFault, EventSourceType: "virtualMachine", AlarmCondition: "VmFailure",
 	},
 	{
-		Types:  []string{"sluice.probe.failure", "sluice.probe.failure.*", "sluice.probe.fault", "sluice.probe.fault.*"},
+		Types:  []string{eventtypes.ProbeFailure, eventtypes.ProbeFailure + ".*", eventtypes.ProbeFault, eventtypes.ProbeFault + ".*"},
 		Domain: DomainFault, EventSourceType: "other", AlarmCondition: "ProbeFailure",
 	},
-	{Types: []string{"sluice.probe.state", "sluice.probe.state.*", "sluice.lb.state", "sluice.lb.state.*"}, Domain: DomainStateChange},
+	{Types: []string{eventtypes.ProbeState, eventtypes.ProbeState + ".*", eventtypes.LBState, eventtypes.LBState + ".*"}, Domain: DomainStateChange},
 }
 
 // matches reports whether the rule applies to an event of type typ that
@@ -103,7 +105,7 @@ func vesState(rule *Rule, word string) (string, bool) {
 // description of an eventName: "probe.state" -> "ProbeState". Anything
 // but ASCII letters and digits separates words.
 func camel(s string) string {
-	s = strings.TrimPrefix(s, "sluice.")
+	s = strings.TrimPrefix(s, eventtypes.Prefix)
 	var b strings.Builder
 	up := true
 	for _, r := range s {

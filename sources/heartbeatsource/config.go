@@ -4,6 +4,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/sluice-dev/sluice/internal/eventtypes"
 	"github.com/sluice-dev/sluice/pipeline"
 )
 
@@ -22,7 +23,7 @@ type Config struct {
 var _ pipeline.Config = (*Config)(nil)
 
 func defaultConfig() *Config {
-	return &Config{Interval: 60 * time.Second, Type: "sluice.heartbeat"}
+	return &Config{Interval: 60 * time.Second, Type: eventtypes.Heartbeat}
 }
 
 // Validate implements pipeline.Config.

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/sluice-dev/sluice/internal/eventtypes"
 	"github.com/sluice-dev/sluice/pipeline"
 )
 
@@ -34,13 +35,7 @@ func newSource(set pipeline.Settings, cfg *Config) *source {
 }
 
 // payload is the data of a heartbeat event.
-type payload struct {
-	Host          string    `json:"host"`
-	Counter       uint64    `json:"counter"`
-	Started       time.Time `json:"started"`
-	UptimeSeconds float64   `json:"uptime_seconds"`
-	Interval      string    `json:"interval"`
-}
+type payload = eventtypes.HeartbeatData
 
 // Run implements pipeline.Source: it emits a heartbeat at once and then
 // every interval until ctx ends. A failed emit (a full journal) is logged
@@ -92,7 +87,7 @@ func (s *source) emit(ctx context.Context, host pipeline.SourceHost, counter uin
 	ev := pipeline.Event{
 		ID:   s.host + "-" + strconv.FormatInt(s.started.UnixNano(), 36) + "-" + strconv.FormatUint(counter, 10),
 		Type: s.cfg.Type, Subject: subject, Time: now, Severity: s.cfg.Severity,
-		DataContentType: "application/json", Data: data,
+		DataContentType: eventtypes.ContentType, Data: data,
 	}
 	var buf [8]byte
 	binary.BigEndian.PutUint64(buf[:], counter)

@@ -4,49 +4,24 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/sluice-dev/sluice/internal/eventtypes"
 	"github.com/sluice-dev/sluice/pipeline"
 )
 
-// Event types.
+// Event types (documented with their data in internal/eventtypes).
 const (
 	// TypeState is emitted on every state transition.
-	TypeState = "sluice.probe.state"
+	TypeState = eventtypes.ProbeState
 	// TypeHeartbeat carries the current state periodically (heartbeat).
-	TypeHeartbeat = "sluice.probe.heartbeat"
+	TypeHeartbeat = eventtypes.ProbeHeartbeat
 	// TypeResult is emitted for every check when results is on.
-	TypeResult = "sluice.probe.result"
+	TypeResult = eventtypes.ProbeResult
 	// TypeHostPluginVersions is a hostplugin probe's /versions answer.
-	TypeHostPluginVersions = "sluice.hostplugin.versions"
+	TypeHostPluginVersions = eventtypes.HostPluginVersions
 )
 
-// probeData is the data of state, heartbeat and result events. See
-// doc.go for the meaning of each field.
-type probeData struct {
-	Probe                string    `json:"probe"`
-	Kind                 string    `json:"kind"`
-	Target               string    `json:"target"`
-	From                 string    `json:"from,omitempty"`
-	To                   string    `json:"to,omitempty"`
-	State                string    `json:"state"`
-	Since                time.Time `json:"since,omitzero"`
-	Healthy              bool      `json:"healthy"`
-	Error                string    `json:"error,omitempty"`
-	ConsecutiveFailures  int       `json:"consecutive_failures"`
-	ConsecutiveSuccesses int       `json:"consecutive_successes"`
-	FailureThreshold     int       `json:"failure_threshold"`
-	SuccessThreshold     int       `json:"success_threshold"`
-	FailingSince         time.Time `json:"failing_since,omitzero"`
-	LastError            string    `json:"last_error,omitempty"`
-	LastErrorAt          time.Time `json:"last_error_at,omitzero"`
-	LatencyMS            float64   `json:"latency_ms"`
-	CheckedAt            time.Time `json:"checked_at"`
-	StatusCode           int       `json:"status_code,omitempty"`
-	UpstreamFailure      bool      `json:"upstream_failure,omitempty"`
-	ExitCode             *int      `json:"exit_code,omitempty"`
-	Output               string    `json:"output,omitempty"`
-	OutputTruncated      bool      `json:"output_truncated,omitempty"`
-	Interval             string    `json:"interval"`
-}
+// probeData is the data of state, heartbeat and result events.
+type probeData = eventtypes.ProbeData
 
 // newData describes the check o that led to state s.
 func (p *probe) newData(s probeState, o outcome, latency time.Duration, now time.Time) probeData {
@@ -81,6 +56,6 @@ func (p *probe) event(typ string, healthy bool, data any, now time.Time) (pipeli
 	}
 	return pipeline.Event{
 		Type: typ, Subject: p.spec.name, Time: now, Severity: sev,
-		DataContentType: "application/json", Data: b,
+		DataContentType: eventtypes.ContentType, Data: b,
 	}, nil
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluice-dev/sluice/internal/eventtypes"
 	"github.com/sluice-dev/sluice/pipeline"
 )
 
@@ -127,21 +128,7 @@ func (h *hostPluginChecker) versionsDue(now time.Time) bool {
 }
 
 // versionsData is the data of a sluice.hostplugin.versions event.
-type versionsData struct {
-	Probe           string    `json:"probe"`
-	Kind            string    `json:"kind"`
-	Endpoint        string    `json:"endpoint"`
-	Healthy         bool      `json:"healthy"`
-	Supported       bool      `json:"supported"`
-	APIVersion      string    `json:"api_version"`
-	Versions        []string  `json:"versions"`
-	StatusCode      int       `json:"status_code,omitempty"`
-	UpstreamFailure bool      `json:"upstream_failure,omitempty"`
-	Value           string    `json:"value"`
-	Error           string    `json:"error,omitempty"`
-	LatencyMS       float64   `json:"latency_ms"`
-	CheckedAt       time.Time `json:"checked_at"`
-}
+type versionsData = eventtypes.HostPluginVersionsData
 
 // versions reads /versions and judges the answer as WALinuxAgent's
 // get_api_versions does: a 200/201/202 is healthy; another status is
