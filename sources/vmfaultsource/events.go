@@ -4,55 +4,30 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/sluice-dev/sluice/internal/eventtypes"
 	"github.com/sluice-dev/sluice/pipeline"
 )
 
-// Event types. (Defined here until a shared vocabulary package exists.)
+// Event types (documented with their data in internal/eventtypes).
 const (
 	// TypeFault raises a server's fault episode, once per episode.
-	TypeFault = "sluice.vm.fault"
+	TypeFault = eventtypes.VMFault
 	// TypeFaultCleared ends it: the server recovered, was deleted, or is
 	// no longer watched.
-	TypeFaultCleared = "sluice.vm.fault.cleared"
+	TypeFaultCleared = eventtypes.VMFaultCleared
 	// TypeMaintenance reports a scheduled maintenance event of this VM.
-	TypeMaintenance = "sluice.vm.maintenance"
+	TypeMaintenance = eventtypes.VMMaintenance
 )
 
 // Clear reasons.
 const (
-	ClearRecovered = "recovered"
-	ClearDeleted   = "deleted"
-	ClearUnwatched = "unwatched"
+	ClearRecovered = eventtypes.VMClearRecovered
+	ClearDeleted   = eventtypes.VMClearDeleted
+	ClearUnwatched = eventtypes.VMClearUnwatched
 )
 
-// faultData is the data of TypeFault and TypeFaultCleared events. The
-// source_name, source_id, alarm_id, specific_problem, raised_at and
-// cleared members are those the VES sink reads.
-type faultData struct {
-	Provider   string       `json:"provider"`
-	ServerID   string       `json:"server_id"`
-	ServerName string       `json:"server_name,omitempty"`
-	ProjectID  string       `json:"project_id,omitempty"`
-	Watch      string       `json:"watch"`
-	Status     string       `json:"status"`
-	VMState    *string      `json:"vm_state,omitempty"`
-	TaskState  *string      `json:"task_state,omitempty"`
-	PowerState *int         `json:"power_state,omitempty"`
-	Fault      *serverFault `json:"fault,omitempty"`
-	// Reason says why the server is faulty (raise) or why the episode
-	// ended (clear: recovered, deleted or unwatched).
-	Reason string `json:"reason"`
-	// FaultReason is the raise's reason, on a clear.
-	FaultReason string    `json:"fault_reason,omitempty"`
-	RaisedAt    time.Time `json:"raised_at"`
-	Cleared     bool      `json:"cleared,omitempty"`
-	ClearedAt   time.Time `json:"cleared_at,omitzero"`
-
-	SourceName      string `json:"source_name,omitempty"`
-	SourceID        string `json:"source_id"`
-	AlarmID         string `json:"alarm_id"`
-	SpecificProblem string `json:"specific_problem"`
-}
+// faultData is the data of TypeFault and TypeFaultCleared events.
+type faultData = eventtypes.VMFaultData
 
 // raiseEvent is the TypeFault event of ep.
 func raiseEvent(watch string, ep episode) (pipeline.Event, error) {
@@ -98,6 +73,6 @@ func faultEvent(typ, id string, sev pipeline.Severity, t time.Time, d faultData)
 	}
 	return pipeline.Event{
 		ID: id, Type: typ, Subject: d.ServerID, Time: t, Severity: sev,
-		DataContentType: "application/json", Data: b,
+		DataContentType: eventtypes.ContentType, Data: b,
 	}, nil
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+
+	"github.com/sluice-dev/sluice/internal/eventtypes"
 )
 
 // maxPages bounds one listing, so that a server that always answers with
@@ -26,11 +28,7 @@ type server struct {
 }
 
 // serverFault is Nova's fault object (present for ERROR and DELETED).
-type serverFault struct {
-	Code    int    `json:"code"`
-	Message string `json:"message"`
-	Created string `json:"created,omitempty"`
-}
+type serverFault = eventtypes.NovaFault
 
 // serverPage is one /servers/detail page.
 type serverPage struct {
