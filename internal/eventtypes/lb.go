@@ -25,9 +25,10 @@ const (
 
 // LBRequestData is the data of an LBRequest event. Its load_balancers and
 // archive members have the types of the Libra message contract, defined
-// once in package internal/libra (LoadBalancer, Archive), which decodes
-// them; they are kept raw here. ARCHIVE's object store token is never
-// stored.
+// in package internal/libra (LoadBalancer, Archive; libra.RequestEvent is
+// this shape with them typed, and ParseRequestEvent decodes it); they are
+// kept raw here, for code that routes or audits requests without applying
+// them. ARCHIVE's object store token is never stored.
 type LBRequestData struct {
 	// Action is the upper-cased hpcs_action.
 	Action string `json:"action"`

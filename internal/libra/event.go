@@ -3,20 +3,22 @@ package libra
 import (
 	"encoding/json"
 	"fmt"
+
+	"github.com/sluice-dev/sluice/internal/eventtypes"
 )
 
-// Event types. The lbworker source emits EventRequest for every accepted
-// request; the haproxy sink applies them.
+// Event types (internal/eventtypes lists them). The lbworker source emits
+// EventRequest for every accepted request; the haproxy sink applies them.
 const (
-	EventRequest = "sluice.lb.request"
+	EventRequest = eventtypes.LBRequest
 	// EventState is the type of load-balancer state changes.
-	EventState = "sluice.lb.state"
+	EventState = eventtypes.LBState
 )
 
 // Transports as recorded in RequestEvent.Transport.
 const (
-	TransportGearman = "gearman"
-	TransportHTTP    = "http"
+	TransportGearman = eventtypes.LBTransportGearman
+	TransportHTTP    = eventtypes.LBTransportHTTP
 )
 
 // RequestEvent is the data of a sluice.lb.request event: the audit record

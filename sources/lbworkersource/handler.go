@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 
+	"github.com/sluice-dev/sluice/internal/eventtypes"
 	"github.com/sluice-dev/sluice/internal/libra"
 	"github.com/sluice-dev/sluice/pipeline"
 )
@@ -116,7 +117,7 @@ func (s *source) journal(ctx context.Context, in inbound, d *libra.Decoded, repl
 	ev := pipeline.Event{
 		Type:            libra.EventRequest,
 		Subject:         s.cfg.Gearman.Function,
-		DataContentType: "application/json",
+		DataContentType: eventtypes.ContentType,
 		Data:            data,
 		Severity:        pipeline.SeverityNotice,
 	}
