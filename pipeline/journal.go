@@ -72,6 +72,14 @@ type Journal interface {
 	// AppendBatch.State, as of the last durable append.
 	SourceState(ctx context.Context, source string) (map[string][]byte, error)
 
+	// SeqAtTime returns the sequence of the oldest retained record
+	// appended at or after t: the start of a time range (a sink's
+	// start_at). It returns the next sequence to be appended
+	// (JournalStats.Last+1) when every record is older than t, and the
+	// oldest retained sequence when t is before all of them. Append times
+	// never go backwards, so it may search rather than scan.
+	SeqAtTime(ctx context.Context, t time.Time) (uint64, error)
+
 	// Stats reports the journal's extent, size, segments and cursors.
 	Stats(ctx context.Context) (JournalStats, error)
 

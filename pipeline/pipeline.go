@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -17,16 +18,26 @@ const DefaultShutdownTimeout = 30 * time.Second
 // Pipeline is a built, runnable set of sources, sinks and routes over one
 // journal. Build it with New and run it once with Run.
 type Pipeline struct {
-	spec    Spec
-	journal Journal
-	set     Settings
-	tel     *telemetry
+	spec      Spec
+	journal   Journal
+	set       Settings
+	tel       *telemetry
+	matchErrs *matchErrors
 
 	sources []*sourceRunner
 	sinks   []*sinkRunner
 
 	ready        atomic.Bool
 	lastAppended atomic.Uint64
+	ran          atomic.Bool
+	// orphansLogged is set after the first reconcileCursors, which logs
+	// every orphan; later passes log only what changed.
+	orphansLogged bool
+
+	// mu guards run and units while Run runs.
+	mu    sync.Mutex
+	run   *runState
+	units map[string]*unit
 }
 
 // sourceRunner is one built source with its host.
@@ -36,9 +47,12 @@ type sourceRunner struct {
 	host   *sourceHost
 }
 
-// New builds every source and sink of spec with the factories in regs. It
-// does not start anything. The journal stays owned by the caller, which
-// closes it after Run returns.
+// New builds every source and sink of spec with the factories in regs and
+// provisions those that implement Provisioner. It does not start
+// anything. Each sink's durable state (SinkState) is loaded from j and
+// handed to its factory in Settings.State. If anything fails, New closes
+// the sinks it already built and returns every error joined. The journal
+// stays owned by the caller, which closes it after Run returns.
 func New(ctx context.Context, spec Spec, regs Registries, j Journal, set Settings) (*Pipeline, error) {
 	set = set.WithDefaults()
 	if spec.ShutdownTimeout <= 0 {
@@ -48,16 +62,14 @@ func New(ctx context.Context, spec Spec, regs Registries, j Journal, set Setting
 	if err != nil {
 		return nil, fmt.Errorf("telemetry: %w", err)
 	}
-	p := &Pipeline{spec: spec, journal: j, set: set, tel: tel}
-	deadLetters, _ := j.(DeadLetterStore)
+	p := &Pipeline{spec: spec, journal: j, set: set, tel: tel, units: map[string]*unit{},
+		matchErrs: newMatchErrors(tel, set.Logger.With("component", "routes"), set.Clock)}
 	var errs []error
+	if j == nil {
+		errs = append(errs, fmt.Errorf("%w: a journal is required", ErrInvalidConfig))
+	}
 	for _, ss := range spec.Sources {
-		f, ok := regs.Sources.Lookup(ss.Type)
-		if !ok {
-			errs = append(errs, fmt.Errorf("source %s: %w %q", ss.Name, ErrUnknownType, ss.Type))
-			continue
-		}
-		src, err := f.NewSource(ctx, set.For("source", ss.Name), ss.Config)
+		src, err := buildSource(ctx, ss, regs, set)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("source %s: %w", ss.Name, err))
 			continue
@@ -69,44 +81,68 @@ func New(ctx context.Context, spec Spec, regs Registries, j Journal, set Setting
 		}})
 	}
 	for _, ks := range spec.Sinks {
-		f, ok := regs.Sinks.Lookup(ks.Type)
-		if !ok {
-			errs = append(errs, fmt.Errorf("sink %s: %w %q", ks.Name, ErrUnknownType, ks.Type))
-			continue
+		s, err := newSinkRunner(ctx, ks, &p.spec, regs, j, set, tel, p.matchErrs)
+		if err == nil {
+			p.sinks = append(p.sinks, s)
+			err = provision(ctx, s.log, "sink "+ks.Name, s.sink)
 		}
-		ksSet := set.For("sink", ks.Name)
-		sink, err := f.NewSink(ctx, ksSet, ks.Config)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("sink %s: %w", ks.Name, err))
-			continue
 		}
-		retry, batch := ks.Retry, ks.Batch
-		if retry == (RetryConfig{}) {
-			retry = DefaultRetryConfig()
-		}
-		if batch == (BatchConfig{}) {
-			batch = DefaultBatchConfig()
-		}
-		if err := errors.Join(retry.Validate(), batch.Validate()); err != nil {
-			errs = append(errs, fmt.Errorf("sink %s: %w: %w", ks.Name, ErrInvalidConfig, err))
-			continue
-		}
-		p.sinks = append(p.sinks, &sinkRunner{
-			name: ks.Name, sink: sink, routes: newSinkRoutes(ks.Name, spec.Routes), deadLetters: deadLetters,
-			throttles: newSinkThrottles(ks.Throttle, spec.Routes, ks.Name),
-			retry:     retry, batch: batch, log: ksSet.Logger, clock: set.Clock, tel: tel,
-			attrs:   metric.WithAttributeSet(attribute.NewSet(attribute.String("sink", ks.Name))),
-			backoff: retry.NewBackOff(set.Clock),
-		})
 	}
 	if len(errs) > 0 {
+		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), spec.ShutdownTimeout)
+		defer cancel()
+		errs = append(errs, p.closeSinks(closeCtx, p.sinks))
 		return nil, errors.Join(errs...)
 	}
 	return p, nil
 }
 
-// Ready reports whether the pipeline is running: sinks started and the
-// router delivering. It turns false when shutdown begins.
+// buildSource builds and provisions one source.
+func buildSource(ctx context.Context, ss SourceSpec, regs Registries, set Settings) (Source, error) {
+	f, ok := regs.Sources.Lookup(ss.Type)
+	if !ok {
+		return nil, fmt.Errorf("%w %q", ErrUnknownType, ss.Type)
+	}
+	ssSet := set.For("source", ss.Name)
+	var src Source
+	err := guard(ssSet.Logger, "source "+ss.Name+" factory", func() error {
+		var err error
+		src, err = f.NewSource(ctx, ssSet, ss.Config)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := provision(ctx, ssSet.Logger, "source "+ss.Name, src); err != nil {
+		return nil, err
+	}
+	return src, nil
+}
+
+// sinkNamed returns the built sink of that name, or nil.
+func (p *Pipeline) sinkNamed(name string) *sinkRunner {
+	for _, s := range p.sinks {
+		if s.name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// sourceNamed returns the built source of that name, or nil.
+func (p *Pipeline) sourceNamed(name string) *sourceRunner {
+	for _, s := range p.sources {
+		if s.name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// Ready reports whether the pipeline is running: sinks started and their
+// consumers delivering. It turns false when shutdown begins.
 func (p *Pipeline) Ready() bool { return p.ready.Load() }
 
 // noteAppended tracks the newest appended sequence for the lag gauge.

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/cenkalti/backoff/v4"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"golang.org/x/time/rate"
@@ -125,7 +124,7 @@ func Replay(ctx context.Context, spec Spec, regs Registries, j Journal, set Sett
 	}
 	r.rep.Next = r.rep.From
 	if r.runner != nil {
-		if err := r.runner.sink.Start(ctx); err != nil {
+		if err := r.runner.start(ctx); err != nil {
 			return ReplayReport{}, fmt.Errorf("replay: start sink %s: %w", opts.Sink, err)
 		}
 	}
@@ -133,7 +132,7 @@ func Replay(ctx context.Context, spec Spec, regs Registries, j Journal, set Sett
 	if r.runner != nil {
 		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), DefaultShutdownTimeout)
 		defer cancel()
-		if err := r.runner.sink.Close(closeCtx); err != nil && runErr == nil {
+		if err := r.runner.close(closeCtx); err != nil && runErr == nil {
 			runErr = fmt.Errorf("close sink %s: %w", opts.Sink, err)
 		}
 	}
@@ -183,20 +182,17 @@ func newReplayer(ctx context.Context, spec Spec, regs Registries, set Settings, 
 	if opts.ProgressInterval <= 0 {
 		opts.ProgressInterval = time.Second
 	}
-	retry, batch := ks.Retry, ks.Batch
-	if retry == (RetryConfig{}) {
-		retry = DefaultRetryConfig()
+	_, batch, err := sinkPolicies(&ks)
+	if err != nil {
+		return nil, fmt.Errorf("sink %s: %w", ks.Name, err)
 	}
-	if batch == (BatchConfig{}) {
-		batch = DefaultBatchConfig()
+	tel, err := newTelemetry(set)
+	if err != nil {
+		return nil, fmt.Errorf("telemetry: %w", err)
 	}
-	if err := errors.Join(retry.Validate(), batch.Validate()); err != nil {
-		return nil, fmt.Errorf("sink %s: %w: %w", ks.Name, ErrInvalidConfig, err)
-	}
-	ksSet := set.For("sink", ks.Name)
-	ksSet.Logger = ksSet.Logger.With(slog.Bool("replay", true))
+	log := set.For("sink", ks.Name).Logger.With(slog.Bool("replay", true))
 	r := &replayer{
-		opts: opts, routes: newSinkRoutes(ks.Name, spec.Routes), batch: batch, clock: set.Clock, log: ksSet.Logger,
+		opts: opts, routes: newSinkRoutes(ks.Name, spec.Routes, newMatchErrors(tel, log, set.Clock)), batch: batch, clock: set.Clock, log: log,
 		rep: ReplayReport{DryRun: opts.DryRun, ByType: map[string]uint64{}, BySource: map[string]uint64{}},
 	}
 	r.start = r.clock.Now()
@@ -208,23 +204,18 @@ func newReplayer(ctx context.Context, spec Spec, regs Registries, set Settings, 
 	if opts.DryRun {
 		return r, nil
 	}
-	f, ok := regs.Sinks.Lookup(ks.Type)
-	if !ok {
-		return nil, fmt.Errorf("sink %s: %w %q", ks.Name, ErrUnknownType, ks.Type)
-	}
-	sink, err := f.NewSink(ctx, ksSet, ks.Config)
+	set.Logger = set.Logger.With(slog.Bool("replay", true))
+	runner, err := newSinkRunner(ctx, ks, &spec, regs, nil, set, tel, r.routes.matchErrs)
 	if err != nil {
 		return nil, fmt.Errorf("sink %s: %w", ks.Name, err)
 	}
-	tel, err := newTelemetry(set)
-	if err != nil {
-		return nil, fmt.Errorf("telemetry: %w", err)
+	if err := provision(ctx, runner.log, "sink "+ks.Name, runner.sink); err != nil {
+		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), DefaultShutdownTimeout)
+		defer cancel()
+		return nil, errors.Join(fmt.Errorf("sink %s: %w", ks.Name, err), runner.close(closeCtx))
 	}
-	r.runner = &sinkRunner{
-		name: ks.Name, sink: sink, retry: retry, batch: batch, log: ksSet.Logger, clock: set.Clock, tel: tel,
-		attrs:   metric.WithAttributeSet(attribute.NewSet(attribute.String("sink", ks.Name), attribute.Bool("replay", true))),
-		backoff: retry.NewBackOff(set.Clock),
-	}
+	runner.attrs = metric.WithAttributeSet(attribute.NewSet(attribute.String("sink", ks.Name), attribute.Bool("replay", true)))
+	r.runner = runner
 	return r, nil
 }
 
@@ -355,60 +346,42 @@ func (r *replayer) wait(ctx context.Context, n int) error {
 	}
 }
 
-// deliver hands batch to the sink, retrying transient failures with the
-// sink's backoff. Deliveries that fail permanently, or once the retry
-// policy gives up, are counted as failed; only ctx ends it with an error.
-func (r *replayer) deliver(ctx context.Context, batch []Delivery) error {
-	s := r.runner
-	s.backoff.Reset() // MaxElapsed counts from this batch's first attempt
-	for attempt := 1; ; attempt++ {
-		err := s.attempt(ctx, batch, attempt)
-		if err == nil {
-			s.backoff.Reset()
-			r.rep.Delivered += uint64(len(batch))
-			return nil
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		var be *BatchError
-		if errors.As(err, &be) && allPermanent(be) {
-			s.backoff.Reset()
-			failed := map[int]bool{}
-			for _, f := range be.Failed {
-				if f.Index >= 0 && f.Index < len(batch) && !failed[f.Index] {
-					failed[f.Index] = true
-					r.noteError(fmt.Errorf("seq %d: %s: %w", batch[f.Index].Event.Sequence, ReasonPermanent, f.Err))
-				}
-			}
-			r.rep.Failed += uint64(len(failed))
-			r.rep.Delivered += uint64(len(batch) - len(failed))
-			return nil
-		}
-		reason := ReasonPermanent
-		if !IsPermanent(err) {
-			wait := s.backoff.NextBackOff()
-			if wait != backoff.Stop {
-				s.log.Warn("replay delivery failed, retrying", slog.Int("attempt", attempt), slog.Duration("wait", wait),
-					slog.Uint64("first_seq", batch[0].Event.Sequence), slog.String("error", err.Error()))
-				timer := r.clock.NewTimer(wait)
-				select {
-				case <-timer.C():
-					continue
-				case <-ctx.Done():
-					timer.Stop()
-					return ctx.Err()
-				}
-			}
-			reason = ReasonRetriesExhausted
-		}
-		s.backoff.Reset()
-		r.rep.Failed += uint64(len(batch))
-		r.noteError(fmt.Errorf("seq %d..%d: %s: %w", batch[0].Event.Sequence, batch[len(batch)-1].Event.Sequence, reason, err))
-		s.log.Error("replay deliveries failed", slog.String("reason", reason), slog.Int("events", len(batch)),
-			slog.Uint64("first_seq", batch[0].Event.Sequence), slog.String("error", err.Error()))
-		return nil
+// deliver hands deliveries to the sink through the same deliver as live
+// delivery (with the sink's retry policy, honouring BatchError), with r as
+// its outcomes: deliveries that fail permanently, or once the policy gives
+// up, are counted as failed, never dead-lettered. Only ctx ends it with an
+// error.
+func (r *replayer) deliver(ctx context.Context, deliveries []Delivery) error {
+	err := r.runner.deliver(ctx, ctx, batch{deliveries: deliveries}, r)
+	if errors.Is(err, errStopping) {
+		return ctx.Err()
 	}
+	return err
+}
+
+var _ outcomes = (*replayer)(nil)
+
+// delivered implements outcomes.
+func (r *replayer) delivered(_ context.Context, b batch) error {
+	r.rep.Delivered += uint64(len(b.deliveries))
+	return nil
+}
+
+// pending implements outcomes: replay moves no cursor.
+func (r *replayer) pending(context.Context, batch) error { return nil }
+
+// failed implements outcomes.
+func (r *replayer) failed(_ context.Context, b batch, errs []error, reason string, _ history) error {
+	r.rep.Failed += uint64(len(b.deliveries))
+	for i, d := range b.deliveries {
+		if i > 0 && errs[i] == errs[i-1] { //nolint:errorlint // the same error value for a whole batch
+			continue
+		}
+		r.noteError(fmt.Errorf("seq %d: %s: %w", d.Event.Sequence, reason, errs[i]))
+	}
+	r.log.Error("replay deliveries failed", slog.String("reason", reason), slog.Int("events", len(b.deliveries)),
+		slog.Uint64("first_seq", b.deliveries[0].Event.Sequence), slog.String("error", errs[0].Error()))
+	return nil
 }
 
 func (r *replayer) report() {

@@ -25,8 +25,9 @@ func replaySpec() pipeline.Spec {
 			{Name: "other", Type: "recording", Config: &emptyConfig{}},
 		},
 		Routes: []pipeline.RouteSpec{
-			{Name: "alerts", From: []string{"in"}, To: []string{"out"}, Match: typeMatcher{"alert"}, Transform: subjectSetter{"paged"}},
-			{Name: "rest", From: []string{"in"}, To: []string{"out", "other"}, Match: typeMatcher{"info"}},
+			{Name: "alerts", From: []string{"in"}, To: []string{"out"}, Match: typeMatcher{"alert"}, Transform: subjectSetter{"paged"},
+				OnError: pipeline.OnErrorDeadLetter},
+			{Name: "rest", From: []string{"in"}, To: []string{"out", "other"}, Match: typeMatcher{"info"}, OnError: pipeline.OnErrorDeadLetter},
 		},
 	}
 }

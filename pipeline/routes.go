@@ -1,6 +1,11 @@
 package pipeline
 
-import "slices"
+import (
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"slices"
+)
 
 // sinkRoutes selects, for one sink, which journal records it must deliver
 // and under which route, applying the route's match and transform.
@@ -9,10 +14,12 @@ type sinkRoutes struct {
 	// byOrigin lists, per source name, the routes (in configuration order)
 	// that may send its events to this sink.
 	byOrigin map[string][]*RouteSpec
+	// matchErrs counts and logs matches that could not be evaluated.
+	matchErrs *matchErrors
 }
 
-func newSinkRoutes(sink string, routes []RouteSpec) *sinkRoutes {
-	r := &sinkRoutes{sink: sink, byOrigin: make(map[string][]*RouteSpec)}
+func newSinkRoutes(sink string, routes []RouteSpec, matchErrs *matchErrors) *sinkRoutes {
+	r := &sinkRoutes{sink: sink, byOrigin: make(map[string][]*RouteSpec), matchErrs: matchErrs}
 	for i := range routes {
 		rt := &routes[i]
 		if !slices.Contains(rt.To, sink) {
@@ -30,10 +37,11 @@ func newSinkRoutes(sink string, routes []RouteSpec) *sinkRoutes {
 // batch returns the deliveries for this sink among records, in order. An
 // event goes to the sink once, through the first route (in configuration
 // order) that selects it: the delivery key is the same whichever route.
-// Events whose match or transform fails are returned as rejected, to be
-// dead-lettered.
-func (r *sinkRoutes) batch(records []Record) (b *messageBatch, rejected []rejection) {
-	b = &messageBatch{}
+// A match that cannot be evaluated counts as no match (the next route
+// may select the event), unless the route says on_error: dead_letter.
+// Events so rejected, and those whose transform fails, are returned as
+// rejected, to be dead-lettered.
+func (r *sinkRoutes) batch(records []Record) (b batch, rejected []rejection) {
 	for i := range records {
 		e := &records[i].Event
 		routes := r.byOrigin[e.Origin]
@@ -66,16 +74,20 @@ type rejection struct {
 func (r *sinkRoutes) route(rt *RouteSpec, e *Event) (Delivery, bool, *rejection) {
 	d := Delivery{Event: *e, Key: IdempotencyKey(e.Source, e.ID, r.sink), Route: rt.Name}
 	if rt.Match != nil {
-		ok, err := rt.Match.Match(e)
+		ok, err := r.match(rt, e)
 		if err != nil {
-			return d, false, &rejection{delivery: d, reason: ReasonMatchFailed, err: err}
+			if rt.OnError == OnErrorDeadLetter {
+				return d, false, &rejection{delivery: d, reason: ReasonMatchFailed, err: err}
+			}
+			r.matchErrs.note(rt.Name, e, err)
+			return d, false, nil
 		}
 		if !ok {
 			return d, false, nil
 		}
 	}
 	if rt.Transform != nil {
-		out, err := rt.Transform.Transform(*e)
+		out, err := r.transform(rt, e)
 		if err != nil {
 			return d, false, &rejection{delivery: d, reason: ReasonTransformFailed, err: err}
 		}
@@ -83,4 +95,31 @@ func (r *sinkRoutes) route(rt *RouteSpec, e *Event) (Delivery, bool, *rejection)
 		d.Event = out
 	}
 	return d, true, nil
+}
+
+// match evaluates rt's match on e; a panic is an evaluation error.
+func (r *sinkRoutes) match(rt *RouteSpec, e *Event) (ok bool, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			ok, err = false, r.panicked(rt, "match", p)
+		}
+	}()
+	return rt.Match.Match(e)
+}
+
+// transform applies rt's transform to e; a panic is a transform error.
+func (r *sinkRoutes) transform(rt *RouteSpec, e *Event) (out Event, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = r.panicked(rt, "transform", p)
+		}
+	}()
+	return rt.Transform.Transform(*e)
+}
+
+func (r *sinkRoutes) panicked(rt *RouteSpec, what string, p any) error {
+	err := &panicError{what: fmt.Sprintf("route %s %s", rt.Name, what), value: p}
+	r.matchErrs.log.Error("component panicked", slog.String("component_call", err.what), slog.Any("panic", p),
+		slog.String("stack", string(debug.Stack())))
+	return err
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -15,20 +17,37 @@ import (
 // delivered after the next start.
 var ErrShutdownTimeout = errors.New("shutdown timed out")
 
+// abandonGrace is how long Run waits, after canceling everything at the
+// shutdown deadline, for components to react before it names them
+// abandoned and returns.
+const abandonGrace = time.Second
+
 // Run starts the pipeline and blocks until ctx is canceled or a component
-// fails, then stops it within Spec.ShutdownTimeout.
+// fails, then stops it within Spec.ShutdownTimeout. It may be called once.
 //
-// Start order: sinks (Start), then the router and its journal consumers,
-// then sources. Stop order: sources first (their ctx is canceled and Run
-// waited for, so nothing new enters), then the router (in-flight deliveries
-// finish; retry waits are abandoned and their batches left for the next
-// start), then sinks (Close). Run owns every goroutine it starts and waits
-// for them before returning. It returns nil after a clean stop caused by
-// ctx, or the first component error.
+// At start it reconciles the journal's cursors (see reconcileCursors:
+// orphans of sinks no longer configured are logged and, after
+// Spec.OrphanCursorTTL, removed; a timer does it while running too).
+// Start order: sinks (Start), then one consumer per sink, then sources.
+// Stop order: sources first (their ctx is canceled and their Run waited
+// for, so nothing new enters), then consumers (in-flight deliveries
+// finish; retry waits end and leave what is undelivered for the next
+// start), then sinks (Close). At the deadline everything still running is
+// canceled; what has not returned a moment later is abandoned, named in
+// the log and in the error (ErrShutdownTimeout), and its sink is not
+// closed. Otherwise Run waits for every goroutine it started. It returns
+// nil after a clean stop caused by ctx, or the components' errors.
 func (p *Pipeline) Run(ctx context.Context) error {
+	if p.ran.Swap(true) {
+		return errors.New("pipeline: Run called twice")
+	}
 	log := p.set.Logger
 	if st, err := p.journal.Stats(ctx); err == nil {
 		p.noteAppended(st.Last)
+	}
+	due, err := p.reconcileCursors(ctx)
+	if err != nil {
+		log.Error("orphaned journal cursors could not be handled", slog.String("error", err.Error()))
 	}
 	reg, err := p.set.MeterProvider.Meter(instrumentationScope).RegisterCallback(p.observeLag, p.tel.sinkLag, p.tel.sinkLagAge)
 	if err != nil {
@@ -38,91 +57,75 @@ func (p *Pipeline) Run(ctx context.Context) error {
 
 	started, err := p.startSinks(ctx)
 	if err != nil {
-		return errors.Join(err, p.closeSinks(ctx, started))
+		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.spec.ShutdownTimeout)
+		defer cancel()
+		return errors.Join(err, p.closeSinks(closeCtx, started))
 	}
 
-	// delivery is canceled only at the hard shutdown deadline, so that
-	// in-flight deliveries can finish after ctx is canceled.
-	delivery, cancelDelivery := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelDelivery()
-	stopping := make(chan struct{})
-	sub := newJournalSubscriber(delivery, p.journal, p.sinks, log.With(slog.String("component", "consumer")))
-	router, err := p.newRouter(sub, stopping)
-	if err != nil {
-		return errors.Join(err, p.closeSinks(ctx, started))
+	hard, cancelHard := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelHard()
+	consumers, stopConsumers := context.WithCancel(hard)
+	defer stopConsumers()
+	group, gctx := errgroup.WithContext(ctx)
+	p.mu.Lock()
+	p.run = &runState{group: group, ctx: gctx, consumers: consumers, hard: hard}
+	p.mu.Unlock()
+	for _, s := range p.sinks {
+		if err := p.startConsumer(s.name); err != nil {
+			return err // cannot happen: nothing runs yet
+		}
 	}
-
-	var core errgroup.Group
-	routerDone := make(chan error, 1)
-	core.Go(func() error {
-		err := router.Run(delivery)
-		routerDone <- err
-		return err
-	})
-	select {
-	case <-router.Running():
-	case err := <-routerDone:
-		_ = sub.Close()
-		return errors.Join(routerStopped(err, sub), p.closeSinks(ctx, started))
-	}
-
-	// Sources get their own cancel: whatever ends the run (ctx, a source
-	// failing, the router or a consumer failing) stops them first.
-	srcCtx, cancelSources := context.WithCancel(ctx)
-	defer cancelSources()
-	sources, sourcesCtx := errgroup.WithContext(srcCtx)
+	group.Go(func() error { return p.watchOrphans(gctx, due) })
 	for _, s := range p.sources {
-		sources.Go(func() error {
-			if err := s.source.Run(sourcesCtx, s.host); err != nil && !errors.Is(err, context.Canceled) {
-				return fmt.Errorf("source %s: %w", s.name, err)
-			}
-			return nil
-		})
+		if err := p.startSource(s.name); err != nil {
+			return err
+		}
 	}
 	p.ready.Store(true)
 	log.Info("pipeline running", slog.Int("sources", len(p.sources)), slog.Int("sinks", len(p.sinks)))
 
+	<-gctx.Done()
 	var runErr error
-	select {
-	case <-sourcesCtx.Done(): // ctx canceled or a source failed
-	case err := <-routerDone:
-		runErr = routerStopped(err, sub)
-		routerDone <- err
-	case err := <-sub.failed:
-		runErr = err
+	if cause := context.Cause(gctx); ctx.Err() == nil || !errors.Is(cause, context.Canceled) {
+		runErr = cause
 	}
-	cancelSources()
 	p.ready.Store(false)
 	log.Info("pipeline stopping", slog.Duration("timeout", p.spec.ShutdownTimeout))
 	stopStart := time.Now()
-	deadline := time.AfterFunc(p.spec.ShutdownTimeout, cancelDelivery)
-	defer deadline.Stop()
+	deadline, cancelDeadline := context.WithTimeout(context.WithoutCancel(ctx), p.spec.ShutdownTimeout)
+	defer cancelDeadline()
 
-	// 1. Sources: nothing new enters the journal after this.
-	srcErr := waitOrDeadline(delivery, sources.Wait)
-	if errors.Is(srcErr, context.Canceled) {
-		srcErr = fmt.Errorf("sources: %w", ErrShutdownTimeout)
+	// 1. Sources (their ctx is gctx's, canceled): nothing new enters.
+	p.waitUnits(deadline, sourceUnit(""))
+	// 2. Consumers: in-flight deliveries finish; retry waits end now.
+	stopConsumers()
+	p.waitUnits(deadline, "")
+	// 3. Past the deadline: cancel in-flight work, then name what is left.
+	var abandoned []string
+	if deadline.Err() != nil {
+		cancelHard()
+		grace, cancel := context.WithTimeout(context.WithoutCancel(ctx), abandonGrace)
+		p.waitUnits(grace, "")
+		cancel()
+		for _, u := range p.runningUnits() {
+			abandoned = append(abandoned, u.name)
+		}
+		slices.Sort(abandoned)
 	}
-	// 2. Router: in-flight deliveries finish; retry waits end now.
-	close(stopping)
-	// Both waits end at the hard deadline at the latest: cancelling
-	// delivery there ends in-flight Deliver calls and pending sends.
-	routerErr := waitOrDeadline(delivery, router.Close)
-	if errors.Is(routerErr, context.Canceled) {
-		routerErr = ErrShutdownTimeout
+	var shutdownErr error
+	if len(abandoned) > 0 {
+		shutdownErr = fmt.Errorf("%w: abandoned %s", ErrShutdownTimeout, strings.Join(abandoned, ", "))
+		log.Error("shutdown deadline passed; abandoning what did not stop", slog.Any("abandoned", abandoned))
+	} else if err := group.Wait(); err != nil && runErr == nil {
+		runErr = err
 	}
-	grace, cancelGrace := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-	_ = waitOrDeadline(grace, sub.Close)
-	_ = waitOrDeadline(grace, core.Wait)
-	cancelGrace()
-	if routerErr != nil {
-		routerErr = fmt.Errorf("router: %w", routerErr)
-	}
-	// 3. Sinks, with what is left of the budget (at least a second).
+	// 4. Sinks, with what is left of the budget (at least a second),
+	// except those whose consumer was abandoned (still in Deliver).
 	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), max(time.Second, p.spec.ShutdownTimeout-time.Since(stopStart)))
 	defer cancel()
-	sinkErr := p.closeSinks(closeCtx, p.sinks)
-	err = errors.Join(runErr, srcErr, routerErr, sinkErr)
+	toClose := slices.DeleteFunc(slices.Clone(p.sinks), func(s *sinkRunner) bool { return slices.Contains(abandoned, sinkUnit(s.name)) })
+	sinkErr := p.closeSinks(closeCtx, toClose)
+	err = errors.Join(runErr, shutdownErr, sinkErr)
 	if err != nil {
 		log.Error("pipeline stopped with errors", slog.String("error", err.Error()))
 	} else {
@@ -131,26 +134,26 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	return err
 }
 
-// routerStopped explains a router that stopped on its own: usually a
-// consumer failed (its error is waiting on sub.failed), which made
-// watermill stop the router once no handler was left.
-func routerStopped(err error, sub *journalSubscriber) error {
-	select {
-	case cause := <-sub.failed:
-		return cause
-	case <-time.After(100 * time.Millisecond):
+// waitUnits waits until every running unit whose name starts with prefix
+// returned, or ctx ends.
+func (p *Pipeline) waitUnits(ctx context.Context, prefix string) {
+	for _, u := range p.runningUnits() {
+		if !strings.HasPrefix(u.name, prefix) {
+			continue
+		}
+		select {
+		case <-u.done:
+		case <-ctx.Done():
+			return
+		}
 	}
-	if err != nil {
-		return fmt.Errorf("router stopped: %w", err)
-	}
-	return errors.New("router stopped unexpectedly")
 }
 
 // startSinks starts sinks in order and returns those started.
 func (p *Pipeline) startSinks(ctx context.Context) ([]*sinkRunner, error) {
 	for i, s := range p.sinks {
 		startCtx, cancel := context.WithTimeout(ctx, p.spec.ShutdownTimeout)
-		err := s.sink.Start(startCtx)
+		err := s.start(startCtx)
 		cancel()
 		if err != nil {
 			return p.sinks[:i], fmt.Errorf("start sink %s: %w", s.name, err)
@@ -163,22 +166,9 @@ func (p *Pipeline) startSinks(ctx context.Context) ([]*sinkRunner, error) {
 func (p *Pipeline) closeSinks(ctx context.Context, sinks []*sinkRunner) error {
 	var errs []error
 	for _, s := range sinks {
-		if err := s.sink.Close(ctx); err != nil {
+		if err := s.close(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("close sink %s: %w", s.name, err))
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// waitOrDeadline runs wait and returns its error, or ctx's error if ctx
-// ends first (the waiting goroutine then finishes on its own).
-func waitOrDeadline(ctx context.Context, wait func() error) error {
-	done := make(chan error, 1)
-	go func() { done <- wait() }()
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -108,9 +108,15 @@ type running struct {
 // start opens the journal and runs a pipeline for spec until stop.
 func (h *harness) start(spec pipeline.Spec) *running {
 	h.t.Helper()
+	return h.startWith(spec, pipeline.NopSettings("test"))
+}
+
+// startWith is start with the given settings.
+func (h *harness) startWith(spec pipeline.Spec, set pipeline.Settings) *running {
+	h.t.Helper()
 	j, err := journal.Open(h.dir, journal.Options{CursorFlushInterval: 10 * time.Millisecond})
 	require.NoError(h.t, err)
-	p, err := pipeline.New(context.Background(), spec, h.regs, j, pipeline.NopSettings("test"))
+	p, err := pipeline.New(context.Background(), spec, h.regs, j, set)
 	require.NoError(h.t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{journal: j, cancel: cancel, done: make(chan error, 1)}
@@ -433,4 +439,20 @@ func TestThrottleCoalescesPerKey(t *testing.T) {
 	}, 5*time.Second, time.Millisecond)
 	require.NoError(t, r.stop(t))
 	require.Len(t, out.Deliveries(), 3)
+}
+
+// waitLetters waits until store holds n dead letters that f matches and
+// returns them.
+func waitLetters(t *testing.T, store pipeline.DeadLetterStore, f pipeline.DeadLetterFilter, n int) []pipeline.DeadLetter {
+	t.Helper()
+	var letters []pipeline.DeadLetter
+	require.Eventually(t, func() bool {
+		letters = letters[:0]
+		err := store.DeadLetters(context.Background(), f, func(l pipeline.DeadLetter) error {
+			letters = append(letters, l)
+			return nil
+		})
+		return err == nil && len(letters) == n
+	}, 5*time.Second, time.Millisecond, "want %d dead letters", n)
+	return letters
 }

@@ -10,6 +10,16 @@ type Spec struct {
 	Routes  []RouteSpec
 	// ShutdownTimeout bounds how long stopping may take; zero means 30s.
 	ShutdownTimeout time.Duration
+	// OrphanCursorTTL is how long a journal cursor whose consumer is no
+	// longer a configured sink (a sink renamed or removed) may pin
+	// retention before Run deletes it (config journal.orphan_cursor_ttl);
+	// zero means DefaultOrphanCursorTTL, negative never deletes. See
+	// orphans.go for the rules and ToolConsumerPrefix for the consumers
+	// that are never orphans.
+	OrphanCursorTTL time.Duration
+	// KeepCursors names further journal consumers that are not sinks and
+	// must never be treated as orphans.
+	KeepCursors []string
 }
 
 // SourceSpec is one configured source.
@@ -29,6 +39,9 @@ type SinkSpec struct {
 	// Throttle, when set, limits deliveries per key for every route to
 	// this sink that has no throttle of its own.
 	Throttle *ThrottleSpec
+	// StartAt decides where the sink begins when it has no cursor yet
+	// (a new sink); the zero value is the oldest retained record.
+	StartAt StartAt
 }
 
 // BatchConfig bounds the batches handed to a sink's Deliver.
@@ -68,14 +81,19 @@ type RouteSpec struct {
 	// Throttle, when set, limits this route's deliveries per key, for
 	// each of its sinks separately.
 	Throttle *ThrottleSpec
+	// OnError is what an event whose Match cannot be evaluated becomes:
+	// OnErrorNoMatch (the default, also "") or OnErrorDeadLetter.
+	OnError string
 }
 
 // EventMatcher decides whether a route selects an event. Implementations
 // are compiled once at load and must be safe for concurrent use.
 type EventMatcher interface {
 	// Match reports whether e is selected. An error (an expression that
-	// fails on this event) dead-letters the event for the route's sinks
-	// with reason "match failed"; it is never silently dropped.
+	// cannot be evaluated on this event: a missing key, a type error)
+	// counts as no match, counted per route in sluice.route.match_errors;
+	// under RouteSpec.OnError dead_letter it dead-letters the event for
+	// the route's sinks with reason "match failed".
 	Match(e *Event) (bool, error)
 }
 

@@ -22,6 +22,11 @@ const instrumentationScope = "github.com/sluice-dev/sluice/pipeline"
 //	sluice.sink.delivery.duration  histogram seconds per successful Deliver call
 //	sluice.sink.lag                gauge     events appended but not yet delivered
 //	sluice.sink.lag.age            gauge     seconds since the oldest undelivered event was appended
+//	sluice.route.match_errors      counter   events a route's match could not evaluate, by route
+//	sluice.journal.orphan_cursors_removed counter cursors of sinks no longer configured, removed after journal.orphan_cursor_ttl
+//
+// The Prometheus exporter names them with _ and a _total suffix for
+// counters (sluice_route_match_errors_total).
 const (
 	metricSourceEvents       = "sluice.source.events"
 	metricSourceEmitErrors   = "sluice.source.emit.errors"
@@ -34,6 +39,8 @@ const (
 	metricSinkDuration       = "sluice.sink.delivery.duration"
 	metricSinkLag            = "sluice.sink.lag"
 	metricSinkLagAge         = "sluice.sink.lag.age"
+	metricRouteMatchErrors   = "sluice.route.match_errors"
+	metricOrphansRemoved     = "sluice.journal.orphan_cursors_removed"
 )
 
 // telemetry holds the pipeline core's instruments.
@@ -51,6 +58,8 @@ type telemetry struct {
 	sinkDuration       metric.Float64Histogram
 	sinkLag            metric.Int64ObservableGauge
 	sinkLagAge         metric.Float64ObservableGauge
+	routeMatchErrors   metric.Int64Counter
+	orphansRemoved     metric.Int64Counter
 }
 
 func newTelemetry(set Settings) (*telemetry, error) {
@@ -82,7 +91,12 @@ func newTelemetry(set Settings) (*telemetry, error) {
 	t.sinkRetries = counter(metricSinkRetries, "Retries scheduled after transient delivery failures.")
 	t.sinkDeadLettered = counter(metricSinkDeadLettered, "Events given up on after a permanent failure or exhausted retries.")
 	t.sinkThrottled = counter(metricSinkThrottled, "Events a throttle held back or coalesced into a newer one, by outcome.")
+	t.routeMatchErrors = counter(metricRouteMatchErrors, "Events whose route match could not be evaluated (counted as no match unless on_error: dead_letter), by route.")
 	t.sinkDuration = hist(metricSinkDuration, "Duration of successful Deliver calls.")
+	if err != nil {
+		return nil, err
+	}
+	t.orphansRemoved, err = m.Int64Counter(metricOrphansRemoved, metric.WithDescription("Journal cursors of sinks no longer configured, removed after journal.orphan_cursor_ttl."), metric.WithUnit("{cursor}"))
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,165 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// consumer is one run of a sink's journal consumer: it reads from the
+// sink's cursor, routes, throttles, delivers with retry, dead-letters and
+// commits, in that order, one batch at a time (order is preserved per
+// sink). It is the live outcomes of deliver.
+type consumer struct {
+	*sinkRunner
+	// committed is the cursor position last committed.
+	committed uint64
+}
+
+var _ outcomes = (*consumer)(nil)
+
+// consume runs the sink's consumer until ctx ends (it then returns nil;
+// what is not delivered is delivered after the next start) or it fails
+// (a journal read or cursor commit failing). Deliver calls and commits
+// run with hard, which is canceled only at the shutdown deadline, so an
+// in-flight delivery finishes after ctx ends. consume may be called again
+// after it returned: it starts over from the committed cursor.
+func (s *sinkRunner) consume(ctx, hard context.Context) error {
+	s.throttles = newSinkThrottles(s.spec.Throttle, s.allRts, s.name)
+	next, err := s.startPosition(ctx)
+	if err != nil {
+		return stopErr(ctx, err)
+	}
+	c := &consumer{sinkRunner: s, committed: next}
+	s.next.Store(next)
+	limit := ReadLimit{MaxRecords: s.batch.MaxEvents, MaxBytes: int(s.batch.MaxBytes)}
+	checkRedrives := true // at start, then whenever a redrive is requested
+	for {
+		// Take the wake-up channel before looking, so that a request made
+		// in between is not missed.
+		wake := s.journal.RedriveRequested()
+		if checkRedrives {
+			if err := c.redrive(ctx, hard); err != nil {
+				return stopErr(ctx, err)
+			}
+			checkRedrives = false
+		}
+		var due <-chan time.Time
+		var timer Timer
+		if at, ok := s.throttles.next(); ok {
+			timer = s.clock.NewTimer(max(0, at.Sub(s.clock.Now())))
+			due = timer.C()
+		}
+		records, err := s.readOrWake(ctx, next, limit, wake, due)
+		if timer != nil {
+			timer.Stop()
+		}
+		select {
+		case <-wake: // closed: a redrive was requested
+			checkRedrives = true
+		default:
+		}
+		if err != nil {
+			return stopErr(ctx, fmt.Errorf("read journal: %w", err))
+		}
+		b, rejected := s.routes.batch(records)
+		if len(rejected) > 0 {
+			if err := s.reject(ctx, rejected); err != nil {
+				return stopErr(ctx, err)
+			}
+		}
+		if len(records) > 0 {
+			s.oldestPending.Store(records[0].AppendTime.UnixNano())
+		}
+		b.deliveries = s.throttle(hard, b.deliveries)
+		if len(b.deliveries) > 0 {
+			if err := s.deliver(ctx, hard, b, c); err != nil {
+				return stopErr(ctx, err)
+			}
+		}
+		if len(records) > 0 {
+			next = records[len(records)-1].Seq + 1
+		}
+		if err := c.commit(hard, next); err != nil {
+			return stopErr(ctx, err)
+		}
+		s.next.Store(next)
+		s.oldestPending.Store(0) // handled; the next read sets it again
+	}
+}
+
+// commit moves the cursor to upTo, never past an event a throttle still
+// holds, with the sink's state changes in the same transaction. Nothing
+// is written when neither moved.
+func (c *consumer) commit(ctx context.Context, upTo uint64) error {
+	if held := c.throttles.oldestPending(); held != 0 && held < upTo {
+		upTo = held
+	}
+	changes := c.state.TakeChanges(c.name)
+	if upTo <= c.committed && len(changes) == 0 {
+		return nil
+	}
+	upTo = max(upTo, c.committed)
+	if err := c.journal.CommitCursor(context.WithoutCancel(ctx), c.name, upTo, changes...); err != nil {
+		return fmt.Errorf("commit cursor: %w", err)
+	}
+	c.committed = upTo
+	return nil
+}
+
+// delivered implements outcomes: redriven letters that took effect leave
+// the store.
+func (c *consumer) delivered(ctx context.Context, b batch) error {
+	if b.letters == nil {
+		return nil
+	}
+	if err := c.resolveLetters(ctx, b); err != nil {
+		return err
+	}
+	return c.commit(ctx, c.committed) // the sink's state changes
+}
+
+// pending implements outcomes: the cursor moves up to the first delivery
+// still to be retried, so what took effect is not delivered again after
+// a restart.
+func (c *consumer) pending(ctx context.Context, b batch) error {
+	if b.letters != nil {
+		return c.commit(ctx, c.committed)
+	}
+	return c.commit(ctx, b.deliveries[0].Event.Sequence)
+}
+
+// failed implements outcomes: the deliveries go to the dead-letter store.
+func (c *consumer) failed(ctx context.Context, b batch, errs []error, reason string, h history) error {
+	return c.giveUp(ctx, b, errs, reason, h)
+}
+
+// readOrWake is Journal.Read that also returns (with no records) when wake
+// is closed or due fires.
+func (s *sinkRunner) readOrWake(ctx context.Context, from uint64, limit ReadLimit, wake <-chan struct{}, due <-chan time.Time) ([]Record, error) {
+	readCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-wake:
+			cancel()
+		case <-due:
+			cancel()
+		case <-readCtx.Done():
+		}
+	}()
+	records, err := s.journal.Read(readCtx, from, limit)
+	if err != nil && ctx.Err() == nil && readCtx.Err() != nil {
+		return nil, nil
+	}
+	return records, err
+}
+
+// stopErr hides errors caused by the consumer stopping.
+func stopErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil || errors.Is(err, errStopping) || errors.Is(err, ErrJournalClosed) || errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,80 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+)
+
+// Provisioner is implemented by sources and sinks that do I/O before they
+// can run: open files, read certificates and secrets, resolve names. It
+// must not listen, connect to send, or emit: `sluice validate` calls it
+// to report what `run` would fail to open, without side effects.
+//
+// New calls Provision once, after the factory and before Start (sinks)
+// or Run (sources). A sink releases what Provision acquired in Close; a
+// source when Run returns, or in a Close(context.Context) error method
+// that Provision (the function) calls when the source never runs.
+type Provisioner interface {
+	Provision(ctx context.Context) error
+}
+
+// sourceCloser is the optional Close of a source, called by Provision.
+type sourceCloser interface {
+	Close(ctx context.Context) error
+}
+
+// provision calls c's Provision if it has one, turning a panic into an
+// error.
+func provision(ctx context.Context, log *slog.Logger, what string, c any) error {
+	pr, ok := c.(Provisioner)
+	if !ok {
+		return nil
+	}
+	if err := guard(log, what+" provision", func() error { return pr.Provision(ctx) }); err != nil {
+		return fmt.Errorf("provision: %w", err)
+	}
+	return nil
+}
+
+// Provision builds every source and sink of spec with the factories in
+// regs, provisions each (Provisioner), then closes it, and returns every
+// error joined, each naming its component. Nothing is started, no journal
+// is used (sinks get an empty Settings.State). It is what `sluice
+// validate` runs after the config checks.
+func Provision(ctx context.Context, spec Spec, regs Registries, set Settings) error {
+	set = set.WithDefaults()
+	tel, err := newTelemetry(set)
+	if err != nil {
+		return fmt.Errorf("telemetry: %w", err)
+	}
+	match := newMatchErrors(tel, set.Logger, set.Clock)
+	var errs []error
+	for _, ss := range spec.Sources {
+		src, err := buildSource(ctx, ss, regs, set)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("source %s: %w", ss.Name, err))
+			continue
+		}
+		if c, ok := src.(sourceCloser); ok {
+			if err := guard(set.Logger, "source "+ss.Name+" close", func() error { return c.Close(ctx) }); err != nil {
+				errs = append(errs, fmt.Errorf("source %s: close: %w", ss.Name, err))
+			}
+		}
+	}
+	for _, ks := range spec.Sinks {
+		s, err := newSinkRunner(ctx, ks, &spec, regs, nil, set, tel, match)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("sink %s: %w", ks.Name, err))
+			continue
+		}
+		if err := provision(ctx, s.log, "sink "+ks.Name, s.sink); err != nil {
+			errs = append(errs, fmt.Errorf("sink %s: %w", ks.Name, err))
+		}
+		if err := s.close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("sink %s: close: %w", ks.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
