@@ -47,7 +47,7 @@ func (p *parser) buildSinks(entries []sinkEntry, reg *pipeline.Registry[pipeline
 		if !ok {
 			continue
 		}
-		spec := pipeline.SinkSpec{Name: e.Name, Type: e.Type, Config: cfg, Retry: e.Retry, Batch: e.Batch}
+		spec := pipeline.SinkSpec{Name: e.Name, Type: e.Type, Config: cfg, Retry: e.Retry, Batch: e.Batch, StartAt: e.StartAt}
 		if e.Throttle != nil {
 			if t, ok := p.compileThrottle(joinPath(path, "throttle"), e.Throttle); ok {
 				spec.Throttle = t

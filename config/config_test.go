@@ -113,6 +113,7 @@ func TestParseFull(t *testing.T) {
 		FullPolicy:          config.FullPolicyDropOldest,
 		CursorFlushInterval: time.Second,
 		CheckpointInterval:  5 * time.Minute,
+		OrphanCursorTTL:     24 * time.Hour,
 	}, f.Journal)
 	assert.Equal(t, 45*time.Second, f.ShutdownTimeout)
 	assert.Equal(t, 45*time.Second, f.Pipeline.ShutdownTimeout)
@@ -217,4 +218,20 @@ func TestParseNilEnvAndRegistries(t *testing.T) {
 		`x.yaml:2:8: journal.dir: ${HOME}: environment variable HOME is not set (write ${HOME:-default} to give a default)`,
 		`x.yaml:3:27: sources[0].type: unknown source type "gen"; none are registered`,
 	}, "\n"), err.Error())
+}
+
+// Route on_error, sink start_at and journal.orphan_cursor_ttl reach the
+// pipeline spec.
+func TestParseRouteAndSinkPolicies(t *testing.T) {
+	t.Parallel()
+	f, err := parseFixture(t, "testdata/valid/policies.yaml")
+	require.NoError(t, err)
+	assert.Equal(t, 2*time.Hour, f.Pipeline.OrphanCursorTTL)
+	require.Len(t, f.Pipeline.Sinks, 3)
+	assert.Equal(t, pipeline.StartAt{Newest: true}, f.Pipeline.Sinks[0].StartAt)
+	assert.Equal(t, "2026-01-02T03:04:05Z", f.Pipeline.Sinks[1].StartAt.String())
+	assert.Equal(t, pipeline.StartAt{}, f.Pipeline.Sinks[2].StartAt, "oldest by default")
+	require.Len(t, f.Pipeline.Routes, 2)
+	assert.Equal(t, pipeline.OnErrorDeadLetter, f.Pipeline.Routes[0].OnError)
+	assert.Empty(t, f.Pipeline.Routes[1].OnError, "no_match by default")
 }

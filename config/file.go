@@ -81,6 +81,9 @@ type sinkEntry struct {
 	// Throttle limits deliveries per key for the routes to this sink that
 	// have no throttle of their own.
 	Throttle *ThrottleConfig `yaml:"throttle"`
+	// StartAt is where the sink begins when it has no cursor yet: oldest
+	// (the default), newest, or an RFC 3339 time.
+	StartAt pipeline.StartAt `yaml:"start_at"`
 }
 
 // SetDefaults implements Defaulter.

@@ -53,6 +53,7 @@ func Parse(name string, data []byte, regs pipeline.Registries, env func(string) 
 		Sinks:           p.buildSinks(doc.Sinks, regs.Sinks),
 		Routes:          p.buildRoutes(doc.Routes),
 		ShutdownTimeout: doc.ShutdownTimeout,
+		OrphanCursorTTL: doc.Journal.OrphanCursorTTL,
 	}
 	p.checkReferences(&doc)
 	if err := errs.result(); err != nil {

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"fmt"
+
 	"github.com/sluice-dev/sluice/pipeline"
 )
 
@@ -12,6 +14,23 @@ type routeEntry struct {
 	Match     *MatchConfig     `yaml:"match"`
 	Transform *TransformConfig `yaml:"transform"`
 	Throttle  *ThrottleConfig  `yaml:"throttle"`
+	// OnError is what an event whose match cannot be evaluated becomes:
+	// no_match (the default) or dead_letter.
+	OnError OnError `yaml:"on_error"`
+}
+
+// OnError is a route's match error policy (pipeline.RouteSpec.OnError).
+type OnError string
+
+// UnmarshalText implements encoding.TextUnmarshaler, accepting only the
+// defined policies.
+func (o *OnError) UnmarshalText(text []byte) error {
+	switch v := string(text); v {
+	case pipeline.OnErrorNoMatch, pipeline.OnErrorDeadLetter:
+		*o = OnError(v)
+		return nil
+	}
+	return fmt.Errorf("want %s or %s, got %q", pipeline.OnErrorNoMatch, pipeline.OnErrorDeadLetter, text)
 }
 
 // MatchConfig selects the events a route delivers. Every condition given
@@ -53,7 +72,7 @@ func (p *parser) buildRoutes(entries []routeEntry) []pipeline.RouteSpec {
 	specs := make([]pipeline.RouteSpec, 0, len(entries))
 	for i, r := range entries {
 		path := indexPath("routes", i)
-		spec := pipeline.RouteSpec{Name: r.Name, From: r.From, To: r.To}
+		spec := pipeline.RouteSpec{Name: r.Name, From: r.From, To: r.To, OnError: string(r.OnError)}
 		if r.Match != nil {
 			if m, ok := p.compileMatch(joinPath(path, "match"), r.Match); ok && m != nil {
 				spec.Match = m

@@ -45,6 +45,10 @@ type JournalConfig struct {
 	SigningKey string `yaml:"signing_key"`
 	// CheckpointInterval is how often a signed checkpoint is written.
 	CheckpointInterval time.Duration `yaml:"checkpoint_interval"`
+	// OrphanCursorTTL is how long the cursor of a sink that is no longer
+	// configured may pin retention before it is removed
+	// (pipeline.Spec.OrphanCursorTTL).
+	OrphanCursorTTL time.Duration `yaml:"orphan_cursor_ttl"`
 }
 
 // RetentionConfig bounds the journal; zero disables a bound.
@@ -90,6 +94,7 @@ func DefaultJournalConfig() JournalConfig {
 		FullPolicy:          FullPolicyRefuse,
 		CursorFlushInterval: time.Second,
 		CheckpointInterval:  5 * time.Minute,
+		OrphanCursorTTL:     pipeline.DefaultOrphanCursorTTL,
 	}
 }
 
@@ -107,6 +112,9 @@ func (c *JournalConfig) Validate() error {
 	}
 	if c.Retention.MaxBytes > 0 && c.Retention.MaxBytes < 2*c.SegmentMaxBytes {
 		errs = append(errs, pipeline.FieldErrorf("retention.max_bytes", "must be at least twice segment_max_bytes (%s), so a sealed segment can exist beside the active one; got %s", 2*c.SegmentMaxBytes, c.Retention.MaxBytes))
+	}
+	if c.OrphanCursorTTL <= 0 {
+		errs = append(errs, pipeline.FieldErrorf("orphan_cursor_ttl", "must be positive, got %s", c.OrphanCursorTTL))
 	}
 	if c.CheckpointInterval <= 0 {
 		errs = append(errs, pipeline.FieldErrorf("checkpoint_interval", "must be positive, got %s", c.CheckpointInterval))
