@@ -19,9 +19,11 @@ import (
 // offsetClock is the wall clock moved by an offset tests set.
 type offsetClock struct{ off atomic.Int64 }
 
-func (c *offsetClock) Now() time.Time                         { return time.Now().Add(time.Duration(c.off.Load())) }
-func (c *offsetClock) NewTimer(d time.Duration) pipeline.Timer { return pipeline.RealClock().NewTimer(d) }
-func (c *offsetClock) add(d time.Duration)                     { c.off.Add(int64(d)) }
+func (c *offsetClock) Now() time.Time { return time.Now().Add(time.Duration(c.off.Load())) }
+func (c *offsetClock) NewTimer(d time.Duration) pipeline.Timer {
+	return pipeline.RealClock().NewTimer(d)
+}
+func (c *offsetClock) add(d time.Duration) { c.off.Add(int64(d)) }
 
 // warnRecorder keeps the messages and attributes of WARN records.
 type warnRecorder struct {

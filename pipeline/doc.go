@@ -20,37 +20,87 @@
 //
 // # Delivery semantics
 //
-// Delivery is at least once. The cursor moves past a batch only after
-// Deliver returned nil (or the batch was given up on), and cursor commits
-// are batched by the journal, so a crash re-delivers what was delivered
-// since the last commit. Each Delivery carries an idempotency key derived
-// from the event's source and id and the sink's name (IdempotencyKey),
-// stable across retries, restarts and replays, which sinks pass to their
-// peers in native form.
+// Delivery is at least once. The cursor moves past a delivery only after
+// it took effect (or was dead-lettered), and cursor commits are batched by
+// the journal, so a crash re-delivers what was delivered since the last
+// commit. Each Delivery carries an idempotency key derived from the
+// event's source and id and the sink's name (IdempotencyKey), stable
+// across retries, restarts and replays, which sinks pass to their peers in
+// native form.
 //
 // A failed Deliver is retried with exponential backoff and jitter
-// (RetryConfig, github.com/cenkalti/backoff/v4); retry lives here, not in
-// sinks. An error wrapped with Permanent is not retried. A batch that fails
-// permanently, or whose retries run out under a finite MaxElapsed, is given
-// up on: it is counted (sluice.sink.dead_lettered) and logged with the
-// first and last error, and stays in the journal for replay.
+// (RetryConfig, github.com/cenkalti/backoff/v4); retry lives here, in one
+// helper shared by delivery, redrive, replay and the dead-letter store,
+// not in sinks. An error wrapped with Permanent is not retried. A sink
+// that sends several requests per batch reports per-delivery outcomes with
+// BatchError: the deliveries it does not list took effect and are never
+// sent again, its permanent failures are dead-lettered at once, only its
+// transient failures are retried, and meanwhile the cursor is committed up
+// to the lowest sequence still pending. Deliveries that fail permanently,
+// or whose retries run out under a finite MaxElapsed, are dead-lettered
+// (the Journal's DeadLetterStore is required): counted
+// (sluice.sink.dead_lettered), logged with the first and last error, kept
+// for redrive, and still in the journal for replay.
 //
-// # The router
+// # Routes
 //
-// The watermill Router runs one handler per sink over a Subscriber adapter
-// on the journal (router.go, the only file that uses watermill types). A
-// message carries a batch of records rather than one event, because the
-// Router costs about 13µs per message. Ack advances the sink's cursor; Nack
-// leaves it, so the batch is delivered again.
+// An event goes to a sink through the first route (in configuration
+// order) that selects it. A match that cannot be evaluated on an event (a
+// missing key, a type error, a panic) counts as no match, so a later route
+// may still select it; it is counted in sluice.route.match_errors{route}
+// and logged at most once a minute per route. A route with OnError
+// "dead_letter" dead-letters such events for its sinks instead (reason
+// "match failed"). A transform that fails dead-letters the event.
+//
+// # Sink state and cursors
+//
+// A sink keeps small durable state through Settings.State (SinkState):
+// New loads the state committed with the sink's cursor before calling the
+// sink's factory, and after each Deliver the runner commits what the sink
+// changed with the cursor position that covers it (Journal.CommitCursor),
+// so after a crash state and cursor agree. Keys beginning "sluice." are
+// the runner's.
+//
+// A sink that has no cursor yet begins where its StartAt says: the
+// oldest retained record (the default), after the newest, or at the first
+// record appended at or after a time (Journal.SeqAtTime); it is logged
+// with the backlog it starts with. At Run start (and by a timer while
+// running) a cursor whose consumer is not a configured sink, for example
+// after a sink was renamed or removed, is an orphan: it is logged at WARN
+// with its backlog and marked in its own consumer state
+// (OrphanedSinceKey); once marked longer than Spec.OrphanCursorTTL
+// (default 24h) it is deleted, so it no longer holds back retention, and
+// counted in sluice.journal.orphan_cursors_removed. A sink configured
+// again before then clears the mark. Consumers that are not sinks are
+// named with ToolConsumerPrefix ("sluice:") or listed in
+// Spec.KeepCursors, and are never orphans.
+//
+// # The consumer
+//
+// Each sink has one consumer goroutine (consumer.go): read a bounded batch
+// from its cursor (blocking without polling when caught up), route,
+// throttle, deliver with retry, dead-letter, commit; dead letters marked
+// for redrive go through the same deliver. Replay uses that deliver too,
+// counting instead of dead-lettering. There is no message broker in the
+// core path: watermill is kept for fleet mode's message boundary.
 //
 // # Lifecycle
 //
-// New builds every component from its factory; Run starts sinks, then the
-// router, then sources, and on cancellation stops sources first (so the
-// journal stops growing), then the router (in-flight deliveries finish,
-// backoff waits end and leave their batch for the next start), then sinks.
-// All of it is bounded by Spec.ShutdownTimeout. Run owns every goroutine
-// it starts.
+// New builds every component from its factory and calls Provision on
+// those that implement Provisioner (I/O such as reading certificates; the
+// function Provision does the same for `sluice validate` without a
+// journal); if anything fails, it closes the sinks it built. Run starts
+// sinks, then their consumers, then sources, each source and consumer as
+// its own unit under one errgroup, so that one can be stopped and started
+// again alone. On cancellation it stops sources first (so the journal
+// stops growing), then consumers (in-flight deliveries finish, backoff
+// waits end and leave what is undelivered for the next start), then
+// sinks. All of it is bounded by Spec.ShutdownTimeout; at the deadline
+// what still runs is canceled, and what does not return is named in the
+// log and in Run's error (ErrShutdownTimeout). Otherwise Run waits for
+// every goroutine it started. A panic in a source's Run, a sink's Start,
+// Deliver or Close, a factory, Provision or a route is an error of that
+// component (ErrPanic), logged with its stack, never a crash.
 //
 // # Telemetry
 //

@@ -8,10 +8,14 @@ import "context"
 //   - Start is called once before any Deliver; its ctx is for startup only.
 //   - Deliver is called by one goroutine at a time, with batches in journal
 //     order. It returns nil only when every delivery of the batch has taken
-//     effect (written, acknowledged by the peer). On error the whole batch
-//     is delivered again later (at least once), so sinks must tolerate
-//     duplicates, using Delivery.Key where the peer supports it. Wrap
-//     errors that retrying cannot fix with Permanent.
+//     effect (written, acknowledged by the peer). On a plain error the
+//     whole batch is delivered again later (at least once), so sinks must
+//     tolerate duplicates, using Delivery.Key where the peer supports it.
+//     A sink that sends more than one request per batch returns a
+//     BatchError listing the deliveries that failed, so that only those
+//     are retried. Wrap errors that retrying cannot fix with Permanent.
+//   - Settings.State (SinkState) holds the sink's durable state; changes
+//     made during Deliver are committed with the cursor after it returns.
 //   - Deliver must return promptly when ctx ends.
 //   - Close releases resources; it is idempotent and safe without Start.
 type Sink interface {
