@@ -41,9 +41,24 @@ func (j *Journal) commitGroup() bool {
 	return true
 }
 
-// groupTx runs the transaction of the group started in c.group.
+// groupTx runs the transaction of the group started in c.group. When it
+// fails because the disk is full (ENOSPC, not the size limit), segments
+// every cursor has passed are reclaimed and the group is tried once more
+// before it is refused.
 func (j *Journal) groupTx(start time.Time, size int) error {
+	err := j.groupTxOnce(start, size)
+	if !isDiskFull(err) || j.reclaimPassed(max(j.now(), j.c.lastTime)) == 0 {
+		return err
+	}
+	return j.groupTxOnce(start, size)
+}
+
+func (j *Journal) groupTxOnce(start time.Time, size int) error {
 	c := &j.c
+	if err := j.reopenActive(); err != nil {
+		j.tel.failed("io")
+		return err
+	}
 	now := max(j.now(), c.lastTime)
 	events := 0
 	for _, r := range c.group {
@@ -95,7 +110,7 @@ func (j *Journal) groupTx(start time.Time, size int) error {
 	}
 	logical := tx.Size()
 	commitStart := time.Now()
-	if err := tx.Commit(); err != nil {
+	if err := j.commitGroupTx(tx, rotate); err != nil {
 		return abandon(err)
 	}
 	c.lastCommit = time.Since(commitStart)
@@ -106,6 +121,19 @@ func (j *Journal) groupTx(start time.Time, size int) error {
 	}
 	j.committed(c.group, seg, db, rotate, now, w.seq, w.hash, events)
 	j.tel.commitDuration.Record(context.Background(), time.Since(start).Seconds())
+	return nil
+}
+
+// commitGroupTx commits a group's transaction: through commitActive on
+// the active segment; a rotating group's transaction is on a new file,
+// which abandon removes when the commit fails.
+func (j *Journal) commitGroupTx(tx *bolt.Tx, rotate bool) error {
+	if !rotate {
+		return j.commitActive(tx)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("%w: commit: %w", ErrWriteFailed, err)
+	}
 	return nil
 }
 
@@ -204,6 +232,7 @@ func (j *Journal) committed(group []*request, seg *segment, db *bolt.DB, rotate 
 		old := c.active
 		old.setInfo(segmentInfo{created: nanos(c.created), prev: c.prev, last: c.last, lastTime: c.lastTime, lastHash: c.hash})
 		old.size.Store(fileSize(old.path))
+		j.handles.used(old, true) // its handle now counts against MaxOpenSegments
 		seg.db = db
 		segs = append(segs[:len(segs):len(segs)], seg)
 		c.active, c.db, c.created, c.prev = seg, db, now, c.hash

@@ -28,6 +28,13 @@ type committer struct {
 
 	gatherTimer *time.Timer
 	lastCommit  time.Duration // duration of the last tx.Commit (writes and fsyncs)
+
+	// A failed commit breaks the active handle until reopenActive
+	// succeeds (fault.go).
+	broken    error     // the failed commit's error; nil when sound
+	failedTx  uint64    // bbolt id of the failed transaction, 0 once handled
+	reopenErr error     // why the last reopen failed
+	retryAt   time.Time // no reopen attempt before
 }
 
 // run is the committer goroutine. It drains the append queue into group
@@ -142,7 +149,7 @@ func (j *Journal) waitMore(deadline time.Time) bool {
 
 // flushCursors writes the dirty cursors in a transaction of their own.
 func (j *Journal) flushCursors() error {
-	err := j.c.db.Update(func(tx *bolt.Tx) error { return j.writeCursors(tx, false) })
+	err := j.updateActive(func(tx *bolt.Tx) error { return j.writeCursors(tx, false) })
 	if err != nil {
 		j.redirty()
 		return classify(err, j)

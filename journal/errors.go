@@ -39,6 +39,22 @@ var (
 	// larger than bbolt accepts.
 	ErrInvalidBatch = errors.New("invalid append batch")
 
+	// ErrWriteFailed is returned by writes (Append, cursor and state
+	// commits) after a bbolt commit of the active segment failed, for
+	// instance because fsync returned EIO: that batch is refused, and so is
+	// every write until the journal has closed the segment, reopened it on
+	// a new file descriptor and removed whatever the refused transaction
+	// left in the file. A full disk additionally matches
+	// pipeline.ErrJournalFull (a *FullError). See "Failure model" in the
+	// package documentation.
+	ErrWriteFailed = errors.New("journal write failed")
+
+	// ErrResources is returned when a segment cannot be opened for lack of
+	// file descriptors (EMFILE, ENFILE) or memory (ENOMEM), or because its
+	// file lock is held elsewhere. It is transient and never reported as
+	// corruption.
+	ErrResources = errors.New("journal resources exhausted")
+
 	// ErrInvalidCursor is returned by CommitCursor and Cursor for an empty
 	// or oversized consumer name, and by CommitCursor for a position beyond
 	// the next sequence to be appended.

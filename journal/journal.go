@@ -57,6 +57,9 @@ type Journal struct {
 
 	dl *deadLetterStore // dead letters, in a file of their own (deadletters.go)
 
+	handles  *handleCache // bounds open sealed segments (handles.go)
+	refusing atomic.Bool  // writes refused after a failed commit (fault.go)
+
 	c committer // owned by the committer goroutine (and Open before it)
 }
 
@@ -112,6 +115,7 @@ func Open(dir string, opts Options) (*Journal, error) {
 		wake:    make(chan struct{}, 1),
 		cursors: make(map[string]uint64),
 		dirty:   make(map[string]struct{}),
+		handles: newHandleCache(opts.MaxOpenSegments),
 	}
 	j.allocSize = int(min(max(opts.SegmentMaxBytes/8, 16<<10), 16<<20))
 	j.mmapSize = int(opts.SegmentMaxBytes) + 2*opts.MaxBatchBytes + j.allocSize
@@ -129,7 +133,7 @@ func Open(dir string, opts Options) (*Journal, error) {
 		_ = lock.release()
 		return nil, fmt.Errorf("open journal %s: consumer state: %w", dir, err)
 	}
-	j.tel, err = newTelemetry(opts, j.observe)
+	j.tel, err = newTelemetry(opts, j.observe, func() (bool, int) { return j.refusing.Load(), j.handles.open() })
 	if err != nil {
 		j.closeSegments()
 		_ = lock.release()

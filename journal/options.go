@@ -71,6 +71,10 @@ type Options struct {
 	// gathers from concurrent appenders. A single larger batch is still
 	// committed, alone. Default 8 MiB.
 	MaxBatchBytes int
+	// MaxOpenSegments bounds the sealed segments kept open (a file
+	// descriptor and a memory map each); the least recently used idle ones
+	// are closed beyond it. Default DefaultMaxOpenSegments (64).
+	MaxOpenSegments int
 	// ReadOnly opens the journal for inspection of a stopped engine: a
 	// shared lock, no recovery writes, and Append, CommitCursor and
 	// DeleteCursor return ErrReadOnly.
@@ -110,6 +114,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxBatchBytes == 0 {
 		o.MaxBatchBytes = DefaultMaxBatchBytes
+	}
+	if o.MaxOpenSegments == 0 {
+		o.MaxOpenSegments = DefaultMaxOpenSegments
 	}
 	s := pipeline.NopSettings("journal")
 	if o.Logger == nil {
@@ -167,6 +174,9 @@ func (o Options) Validate() error {
 	}
 	if o.MaxBatchBytes < 0 {
 		bad("max batch bytes %d is negative", o.MaxBatchBytes)
+	}
+	if o.MaxOpenSegments < 0 {
+		bad("max open segments %d is negative", o.MaxOpenSegments)
 	}
 	return errors.Join(errs...)
 }

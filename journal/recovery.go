@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -13,8 +15,15 @@ import (
 const tailCheckRecords = 16
 
 // errIncomplete marks a newest segment whose creating transaction never
-// committed (a crash during rotation); it holds nothing and is removed.
+// committed (a crash during rotation); it holds nothing and is moved
+// aside (incompleteName).
 var errIncomplete = errors.New("incomplete segment")
+
+// incompleteName is the name an incomplete segment file is renamed to:
+// recovery never deletes a segment file it cannot read.
+func incompleteName(path string, now time.Time) string {
+	return path + ".incomplete-" + now.UTC().Format("20060102T150405.000000000Z")
+}
 
 // recover loads the journal's state from the newest segment without
 // reading older ones, creating the first segment of a new journal.
@@ -29,17 +38,18 @@ func (j *Journal) recover() error {
 	)
 	for len(firsts) > 0 {
 		first := firsts[len(firsts)-1]
-		s := newSegment(j.dir, first, j.opts.ReadOnly)
+		s := newSegment(j.dir, first, j.opts.ReadOnly, j.handles)
 		st, err = j.openNewest(s)
 		if errors.Is(err, errIncomplete) {
 			if len(firsts) == 1 && first != 1 {
 				return &CorruptionError{Segment: s.name, Reason: "the only segment is incomplete and earlier segments are missing"}
 			}
-			j.log.Warn("journal: removing incomplete segment left by an interrupted rotation",
-				"segment", s.name, "read_only", j.opts.ReadOnly)
+			aside := incompleteName(s.path, time.Now())
+			j.log.Warn("journal: moving aside an incomplete segment left by an interrupted rotation",
+				"segment", s.name, "to", filepath.Base(aside), "read_only", j.opts.ReadOnly)
 			if !j.opts.ReadOnly {
-				if err := os.Remove(s.path); err != nil {
-					return fmt.Errorf("remove incomplete segment: %w", err)
+				if err := os.Rename(s.path, aside); err != nil {
+					return fmt.Errorf("move incomplete segment aside: %w", err)
 				}
 				if err := syncDir(j.dir); err != nil {
 					return err
@@ -71,7 +81,7 @@ func (j *Journal) recover() error {
 		if i+1 < len(firsts) {
 			next = firsts[i+1]
 		}
-		s := newSegment(j.dir, first, j.opts.ReadOnly)
+		s := newSegment(j.dir, first, j.opts.ReadOnly, j.handles)
 		if next <= st.floor {
 			// Retention recorded a floor past this segment but crashed
 			// before unlinking it: finish the job.
@@ -136,13 +146,7 @@ func (j *Journal) openNewest(s *segment) (activeState, error) {
 	}
 	db, err := j.boltOpenActive(s.path, false)
 	if err != nil {
-		// bbolt's first write to a new file is four pages; a crash during
-		// rotation can leave that write torn. Segments may use larger
-		// pages than the OS's (largePageSize), so allow for the larger.
-		if size <= 4*int64(max(os.Getpagesize(), largePageSize)) {
-			return st, errIncomplete
-		}
-		return st, &CorruptionError{Segment: s.name, Reason: "cannot open segment", Err: err}
+		return st, judgeUnopenable(s, err)
 	}
 	if err := checkFileSize(db, size); err != nil {
 		_ = db.Close()
@@ -151,7 +155,10 @@ func (j *Journal) openNewest(s *segment) (activeState, error) {
 	err = guard(s.name, func() error {
 		return db.View(func(tx *bolt.Tx) error {
 			if tx.Bucket(bucketMeta) == nil && tx.Bucket(bucketRecords) == nil {
-				return errIncomplete
+				if tx.ID() <= 1 { // nothing committed after bbolt's initialisation
+					return errIncomplete
+				}
+				return &CorruptionError{Segment: s.name, Reason: fmt.Sprintf("segment has no buckets after %d transactions", tx.ID())}
 			}
 			var err error
 			if st.info, err = readSegmentInfo(tx, s); err != nil {
@@ -170,6 +177,38 @@ func (j *Journal) openNewest(s *segment) (activeState, error) {
 	}
 	st.db = db
 	return st, nil
+}
+
+// judgeUnopenable classifies the failure to open the newest segment. A
+// lack of resources (file descriptors, memory, a lock held elsewhere) is
+// transient (ErrResources). Otherwise the file's own meta pages decide:
+// bbolt's first write to a new file is four pages, and a crash during
+// rotation can leave it torn, so a file that no valid meta shows to have
+// committed a transaction after bbolt's initialisation, and that is no
+// larger than four of its pages, is incomplete. When no meta page says the
+// page size, the largest page size the journal creates (largePageSize)
+// bounds it. Anything else is corruption: the file may hold acknowledged
+// records, and Open refuses to start rather than discard them.
+func judgeUnopenable(s *segment, err error) error {
+	if isResourceError(err) {
+		return resourceError(s.name, err)
+	}
+	bf, rerr := readBoltFile(s.path)
+	if rerr != nil {
+		if isResourceError(rerr) {
+			return resourceError(s.name, rerr)
+		}
+		return &CorruptionError{Segment: s.name, Reason: "cannot open segment", Err: errors.Join(err, rerr)}
+	}
+	pageSize := int64(bf.pageSize)
+	if pageSize == 0 {
+		pageSize = largePageSize
+	}
+	if !bf.committed() && bf.size <= boltInitPages*pageSize {
+		return errIncomplete
+	}
+	return &CorruptionError{Segment: s.name, Reason: fmt.Sprintf("cannot open segment (%d bytes, page size %d, committed %t)",
+		bf.size, bf.pageSize, bf.committed()), Err: err}
 }
 
 // checkTail verifies the CRC, sequence and chain links of the newest
@@ -250,7 +289,7 @@ func loadCarried(tx *bolt.Tx, s *segment, st *activeState) error {
 
 // createFirstSegment starts a new journal with segment 1.
 func (j *Journal) createFirstSegment() (*segment, activeState, error) {
-	s := newSegment(j.dir, 1, false)
+	s := newSegment(j.dir, 1, false, j.handles)
 	db, err := j.boltOpenActive(s.path, true)
 	if err != nil {
 		return nil, activeState{}, fmt.Errorf("create segment: %w", err)

@@ -86,8 +86,9 @@ func Repair(ctx context.Context, dir string, opts RepairOptions) (RepairReport, 
 		return rep, fmt.Errorf("repair %s: %w", dir, ErrNotFound)
 	}
 	segs := make([]*segment, len(firsts))
+	cache := newHandleCache(DefaultMaxOpenSegments)
 	for i, f := range firsts {
-		segs[i] = newSegment(dir, f, true)
+		segs[i] = newSegment(dir, f, true, cache)
 	}
 	defer func() {
 		for _, s := range segs {

@@ -3,10 +3,17 @@ package journal
 import (
 	"context"
 	"errors"
+	"math"
 	"os"
 
 	bolt "go.etcd.io/bbolt"
 )
+
+// isDiskFull reports a *FullError for a full disk (not the size limit).
+func isDiskFull(err error) bool {
+	var fe *FullError
+	return errors.As(err, &fe) && fe.Reason == FullReasonDiskFull
+}
 
 // ensureSpace refuses an append of need bytes that would take the journal
 // past Options.RetentionMaxBytes, after letting retention free what it
@@ -35,13 +42,33 @@ func (j *Journal) ensureSpace(now, need int64) error {
 // durable before any file is unlinked: a crash in between leaves files
 // that the next Open removes, never a floor that hides missing records.
 func (j *Journal) retain(now, need int64) {
+	j.retainBy(now, need, false)
+}
+
+// reclaimPassed is retention for a full disk (ENOSPC): besides what
+// retain removes, it removes every sealed segment that all registered
+// cursors have passed, whatever the age and size limits. With no
+// registered cursor nothing counts as passed. It returns the number of
+// segments removed.
+func (j *Journal) reclaimPassed(now int64) int {
+	n := j.retainBy(now, 0, true)
+	if n > 0 {
+		j.log.Warn("journal: disk full; reclaimed segments every cursor has passed", "segments", n)
+	}
+	return n
+}
+
+// retainBy implements retain and reclaimPassed and returns the number of
+// segments removed.
+func (j *Journal) retainBy(now, need int64, passed bool) int {
 	maxAge, limit := int64(j.opts.RetentionMaxAge), j.opts.RetentionMaxBytes
-	if maxAge <= 0 && limit <= 0 {
-		return
+	if maxAge <= 0 && limit <= 0 && !passed {
+		return 0
 	}
 	h := j.head.Load()
 	segs := h.segs
 	minCur := j.minCursor()
+	passed = passed && minCur != math.MaxUint64
 	used := j.usedBytes()
 	var (
 		remove  int
@@ -51,7 +78,9 @@ func (j *Journal) retain(now, need int64) {
 	for ; remove < len(segs)-1; remove++ {
 		s, last := segs[remove], segs[remove+1].first-1
 		reason := ""
-		if limit > 0 && used+need > limit {
+		if passed && minCur > last {
+			reason = "disk full"
+		} else if limit > 0 && used+need > limit {
 			reason = "size"
 		} else if maxAge > 0 {
 			info, err := s.loadInfo()
@@ -76,11 +105,11 @@ func (j *Journal) retain(now, need int64) {
 		reasons = append(reasons, reason)
 	}
 	if remove == 0 {
-		return
+		return 0
 	}
 	floor := segs[remove].first
 	total := j.dropped.Load() + dropped
-	err := j.c.db.Update(func(tx *bolt.Tx) error {
+	err := j.updateActive(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketJournal)
 		if err := b.Put(keyFloor, be64(floor)); err != nil {
 			return err
@@ -89,7 +118,7 @@ func (j *Journal) retain(now, need int64) {
 	})
 	if err != nil {
 		j.log.Error("journal: retention cannot record the new floor", "error", err)
-		return
+		return 0
 	}
 	j.c.floor = floor
 	j.dropped.Store(total)
@@ -113,4 +142,5 @@ func (j *Journal) retain(now, need int64) {
 		j.log.Error("journal: retention cannot sync directory", "error", err)
 	}
 	j.tel.removed.Add(ctx, int64(remove))
+	return remove
 }

@@ -36,7 +36,7 @@ func applyState(states *bolt.Bucket, u pipeline.StateUpdate) error {
 // meta is written by the first transaction, together with the records
 // that start it.
 func (j *Journal) createSegment(first uint64) (*segment, *bolt.DB, error) {
-	s := newSegment(j.dir, first, false)
+	s := newSegment(j.dir, first, false, j.handles)
 	db, err := j.boltOpenActive(s.path, true)
 	if errors.Is(err, os.ErrExist) {
 		// A leftover of a failed rotation: it holds nothing committed.

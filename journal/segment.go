@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"container/list"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -78,6 +79,15 @@ type segment struct {
 	gone   bool
 	closed chan struct{} // closed once gone and the handle is closed
 
+	// The active segment's handle while the committer reopens it after a
+	// failed commit (fault.go): acquires wait for reopen to close, then
+	// fail with down if the reopen failed.
+	reopen chan struct{}
+	down   error
+
+	cache *handleCache  // bounds open sealed handles; nil for none
+	elem  *list.Element // in cache.lru, guarded by cache.mu
+
 	// Cached once known; a sealed segment never changes.
 	infoOK   bool
 	info     segmentInfo
@@ -93,7 +103,7 @@ type segmentInfo struct {
 	lastHash [32]byte
 }
 
-func newSegment(dir string, first uint64, readOnly bool) *segment {
+func newSegment(dir string, first uint64, readOnly bool, cache *handleCache) *segment {
 	name := segmentName(first)
 	return &segment{
 		name:     name,
@@ -101,6 +111,7 @@ func newSegment(dir string, first uint64, readOnly bool) *segment {
 		first:    first,
 		closed:   make(chan struct{}),
 		readOnly: readOnly,
+		cache:    cache,
 	}
 }
 
@@ -135,6 +146,9 @@ func (s *segment) openSealed() (*bolt.DB, error) {
 	}
 	s.size.Store(fi.Size())
 	db, err := bolt.Open(s.path, fileMode, boltOptions(true, 0, 0))
+	if isResourceError(err) {
+		return nil, resourceError(s.name, err)
+	}
 	if err != nil {
 		return nil, &CorruptionError{Segment: s.name, Reason: "cannot open segment", Err: err}
 	}
@@ -160,19 +174,35 @@ func checkFileSize(db *bolt.DB, fileSize int64) error {
 // until release.
 func (s *segment) acquire() (*bolt.DB, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	for s.reopen != nil {
+		ch := s.reopen
+		s.mu.Unlock()
+		<-ch
+		s.mu.Lock()
+	}
 	if s.gone {
+		s.mu.Unlock()
 		return nil, errSegmentGone
 	}
+	if s.down != nil {
+		err := s.down
+		s.mu.Unlock()
+		return nil, err
+	}
+	opened := false
 	if s.db == nil {
 		db, err := s.openSealed()
 		if err != nil {
+			s.mu.Unlock()
 			return nil, err
 		}
-		s.db = db
+		s.db, opened = db, true
 	}
 	s.refs++
-	return s.db, nil
+	db := s.db
+	s.mu.Unlock()
+	s.cache.used(s, opened)
+	return db, nil
 }
 
 func (s *segment) release() {
@@ -196,6 +226,7 @@ func (s *segment) retire() {
 	db := s.closeIfIdleLocked()
 	neverOpened := s.refs == 0 && db == nil
 	s.mu.Unlock()
+	s.cache.forget(s)
 	if db != nil || neverOpened {
 		closeDB(db, s.closed)
 	}

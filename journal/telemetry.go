@@ -22,6 +22,10 @@ const (
 	metricSize             = "sluice.journal.size"
 	metricRetentionRemoved = "sluice.journal.retention.removed"
 	metricDropped          = "sluice.journal.dropped"
+	metricCommitFailed     = "sluice.journal.commit.failed"
+	metricReopened         = "sluice.journal.reopened"
+	metricRefusing         = "sluice.journal.refusing"
+	metricOpenSegments     = "sluice.journal.segments.open"
 )
 
 type telemetry struct {
@@ -34,12 +38,14 @@ type telemetry struct {
 	groupSize      metric.Int64Histogram
 	removed        metric.Int64Counter
 	dropped        metric.Int64Counter
+	commitFails    metric.Int64Counter
+	reopens        metric.Int64Counter
 	reg            metric.Registration
 }
 
 // newTelemetry creates the instruments; segments and size are observed
 // from the journal's current head.
-func newTelemetry(o Options, observe func() (segments int, bytes int64)) (*telemetry, error) {
+func newTelemetry(o Options, observe func() (segments int, bytes int64), health func() (refusing bool, openSegments int)) (*telemetry, error) {
 	t := &telemetry{tracer: o.TracerProvider.Tracer(scope)}
 	m := o.MeterProvider.Meter(scope)
 	var err error
@@ -73,6 +79,24 @@ func newTelemetry(o Options, observe func() (segments int, bytes int64)) (*telem
 		metric.WithDescription("Records removed by the drop_oldest policy before every cursor passed them.")); err != nil {
 		return nil, err
 	}
+	if t.commitFails, err = m.Int64Counter(metricCommitFailed, metric.WithUnit("{commit}"),
+		metric.WithDescription("Commits of the active segment that failed (for instance fsync EIO); each breaks the handle until it is reopened.")); err != nil {
+		return nil, err
+	}
+	if t.reopens, err = m.Int64Counter(metricReopened, metric.WithUnit("{attempt}"),
+		metric.WithDescription("Attempts to reopen the active segment after a failed commit, by outcome (ok, failed).")); err != nil {
+		return nil, err
+	}
+	refusing, err := m.Int64ObservableGauge(metricRefusing, metric.WithUnit("1"),
+		metric.WithDescription("1 while the journal refuses writes after a failed commit, else 0."))
+	if err != nil {
+		return nil, err
+	}
+	open, err := m.Int64ObservableGauge(metricOpenSegments, metric.WithUnit("{segment}"),
+		metric.WithDescription("Sealed segments holding an open file and memory map (bounded by max open segments)."))
+	if err != nil {
+		return nil, err
+	}
 	segs, err := m.Int64ObservableGauge(metricSegments, metric.WithUnit("{segment}"),
 		metric.WithDescription("Segment files in the journal."))
 	if err != nil {
@@ -87,8 +111,11 @@ func newTelemetry(o Options, observe func() (segments int, bytes int64)) (*telem
 		n, b := observe()
 		ob.ObserveInt64(segs, int64(n))
 		ob.ObserveInt64(size, b)
+		r, o := health()
+		ob.ObserveInt64(refusing, boolInt(r))
+		ob.ObserveInt64(open, int64(o))
 		return nil
-	}, segs, size)
+	}, segs, size, refusing, open)
 	if err != nil {
 		return nil, err
 	}
@@ -97,6 +124,25 @@ func newTelemetry(o Options, observe func() (segments int, bytes int64)) (*telem
 
 func (t *telemetry) failed(reason string) {
 	t.appendFailed.Add(context.Background(), 1, metric.WithAttributes(attribute.String("reason", reason)))
+}
+
+func (t *telemetry) commitFailed() {
+	t.commitFails.Add(context.Background(), 1)
+}
+
+func (t *telemetry) reopened(ok bool) {
+	outcome := "failed"
+	if ok {
+		outcome = "ok"
+	}
+	t.reopens.Add(context.Background(), 1, metric.WithAttributes(attribute.String("outcome", outcome)))
+}
+
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func (t *telemetry) shutdown() {
