@@ -35,6 +35,9 @@ func TestMain(m *testing.M) {
 	if dir := os.Getenv(crashEnv); dir != "" {
 		os.Exit(childCrash(dir))
 	}
+	if dir := os.Getenv(fsyncEnv); dir != "" {
+		os.Exit(childFsync(dir))
+	}
 	goleak.VerifyTestMain(m)
 }
 
