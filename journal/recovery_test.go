@@ -96,6 +96,9 @@ func TestOpenRemovesIncompleteSegment(t *testing.T) {
 
 			j = journaltest.MustOpenWith(t, dir, journal.Options{})
 			require.NoFileExists(t, path)
+			aside, err := filepath.Glob(path + ".incomplete-*")
+			require.NoError(t, err)
+			require.Len(t, aside, 1, "the incomplete file is moved aside, not deleted")
 			res, err := j.Append(ctxT(t), pipeline.AppendBatch{Events: payload256(1)})
 			require.NoError(t, err)
 			assert.Equal(t, uint64(11), res.First)
