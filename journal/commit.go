@@ -258,5 +258,6 @@ func (j *Journal) committed(group []*request, seg *segment, db *bolt.DB, rotate 
 		// Before replying, so that an append that rotated sees the result;
 		// this costs the group one small transaction once per segment.
 		j.retain(now, 0)
+		j.saveSegmentCache()
 	}
 }

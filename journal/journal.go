@@ -183,6 +183,7 @@ func (j *Journal) Close(_ context.Context) error {
 	j.closeOnce.Do(func() {
 		close(j.closing)
 		<-j.done
+		j.saveSegmentCache()
 		j.closeSegments()
 		if err := j.dl.close(); err != nil {
 			j.closeErr = fmt.Errorf("close journal: %w", err)
@@ -228,8 +229,10 @@ func (j *Journal) usedBytes() int64 {
 	return n
 }
 
-// Stats reports the journal's extent, size, segments and cursors. It opens
-// sealed segments it has not read yet to learn their creation time.
+// Stats reports the journal's extent, size, segments and cursors. A sealed
+// segment's creation time comes from the segment cache (segmentcache.go);
+// only segments it does not know are opened, within
+// Options.MaxOpenSegments.
 func (j *Journal) Stats(ctx context.Context) (pipeline.JournalStats, error) {
 	if j.isClosed() {
 		return pipeline.JournalStats{}, pipeline.ErrJournalClosed

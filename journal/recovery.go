@@ -101,6 +101,7 @@ func (j *Journal) recover() error {
 			return err
 		}
 	}
+	j.loadSegmentCache(segs)
 	segs = append(segs, active)
 	if st.floor != 0 && segs[0].first > st.floor {
 		j.log.Warn("journal: records below the oldest segment are missing; run verify",

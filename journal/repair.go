@@ -127,6 +127,7 @@ func Repair(ctx context.Context, dir string, opts RepairOptions) (RepairReport, 
 	if k == 0 && bad.Seq <= firsts[0] {
 		return rep, fmt.Errorf("repair %s: the oldest segment's first record is damaged: nothing before it to keep (%w)", dir, bad)
 	}
+	_ = os.Remove(filepath.Join(dir, segmentCacheFile)) // rebuilt by the next Open's use
 	rep.Backup = filepath.Join(dir, "repair-"+opts.Now().UTC().Format("20060102T150405Z"))
 	if err := os.Mkdir(rep.Backup, dirMode); err != nil {
 		return rep, fmt.Errorf("repair %s: backup: %w", dir, err)
