@@ -67,3 +67,65 @@ func TestDiskFull(t *testing.T) {
 	assert.Equal(t, uint64(appended+10), stats(t, j).Last)
 	require.NoError(t, j.Close(context.Background()))
 }
+
+// TestDiskFullReclaimsPassedSegments fills a small tmpfs with a journal
+// whose only consumer keeps up: on ENOSPC the journal reclaims the
+// segments the consumer has passed and the append succeeds, without any
+// retention limit configured. With the consumer stuck at the start,
+// nothing may be reclaimed and the append is refused as disk full. It
+// needs root to mount the tmpfs, like TestDiskFull.
+func TestDiskFullReclaimsPassedSegments(t *testing.T) {
+	if testing.Short() {
+		t.Skip("mounts a tmpfs")
+	}
+	t.Parallel()
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a tmpfs needs root; CI runs as root")
+	}
+	mnt := t.TempDir()
+	if out, err := exec.CommandContext(ctxT(t), "mount", "-t", "tmpfs", "-o", "size=1536k", "tmpfs", mnt).CombinedOutput(); err != nil {
+		t.Fatalf("mount tmpfs as root: %v: %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("umount", mnt).Run() })
+	require.NoError(t, os.WriteFile(filepath.Join(mnt, "filler"), make([]byte, 512<<10), 0o600))
+
+	dir := filepath.Join(mnt, "journal")
+	opts := journal.Options{SegmentMaxBytes: 128 << 10}
+	j, err := journal.Open(dir, opts)
+	require.NoError(t, err)
+	_, err = j.Cursor(ctxT(t), "sink")
+	require.NoError(t, err)
+	var last uint64
+	for i := range 1000 { // 2.5 MB of records through 1 MB of free space
+		res, err := j.Append(ctxT(t), pipeline.AppendBatch{Events: payload256(10)})
+		require.NoError(t, err, "batch %d: segments the consumer passed are reclaimed on ENOSPC", i)
+		require.NoError(t, j.CommitCursor(ctxT(t), "sink", res.Last+1))
+		last = res.Last
+	}
+	st := stats(t, j)
+	assert.Equal(t, last, st.Last)
+	assert.Greater(t, st.First, uint64(1), "passed segments were reclaimed")
+	_, err = j.Verify(ctxT(t), 0, 0)
+	require.NoError(t, err)
+
+	// A second consumer that has read nothing retained: nothing is passed.
+	_, err = j.Cursor(ctxT(t), "slow")
+	require.NoError(t, err)
+	var fullErr error
+	for range 1000 {
+		if _, fullErr = j.Append(ctxT(t), pipeline.AppendBatch{Events: payload256(10)}); fullErr != nil {
+			break
+		}
+	}
+	require.Error(t, fullErr, "the tmpfs must fill up")
+	var fe *journal.FullError
+	require.ErrorAs(t, fullErr, &fe)
+	assert.Equal(t, journal.FullReasonDiskFull, fe.Reason)
+	assert.Equal(t, st.First, stats(t, j).First, "nothing the slow consumer needs was reclaimed")
+	_, err = j.Verify(ctxT(t), 0, 0)
+	require.NoError(t, err)
+	closeJ(t, j)
+
+	j = journaltest.MustOpenWith(t, dir, journal.Options{SegmentMaxBytes: 128 << 10, ReadOnly: true})
+	assert.Equal(t, st.First, stats(t, j).First)
+}
