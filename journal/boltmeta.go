@@ -81,7 +81,7 @@ func readBoltFile(path string) (boltFile, error) {
 	if err != nil {
 		return boltFile{}, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	fi, err := f.Stat()
 	if err != nil {
 		return boltFile{}, err

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // reopenBackoff is the least time between two attempts to reopen the
@@ -203,7 +204,7 @@ func trimAbove(db *bolt.DB, keep, last uint64) error {
 // (file descriptors, memory, address space) and a file lock held
 // elsewhere: transient, never a sign of corruption.
 func isResourceError(err error) bool {
-	for _, e := range []error{syscall.EMFILE, syscall.ENFILE, syscall.ENOMEM, syscall.EAGAIN, bolt.ErrTimeout} {
+	for _, e := range []error{syscall.EMFILE, syscall.ENFILE, syscall.ENOMEM, syscall.EAGAIN, berrors.ErrTimeout} {
 		if errors.Is(err, e) {
 			return true
 		}

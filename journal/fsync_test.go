@@ -136,7 +136,7 @@ func TestFsyncFailure(t *testing.T) {
 			_, err = j.Verify(ctxT(t), 0, 0)
 			require.NoError(t, err, "the chain holds across the whole journal")
 			recs := journaltest.ReadAll(t, j, 1)
-			require.Equal(t, int(last), len(recs))
+			require.Len(t, recs, int(last))
 			for _, a := range acked {
 				for k := range int(a.last - a.first + 1) {
 					r := recs[a.first-1+uint64(k)]

@@ -1,6 +1,7 @@
 package journal_test
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -85,7 +86,7 @@ func TestOpenKeepsSmallNewestSegment(t *testing.T) {
 
 			_, err = journal.Open(dir, journal.Options{SegmentMaxBytes: 32 << 10})
 			require.ErrorIs(t, err, c.wantErr)
-			if c.wantErr != journal.ErrCorrupt {
+			if !errors.Is(c.wantErr, journal.ErrCorrupt) {
 				require.NotErrorIs(t, err, journal.ErrCorrupt, "a lack of resources is not corruption")
 			}
 			require.FileExists(t, path, "the segment is neither deleted nor moved aside")

@@ -9,6 +9,20 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
+// ageReason returns "age" when segment s holds nothing newer than
+// cutoff, else "" (also when s cannot be read, which is logged).
+func (j *Journal) ageReason(s *segment, cutoff int64) string {
+	info, err := s.loadInfo()
+	if err != nil {
+		j.log.Error("journal: retention cannot read segment", "segment", s.name, "error", err)
+		return ""
+	}
+	if info.lastTime < cutoff {
+		return "age"
+	}
+	return ""
+}
+
 // isDiskFull reports a *FullError for a full disk (not the size limit).
 func isDiskFull(err error) bool {
 	var fe *FullError
@@ -77,20 +91,14 @@ func (j *Journal) retainBy(now, need int64, passed bool) int {
 	)
 	for ; remove < len(segs)-1; remove++ {
 		s, last := segs[remove], segs[remove+1].first-1
-		reason := ""
-		if passed && minCur > last {
+		var reason string
+		switch {
+		case passed && minCur > last:
 			reason = "disk full"
-		} else if limit > 0 && used+need > limit {
+		case limit > 0 && used+need > limit:
 			reason = "size"
-		} else if maxAge > 0 {
-			info, err := s.loadInfo()
-			if err != nil {
-				j.log.Error("journal: retention cannot read segment", "segment", s.name, "error", err)
-				break
-			}
-			if info.lastTime < now-maxAge {
-				reason = "age"
-			}
+		case maxAge > 0:
+			reason = j.ageReason(s, now-maxAge)
 		}
 		if reason == "" {
 			break
