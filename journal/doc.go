@@ -20,6 +20,8 @@
 //	  00000000000000000001.seg         segment files, 0600, named by their first sequence
 //	  00000000000000052731.seg         the newest segment is the active one
 //	  deadletters.db                   dead letters, 0600 (see Dead letters)
+//	  segments.cache                   cached meta of sealed segments (see Failure model)
+//	  <segment>.incomplete-<time>      a torn newest segment moved aside by Open
 //
 // # Buckets and keys
 //
@@ -147,11 +149,61 @@
 // Open takes dir/LOCK with flock(LOCK_EX|LOCK_NB) (LOCK_SH for read-only),
 // so a second process fails at once with ErrInUse naming the holder's PID.
 // It reads only the newest segment: a newest segment without meta (a crash
-// during rotation, before its first transaction committed) is removed; the
-// last records are checked (CRC, sequence, chain links, decoding) and
-// damage is reported as a *CorruptionError. Older segments are opened,
-// read-only and memory-mapped, on first use. bbolt panics and memory
-// faults on a damaged file are turned into a *CorruptionError.
+// during rotation, before its first transaction committed) is moved aside
+// (see Failure model); the last records are checked (CRC, sequence, chain
+// links, decoding) and damage is reported as a *CorruptionError. Older
+// segments are opened, read-only and memory-mapped, on first use, at most
+// Options.MaxOpenSegments at a time. bbolt panics and memory faults on a
+// damaged file are turned into a *CorruptionError.
+//
+// # Failure model
+//
+// Failed commit (fsync EIO or ENOSPC, any bbolt commit error). bbolt may
+// already count a transaction whose final fdatasync failed (its meta page
+// is written first), and after a failed fsync the kernel may have dropped
+// the unwritten pages, so the journal never writes or syncs through that
+// file descriptor again. The batch is refused with an error wrapping
+// ErrWriteFailed (and matching pipeline.ErrJournalFull when the cause is
+// ENOSPC), and before anything else is acknowledged the committer closes
+// the active segment, zeroes the failed transaction's meta page if it
+// reached the file (bbolt then opens at the previous transaction, which
+// also undoes the refused batch's state updates and cursor writes),
+// reopens the file on a new descriptor, re-derives the head and chain
+// hash from it, deletes any record above the last acknowledged sequence
+// and checks that the head is the acknowledged one. Readers wait for the
+// few milliseconds this takes. If that fails (the disk keeps failing),
+// every write is refused with ErrWriteFailed, reopening is retried at most
+// every 200 ms, reads of the active segment fail with the same error, and
+// the gauge sluice.journal.refusing is 1; sluice.journal.commit.failed
+// counts failed commits and sluice.journal.reopened{outcome} the attempts.
+// A failed rotation removes the new file; the active segment is untouched.
+//
+// Full disk (ENOSPC, as opposed to Options.RetentionMaxBytes). Before the
+// batch is refused as a *FullError (FullReasonDiskFull), the journal
+// removes every sealed segment that all registered cursors have passed,
+// whatever the retention settings, and tries the batch once more. With no
+// registered cursor nothing counts as passed.
+//
+// Out of descriptors or memory (EMFILE, ENFILE, ENOMEM) and segment locks
+// held elsewhere are ErrResources: transient, never corruption. Sealed
+// segments hold a descriptor and a mapping only while among the
+// Options.MaxOpenSegments (default 64) most recently used; idle ones
+// beyond that are closed and reopen on use, so a backlog read by a sink
+// does not accumulate handles or resident mappings. What Stats, age
+// retention and SeqAtTime need from a sealed segment (creation time, last
+// sequence, time and hash) is kept in dir/segments.cache, written without
+// fsync at rotation and Close and trusted per entry only while the file's
+// size and modification time match, so a start does not open every
+// segment; Verify and Repair never use it.
+//
+// Torn or unreadable newest segment. Open judges a newest segment it
+// cannot open by its own meta pages: if no valid meta records a
+// transaction after bbolt's initialisation and the file is at most four of
+// its pages (the page size read from the meta; 16 KiB when no meta is
+// readable), it is a rotation interrupted before its first commit and is
+// renamed to <name>.incomplete-<time> (never deleted). Otherwise it may
+// hold acknowledged records, and Open refuses to start with a
+// *CorruptionError (or ErrResources) rather than discard it.
 //
 // # Dead letters
 //
@@ -267,7 +319,10 @@
 // {event}, sluice.journal.appended.bytes, sluice.journal.append.failed
 // {batch, by reason}, sluice.journal.commit.duration (s, histogram),
 // sluice.journal.commit.group.size ({event}, histogram),
-// sluice.journal.segments and sluice.journal.size (gauges),
+// sluice.journal.segments, sluice.journal.segments.open (sealed segments
+// holding a handle), sluice.journal.size and sluice.journal.refusing
+// (gauges), sluice.journal.commit.failed {commit},
+// sluice.journal.reopened {attempt, by outcome},
 // sluice.journal.retention.removed {segment} and sluice.journal.dropped
 // {event}. Each Append has a span named journal.append. Rotation,
 // retention and recovery are logged with slog.
@@ -287,11 +342,9 @@
 //   - Sizes are file sizes: bbolt grows the active file in steps of up to
 //     SegmentMaxBytes/8 (at most 16 MiB), so the size limit is enforced
 //     to within one step.
-//   - Sealed segments stay memory-mapped once read until retention removes
-//     them or the journal closes.
-//   - If fsync itself fails (an I/O error, not ENOSPC), bbolt's state is
-//     uncertain; Append reports the error, and the journal should be closed
-//     and reopened (Open's tail check then tells whether the data is sound).
+//   - After a failed fsync the data of earlier, acknowledged commits is
+//     still what was synced; the journal cannot tell whether the device
+//     will keep the rest of its promises. Run Verify after I/O errors.
 //   - Append does not modify the caller's batch: filled IDs and times are
 //     visible in the records read back.
 package journal
