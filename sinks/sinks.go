@@ -5,6 +5,7 @@ package sinks
 import (
 	"github.com/sluice-dev/sluice/pipeline"
 	"github.com/sluice-dev/sluice/sinks/filesink"
+	"github.com/sluice-dev/sluice/sinks/haproxysink"
 	"github.com/sluice-dev/sluice/sinks/hostpluginsink"
 	"github.com/sluice-dev/sluice/sinks/httpsink"
 	"github.com/sluice-dev/sluice/sinks/kvpsink"
@@ -17,6 +18,7 @@ import (
 func Factories() []pipeline.SinkFactory {
 	return []pipeline.SinkFactory{
 		filesink.NewFactory(),
+		haproxysink.NewFactory(),
 		hostpluginsink.NewFactory(),
 		httpsink.NewFactory(),
 		kvpsink.NewFactory(),

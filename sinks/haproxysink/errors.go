@@ -1,0 +1,17 @@
+package haproxysink
+
+import "errors"
+
+var (
+	// ErrConfigRejected is returned (permanent) when `haproxy -c` rejects
+	// the rendered configuration; the message carries HAProxy's own output.
+	// The live configuration is unchanged.
+	ErrConfigRejected = errors.New("haproxy rejected the configuration")
+	// ErrReloadFailed is returned (permanent) when HAProxy's master could not
+	// start workers with a configuration that passed the check (a port in
+	// use, say); the previous configuration was restored and reloaded.
+	ErrReloadFailed = errors.New("haproxy reload failed")
+	// ErrNotRunning is returned (transient) when HAProxy's master socket
+	// does not answer; nothing was changed.
+	ErrNotRunning = errNotRunning
+)

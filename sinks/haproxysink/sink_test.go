@@ -1,0 +1,202 @@
+package haproxysink_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sluice-dev/sluice/pipeline"
+	"github.com/sluice-dev/sluice/pipeline/pipelinetest"
+	"github.com/sluice-dev/sluice/sinks/haproxysink"
+)
+
+func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
+
+func httpLB(port int, nodes ...string) string {
+	return fmt.Sprintf(`{"protocol":"HTTP","port":%d,"nodes":[%s],"monitor":{"type":"HTTP","delay":1,"timeout":1,"attempts":1,"path":"healthz"}}`, port, strings.Join(nodes, ","))
+}
+
+func node(id string, port int) string {
+	return fmt.Sprintf(`{"id":%q,"address":"127.0.0.1","port":%d}`, id, port)
+}
+
+func update(lbs ...string) string {
+	return `{"hpcs_action":"UPDATE","loadBalancers":[` + strings.Join(lbs, ",") + `]}`
+}
+
+func TestFactory(t *testing.T) {
+	t.Parallel()
+	pipelinetest.TestSinkFactory(t, haproxysink.NewFactory())
+	cfg := haproxysink.NewFactory().DefaultConfig().(*haproxysink.Config)
+	require.NoError(t, cfg.Validate())
+	cfg.Reload.Method = "kill"
+	cfg.ConfigPath = "relative.cfg"
+	cfg.BindAddress = "any"
+	err := cfg.Validate()
+	require.ErrorContains(t, err, `reload.method: must be master_socket or command, got "kill"`)
+	require.ErrorContains(t, err, `config_path: must be an absolute path, got "relative.cfg"`)
+	require.ErrorContains(t, err, `bind_address: must be an IP address, got "any"`)
+}
+
+func TestUpdateBalancesTrafficAndReportsHealth(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	a, b := startBackend(t, "a"), startBackend(t, "b")
+	tcpNode := startTCPBackend(t, "t1")
+	httpPort, tcpPort := freePort(t), freePort(t)
+	require.NoError(t, l.deliver(update(
+		httpLB(httpPort, node("a-1", a.port), node("b-2", b.port)),
+		fmt.Sprintf(`{"protocol":"tcp","port":%d,"nodes":[%s]}`, tcpPort, node("t1", tcpNode)),
+	)))
+	cfgText, err := os.ReadFile(l.cfg.ConfigPath)
+	require.NoError(t, err)
+	h, ok := l.state.Get(haproxysink.StateConfigHash)
+	require.True(t, ok, "the config hash is sink state")
+	assert.Len(t, string(h), 64)
+	assert.Contains(t, string(cfgText), "server id-a-1 127.0.0.1:")
+
+	seen := map[string]int{}
+	for range 10 {
+		body, err := get(httpPort)
+		require.NoError(t, err)
+		seen[body]++
+	}
+	assert.Equal(t, map[string]int{"a": 5, "b": 5}, seen, "round robin over both nodes")
+	line, err := readTCP(tcpPort)
+	require.NoError(t, err)
+	assert.Equal(t, "t1\n", line)
+
+	// A node failing its health check shows DOWN in STATS (with its
+	// hyphenated id intact) and gets no traffic.
+	b.healthy.Store(false)
+	eventually(t, "b-2 DOWN in STATS", func() bool {
+		require.NoError(t, l.deliver(`{"hpcs_action":"STATS"}`))
+		v, _ := l.state.Get(haproxysink.StateStats)
+		return strings.Contains(string(v), `{"protocol":"http","id":"b-2","status":"DOWN"`)
+	})
+	v, _ := l.state.Get(haproxysink.StateStats)
+	assert.Contains(t, string(v), `{"protocol":"http","id":"a-1","status":"UP","detail":"UP"}`)
+	assert.Contains(t, string(v), `{"protocol":"tcp","id":"t1",`)
+	before := b.hits.Load()
+	for range 4 {
+		body, err := get(httpPort)
+		require.NoError(t, err)
+		assert.Equal(t, "a", body)
+	}
+	assert.Equal(t, before, b.hits.Load())
+
+	require.NoError(t, l.deliver(`{"hpcs_action":"METRICS"}`))
+	m, _ := l.state.Get(haproxysink.StateMetrics)
+	assert.Contains(t, string(m), `{"protocol":"http","bytes_out":`)
+}
+
+func TestSuspendEnableDelete(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	a := startBackend(t, "a")
+	port := freePort(t)
+	require.NoError(t, l.deliver(update(httpLB(port, node("1", a.port)))))
+	_, err := get(port)
+	require.NoError(t, err)
+
+	require.NoError(t, l.deliver(`{"hpcs_action":"SUSPEND"}`))
+	_, err = get(port)
+	require.Error(t, err, "suspended: no listener")
+	s, _ := l.state.Get(haproxysink.StateSuspended)
+	assert.Equal(t, "true", string(s))
+	require.NoError(t, l.deliver(`{"hpcs_action":"SUSPEND"}`), "a second SUSPEND is fine (Libra failed on its stale socket)")
+
+	require.NoError(t, l.deliver(`{"hpcs_action":"ENABLE"}`))
+	body, err := get(port)
+	require.NoError(t, err)
+	assert.Equal(t, "a", body)
+	_, suspended := l.state.Get(haproxysink.StateSuspended)
+	assert.False(t, suspended)
+
+	require.NoError(t, l.deliver(`{"hpcs_action":"DELETE"}`))
+	_, err = get(port)
+	require.Error(t, err, "deleted: no listener")
+	require.NoError(t, l.deliver(`{"hpcs_action":"STATS"}`))
+	v, _ := l.state.Get(haproxysink.StateStats)
+	assert.JSONEq(t, `{"status":"DELETED"}`, string(v))
+	_, has := l.state.Get(haproxysink.StateLoadBalancers)
+	assert.False(t, has)
+}
+
+func TestRejectedConfigKeepsTheOldOneServing(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	a := startBackend(t, "a")
+	port := freePort(t)
+	require.NoError(t, l.deliver(update(httpLB(port, node("1", a.port)))))
+	good, err := os.ReadFile(l.cfg.ConfigPath)
+	require.NoError(t, err)
+	hash, _ := l.state.Get(haproxysink.StateConfigHash)
+
+	// HAProxy's check rejects it: permanent, with HAProxy's own message.
+	err = l.deliver(update(`{"protocol":"http","port":` + fmt.Sprint(port) + `,"nodes":[{"id":"x","address":"no-such-host.invalid","port":80}]}`))
+	require.ErrorIs(t, err, haproxysink.ErrConfigRejected)
+	assert.True(t, pipeline.IsPermanent(err))
+	assert.Contains(t, err.Error(), "could not resolve address 'no-such-host.invalid'")
+	now, err := os.ReadFile(l.cfg.ConfigPath)
+	require.NoError(t, err)
+	assert.Equal(t, string(good), string(now))
+	h2, _ := l.state.Get(haproxysink.StateConfigHash)
+	assert.Equal(t, hash, h2)
+	body, err := get(port)
+	require.NoError(t, err)
+	assert.Equal(t, "a", body)
+
+	// Passes the check but cannot start (the port is taken): the master
+	// reports a failed reload, the previous file is restored and reloaded.
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer busy.Close()
+	err = l.deliver(update(httpLB(busy.Addr().(*net.TCPAddr).Port, node("1", a.port))))
+	require.ErrorIs(t, err, haproxysink.ErrReloadFailed)
+	assert.True(t, pipeline.IsPermanent(err))
+	now, err = os.ReadFile(l.cfg.ConfigPath)
+	require.NoError(t, err)
+	assert.Equal(t, string(good), string(now), "previous configuration restored")
+	eventually(t, "the old configuration serving again", func() bool {
+		body, err := get(port)
+		return err == nil && body == "a"
+	})
+}
+
+func TestNotRunningIsTransientAndChangesNothing(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	a := startBackend(t, "a")
+	before, err := os.ReadFile(l.cfg.ConfigPath)
+	require.NoError(t, err)
+	l.stopHAProxy()
+	err = l.deliver(update(httpLB(freePort(t), node("1", a.port))))
+	require.ErrorIs(t, err, haproxysink.ErrNotRunning)
+	assert.False(t, pipeline.IsPermanent(err), "HAProxy may come back: retry")
+	after, err := os.ReadFile(l.cfg.ConfigPath)
+	require.NoError(t, err)
+	assert.Equal(t, string(before), string(after))
+}
+
+func TestRedeliveredUpdateIsNotReloadedTwice(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	a := startBackend(t, "a")
+	msg := update(httpLB(freePort(t), node("1", a.port)))
+	require.NoError(t, l.deliver(msg))
+	info, err := os.Stat(l.cfg.ConfigPath)
+	require.NoError(t, err)
+	// A new sink over the same state (a restart) gets the same request again.
+	l.newSink()
+	require.NoError(t, l.deliver(msg))
+	info2, err := os.Stat(l.cfg.ConfigPath)
+	require.NoError(t, err)
+	assert.Equal(t, info.ModTime(), info2.ModTime(), "the live file was not rewritten")
+}
