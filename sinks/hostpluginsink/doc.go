@@ -95,6 +95,11 @@
 // Both are measured in event time (the time the check was made; the
 // sink's clock for events without one), as the agent measures them at
 // the check, so a delayed or replayed batch is judged as it happened.
+// Event time never runs backwards for an observation: an event older than
+// the newest one seen counts as made at the newest one's time, as the
+// agent, reading its wall clock, would have seen it. So events out of
+// time order never turn a failure into a success (with error_state: 0s a
+// failure is always reported unhealthy).
 // Period and error_state are configurable per rule. The state is kept in
 // memory: after a restart the first event of each observation is
 // reported, and a failure in progress keeps its start only where the rule

@@ -18,6 +18,11 @@ type channel struct {
 	// lastReport is the event time of the last report; zero before the
 	// first (should_report's last_timestamp).
 	lastReport time.Time
+	// latest is the newest event time seen. The channel's clock never
+	// runs backwards: an event older than latest counts as observed at
+	// latest, as WALinuxAgent, which reads the wall clock when it
+	// observes, would have seen it.
+	latest time.Time
 	// posted and postedHealthy are the health last sent, for logging
 	// transitions.
 	posted, postedHealthy bool
@@ -41,10 +46,17 @@ type step struct {
 // a success resets the error state, a failure starts it if needed (at
 // since when the source says when its failures began); the
 // event is due when no report was made yet, the period is zero, or at
-// least the period has passed since the last report. Reprocessing the
-// same events in order leaves the channel as it was, so a batch the
-// runner delivers again changes nothing.
+// least the period has passed since the last report. An event older
+// than the newest seen is taken at the newest's time, so events out of
+// time order never make a failing-for duration negative, nor turn a
+// failure that is reported unhealthy back into a healthy report.
+// Reprocessing the same events in order leaves the channel as it was,
+// so a batch the runner delivers again changes nothing.
 func (c *channel) observe(t time.Time, ok bool, since time.Time, period, errorState time.Duration) step {
+	if t.Before(c.latest) {
+		t = c.latest
+	}
+	c.latest = t
 	switch {
 	case ok:
 		c.failingSince = time.Time{}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,7 +23,10 @@ var epoch = time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 // step is one measurement of a timeline: at seconds after epoch, the
 // check's own result.
 type step struct {
-	At       int    `json:"at"`
+	At int `json:"at"`
+	// EventAt, when set, is the event's time for the sink (seconds after
+	// epoch); At is then when WALinuxAgent observes it.
+	EventAt  *int   `json:"event_at,omitempty"`
 	OK       bool   `json:"ok"`
 	Response string `json:"response,omitempty"`
 	Source   string `json:"source,omitempty"`
@@ -30,10 +34,14 @@ type step struct {
 
 // agentTimeline runs WALinuxAgent's own signal logic over steps with a
 // fake clock and returns the body it posts at each step ("" for none).
-func agentTimeline(t *testing.T, signal string, steps []step) []string {
+func agentTimeline(t *testing.T, signal string, steps []step, opts ...timelineOpts) []string {
 	t.Helper()
 	python := requireAgent(t)
-	spec, err := json.Marshal(map[string]any{"signal": signal, "steps": steps})
+	in := map[string]any{"signal": signal, "steps": steps}
+	for _, o := range opts {
+		in["error_state"], in["period"] = o.errorState.Seconds(), o.period.Seconds()
+	}
+	spec, err := json.Marshal(in)
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
@@ -89,9 +97,13 @@ func probeEvent(typ string, at time.Time, healthy bool, errText string, failingS
 	}
 }
 
+// timelineOpts replaces the status and artifact rules' error state and
+// period, in the sink and in the agent.
+type timelineOpts struct{ errorState, period time.Duration }
+
 // sinkTimeline delivers steps one event at a time, with the sink's
-// clock at the event's time, and returns the body posted at each step.
-func sinkTimeline(t *testing.T, signal string, steps []step) []string {
+// clock at the step's time, and returns the body posted at each step.
+func sinkTimeline(t *testing.T, signal string, steps []step, opts ...timelineOpts) []string {
 	t.Helper()
 	srv := newCaptureServer(t)
 	cfg := testConfig(t, hostPort(srv.Server))
@@ -104,6 +116,9 @@ func sinkTimeline(t *testing.T, signal string, steps []step) []string {
 	case "artifact":
 		cfg.Observations = []hostpluginsink.ObservationConfig{timelineRule(hostpluginsink.NameArtifact, "test.artifact")}
 	}
+	for _, o := range opts {
+		cfg.Observations[0].ErrorState, cfg.Observations[0].Period = &o.errorState, &o.period
+	}
 	clock := newFakeClock(epoch)
 	set := pipeline.NopSettings("host-health")
 	set.Clock = clock
@@ -113,6 +128,9 @@ func sinkTimeline(t *testing.T, signal string, steps []step) []string {
 	for i, st := range steps {
 		at := epoch.Add(time.Duration(st.At) * time.Second)
 		clock.Advance(at.Sub(clock.Now()))
+		if st.EventAt != nil {
+			at = epoch.Add(time.Duration(*st.EventAt) * time.Second)
+		}
 		var e pipeline.Event
 		switch {
 		case signal == "heartbeat" && st.OK:
@@ -201,5 +219,44 @@ func TestTimingMatchesWALinuxAgent(t *testing.T) {
 			}
 			assert.Positive(t, unhealthy, "the timeline must reach the error state")
 		})
+	}
+}
+
+// TestOutOfOrderTimesMatchWALinuxAgent delivers events whose times run
+// backwards: the agent, which reads the wall clock as it observes,
+// sees them at the newest time so far. With error_state 0s, a failure
+// older than the previous one was reported healthy (a negative
+// failing-for duration); with a longer error state, an older failure
+// turned a report that was already unhealthy back to healthy. The sink
+// must post what the agent posts, byte for byte, at every step.
+func TestOutOfOrderTimesMatchWALinuxAgent(t *testing.T) {
+	t.Parallel()
+	eventAt := []int{0, 100, 50, 120, 110, 40, 200, 190, 180, 260, 230}
+	ok := []bool{T, F, F, F, F, F, T, F, F, F, F}
+	steps := make([]step, len(eventAt))
+	latest := 0
+	for i := range eventAt {
+		latest = max(latest, eventAt[i])
+		steps[i] = step{At: latest, EventAt: &eventAt[i], OK: ok[i], Source: "WireClient"}
+		if !ok[i] {
+			steps[i].Response = fmt.Sprintf("failure %d", i)
+		}
+	}
+	for _, o := range []timelineOpts{{0, 0}, {15 * time.Second, 0}, {0, time.Minute}, {15 * time.Second, time.Minute}} {
+		for _, signal := range []string{"status", "artifact"} {
+			t.Run(fmt.Sprintf("%s/error_state=%s/period=%s", signal, o.errorState, o.period), func(t *testing.T) {
+				t.Parallel()
+				want := agentTimeline(t, signal, steps, o)
+				got := sinkTimeline(t, signal, steps, o)
+				unhealthy := 0
+				for i := range steps {
+					assert.Equal(t, want[i], got[i], "step %d (event at %ds, ok=%v)", i, eventAt[i], ok[i])
+					if strings.Contains(want[i], `"IsHealthy": false`) {
+						unhealthy++
+					}
+				}
+				assert.Positive(t, unhealthy, "the timeline must reach the error state")
+			})
+		}
 	}
 }

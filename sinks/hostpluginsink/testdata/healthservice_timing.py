@@ -24,7 +24,11 @@ Usage
   healthservice_timing.py < SPEC
 
 SPEC: {"signal": "heartbeat", "steps": [{"at": SECONDS, "ok": BOOL,
-       "response": TEXT, "source": TEXT}, ...]}
+       "response": TEXT, "source": TEXT}, ...],
+       "error_state": SECONDS, "period": SECONDS}
+
+"error_state" and "period", optional, replace the status and artifact
+signals' ErrorState duration and reporting period (5 min and 1 min).
 
 Output: a JSON list with, for each step, the body posted at that step or
 null when nothing was posted.
@@ -120,6 +124,14 @@ def main():
     elif signal in ("status", "artifact"):
         hp = HostPluginProtocol("168.63.129.16", "container", "role.config.name")
         hp.health_service = hs
+        if "error_state" in spec:
+            es = real_datetime.timedelta(seconds=spec["error_state"])
+            hp.status_error_state = errorstate.ErrorState(min_timedelta=es)
+            hp.fetch_error_state = errorstate.ErrorState(min_timedelta=es)
+        if "period" in spec:
+            period = real_datetime.timedelta(seconds=spec["period"])
+            HostPluginProtocol.STATUS_REPORTING_PERIOD = period
+            HostPluginProtocol.FETCH_REPORTING_PERIOD = period
         artifact_uri = hostplugin.URI_FORMAT_GET_EXTENSION_ARTIFACT.format("168.63.129.16", hostplugin.HOST_PLUGIN_PORT)
         if signal == "status":
             def run():
