@@ -100,11 +100,15 @@
 // agent, reading its wall clock, would have seen it. So events out of
 // time order never turn a failure into a success (with error_state: 0s a
 // failure is always reported unhealthy).
-// Period and error_state are configurable per rule. The state is kept in
-// memory: after a restart the first event of each observation is
-// reported, and a failure in progress keeps its start only where the rule
-// has failing_since (the built-in heartbeat rule does); elsewhere its
-// error state starts afresh.
+// Period and error_state are configurable per rule. Each observation's
+// state (when its failures began, its last report, the newest event time)
+// is the sink's durable state, committed by the runner in the journal
+// together with the sink's cursor (key "channel/NAME", up to 4,096
+// observations): a restart neither forgets a failure in progress nor
+// reports again inside a period, and a batch delivered again after a crash
+// meets the state it met the first time. A rule's failing_since (the
+// built-in heartbeat rule has it) still sets a failure's start when the
+// source knows better, e.g. for failures older than the journal.
 //
 // The error state needs events to move it forward. A source that emits
 // only state transitions gives the sink nothing to report when the

@@ -11,7 +11,7 @@ const Type = "hostplugin"
 
 // NewFactory returns the factory for host-plugin HealthService sinks.
 func NewFactory() pipeline.SinkFactory {
-	return pipeline.NewSinkFactory(Type, defaultConfig, func(_ context.Context, set pipeline.Settings, cfg *Config) (pipeline.Sink, error) {
-		return newSink(set, cfg)
+	return pipeline.NewSinkFactory(Type, defaultConfig, func(ctx context.Context, set pipeline.Settings, cfg *Config) (pipeline.Sink, error) {
+		return newSink(ctx, set, cfg)
 	})
 }

@@ -42,7 +42,7 @@ type sink struct {
 
 var _ pipeline.Sink = (*sink)(nil)
 
-func newSink(set pipeline.Settings, cfg *Config) (*sink, error) {
+func newSink(ctx context.Context, set pipeline.Settings, cfg *Config) (*sink, error) {
 	set = set.WithDefaults()
 	tel, err := newTelemetry(set)
 	if err != nil {
@@ -66,7 +66,7 @@ func newSink(set pipeline.Settings, cfg *Config) (*sink, error) {
 		mapping:  m,
 		url:      "http://" + hostPort + "/HealthService",
 		host:     hostPort,
-		channels: newChannels(),
+		channels: newChannels(ctx, set.State, set.Logger),
 	}
 	if port == 80 {
 		s.host = host

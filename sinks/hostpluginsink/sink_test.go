@@ -327,6 +327,52 @@ func TestErrorStateFromProbe(t *testing.T) {
 	}
 }
 
+// TestStateSurvivesRestart: a sink rebuilt over the state its previous
+// instance left (what the runner commits with the cursor) neither forgets
+// a failure in progress, even without failing_since, nor reports again
+// inside a period it already reported in.
+func TestStateSurvivesRestart(t *testing.T) {
+	t.Parallel()
+	srv := newCaptureServer(t)
+	state := pipeline.NewMemoryState(nil)
+	set := pipeline.NopSettings("h")
+	set.State = state
+	at := func(m int) time.Time { return epoch.Add(time.Duration(m) * time.Minute) }
+	first := newSink(t, testConfig(t, hostPort(srv.Server)), set)
+	for m := 1; m <= 3; m++ {
+		require.NoError(t, first.Deliver(t.Context(), []pipeline.Delivery{heartbeat(at(m), false)}))
+	}
+	require.NoError(t, first.Close(t.Context()))
+	require.NotEmpty(t, state.TakeChanges("h"), "the sink wrote its state")
+
+	set.State = pipeline.NewMemoryState(state.All()) // restarted: the committed state, loaded again
+	second := newSink(t, testConfig(t, hostPort(srv.Server)), set)
+	// inside the period of minute 3's report: not sent again
+	require.NoError(t, second.Deliver(t.Context(), []pipeline.Delivery{heartbeat(at(3).Add(20*time.Second), false)}))
+	for m := 4; m <= 7; m++ {
+		require.NoError(t, second.Deliver(t.Context(), []pipeline.Delivery{heartbeat(at(m), false)}))
+	}
+	var health []bool
+	for _, r := range srv.reports(t) {
+		health = append(health, r.Observations[0].IsHealthy)
+	}
+	// failing since minute 1: unhealthy from minute 6 on, one report a minute
+	assert.Equal(t, []bool{true, true, true, true, true, false, false}, health)
+}
+
+// An unreadable stored observation is dropped; the sink starts.
+func TestUnreadableStateDropped(t *testing.T) {
+	t.Parallel()
+	srv := newCaptureServer(t)
+	set := pipeline.NopSettings("h")
+	state := pipeline.NewMemoryState(map[string][]byte{"channel/a": []byte("{"), "channel/b": []byte(`{"v":9}`), "other": []byte("x")})
+	set.State = state
+	s := newSink(t, testConfig(t, hostPort(srv.Server)), set)
+	assert.Equal(t, map[string][]byte{"other": []byte("x")}, state.All())
+	require.NoError(t, s.Deliver(t.Context(), []pipeline.Delivery{heartbeat(epoch, true)}))
+	assert.Len(t, srv.got(), 1)
+}
+
 func TestFailingSinceInvalid(t *testing.T) {
 	t.Parallel()
 	srv := newCaptureServer(t)

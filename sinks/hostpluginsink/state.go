@@ -1,7 +1,14 @@
 package hostpluginsink
 
 import (
+	"context"
+	"log/slog"
+	"maps"
+	"slices"
+	"strings"
 	"time"
+
+	"github.com/sluice-dev/sluice/pipeline"
 )
 
 // maxChannels bounds the observations whose state is kept. Only
@@ -77,14 +84,40 @@ func (c *channel) observe(t time.Time, ok bool, since time.Time, period, errorSt
 	return s
 }
 
-// channels is the sink's per-observation state. It is used by Deliver
-// only, one call at a time.
+// channels is the sink's per-observation state, kept in the sink's
+// durable state (pipeline.SinkState, committed by the runner with the
+// cursor) under "channel/NAME", so that a restart neither forgets a
+// failure in progress nor reports again inside a period. It is used by
+// Deliver only, one call at a time.
 type channels struct {
 	m     map[string]*channel
 	clock uint64
+	state pipeline.SinkState
 }
 
-func newChannels() *channels { return &channels{m: make(map[string]*channel)} }
+// newChannels returns the channels stored in state. A value that does not
+// decode (written by a newer version, or damaged) is dropped with a
+// warning: that observation starts afresh.
+func newChannels(ctx context.Context, state pipeline.SinkState, log *slog.Logger) *channels {
+	cs := &channels{m: make(map[string]*channel), state: state}
+	all := state.All()
+	for _, k := range slices.Sorted(maps.Keys(all)) {
+		name, ok := strings.CutPrefix(k, channelKeyPrefix)
+		if !ok {
+			continue
+		}
+		c, err := decodeChannel(all[k])
+		if err != nil {
+			log.WarnContext(ctx, "hostplugin sink drops an unreadable observation state", slog.String("observation", name), slog.String("error", err.Error()))
+			state.Delete(k)
+			continue
+		}
+		cs.clock++
+		c.touched = cs.clock
+		cs.m[name] = &c
+	}
+	return cs
+}
 
 // get returns a copy of the named channel's state (zero if unknown).
 func (cs *channels) get(name string) channel {
@@ -94,12 +127,17 @@ func (cs *channels) get(name string) channel {
 	return channel{}
 }
 
-// put stores a channel's new state.
+// put stores a channel's new state, in memory and, when it changed, in
+// the durable state.
 func (cs *channels) put(name string, c channel) {
 	cs.clock++
 	c.touched = cs.clock
 	if old, ok := cs.m[name]; ok {
+		changed := !old.sameDurable(&c)
 		*old = c
+		if changed {
+			cs.state.Set(channelKeyPrefix+name, encodeChannel(&c))
+		}
 		return
 	}
 	if len(cs.m) >= maxChannels {
@@ -111,6 +149,8 @@ func (cs *channels) put(name string, c channel) {
 			}
 		}
 		delete(cs.m, oldest)
+		cs.state.Delete(channelKeyPrefix + oldest)
 	}
 	cs.m[name] = &c
+	cs.state.Set(channelKeyPrefix+name, encodeChannel(&c))
 }
