@@ -121,8 +121,11 @@
 // the heartbeats that fall in one interval (aligned to the epoch) only the
 // first is sent; the others are acknowledged without a request and counted
 // (outcome thinned), so a source beating every 10s is reported once a
-// minute. The same heartbeat delivered again is sent again, so replays
-// repeat what was sent. heartbeat_interval: 0 sends every heartbeat and
+// minute. "First" is the first delivered, whatever order the heartbeats'
+// times arrive in: the sink remembers the heartbeat sent in each of the
+// last 1,440 intervals (in memory; after a restart an interval may get a
+// second one). The same heartbeat delivered again is sent again, so
+// replays repeat what was sent. heartbeat_interval: 0 sends every heartbeat and
 // reports its source's interval.
 //
 // When a successful answer carries a commandList with a

@@ -14,17 +14,23 @@ import (
 // collector nor the heartbeat itself says (VES's default).
 const defaultReportedInterval = 60 * time.Second
 
+// maxBeatIntervals bounds the intervals whose sent heartbeat is
+// remembered: a day of one-minute intervals.
+const maxBeatIntervals = 1440
+
 // heartbeats holds the heartbeat interval in force and the thinning state.
-// current may be read from any goroutine; decide is used by Deliver's.
+// current may be read from any goroutine; decide and reset are used by
+// Deliver's.
 type heartbeats struct {
 	configured time.Duration
 	// commanded is the interval the collector asked for (nanoseconds), 0
 	// when it has not.
 	commanded atomic.Int64
 
-	haveLast   bool
-	lastBucket int64
-	lastKey    string
+	// sent maps an interval (its number since the epoch) to the delivery
+	// key of the heartbeat sent in it; at most maxBeatIntervals, the
+	// oldest forgotten first.
+	sent map[int64]string
 }
 
 // current returns the interval in force: the collector's, else the
@@ -38,20 +44,38 @@ func (h *heartbeats) current() time.Duration {
 
 // decide reports whether the heartbeat with delivery key key at time t is
 // sent. Of the heartbeats in one interval (aligned to the epoch) the first
-// seen is sent and the others are not; the same heartbeat delivered again
-// (a retry, a replay) is sent again, so replays repeat what was sent.
+// seen is sent and the others are not, whatever order their times arrive
+// in; the same heartbeat delivered again (a retry, a replay) is sent
+// again, so replays repeat what was sent. A heartbeat older than every
+// interval remembered, when maxBeatIntervals are, is sent.
 func (h *heartbeats) decide(key string, t time.Time) bool {
 	c := h.current()
 	if c <= 0 || t.IsZero() {
 		return true
 	}
 	bucket := t.UnixMicro() / c.Microseconds()
-	if h.haveLast && bucket == h.lastBucket && key != h.lastKey {
-		return false
+	if t.UnixMicro() < 0 && t.UnixMicro()%c.Microseconds() != 0 {
+		bucket-- // floor, so intervals stay aligned before the epoch
 	}
-	h.haveLast, h.lastBucket, h.lastKey = true, bucket, key
+	if k, ok := h.sent[bucket]; ok {
+		return k == key
+	}
+	if h.sent == nil {
+		h.sent = make(map[int64]string)
+	}
+	h.sent[bucket] = key
+	if len(h.sent) > maxBeatIntervals {
+		oldest := bucket
+		for b := range h.sent {
+			oldest = min(oldest, b)
+		}
+		delete(h.sent, oldest)
+	}
 	return true
 }
+
+// reset forgets the intervals: their numbering changes with the interval.
+func (h *heartbeats) reset() { clear(h.sent) }
 
 // reportedSeconds is the heartbeatInterval of a heartbeat whose source
 // beats every source (0 if unknown) while interval is in force: the

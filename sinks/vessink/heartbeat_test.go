@@ -118,3 +118,48 @@ func TestHeartbeatThinning(t *testing.T) {
 	}
 	c.requireConforming(t)
 }
+
+// TestHeartbeatThinningOutOfOrder: heartbeats whose times arrive out of
+// order are still thinned to the first seen of each interval (the sink
+// remembered only the latest interval and sent them all), one batch or
+// one Deliver each; delivered again, the same ones are sent.
+func TestHeartbeatThinningOutOfOrder(t *testing.T) {
+	t.Parallel()
+	base := t0.Add(-20 * time.Second)                            // 22:13:00 starts an interval
+	offsets := []time.Duration{10, -10, 40, -40, 65, 55, -5, 70} // seconds from base
+	for _, oneByOne := range []bool{false, true} {
+		t.Run(map[bool]string{false: "one batch", true: "one event per Deliver"}[oneByOne], func(t *testing.T) {
+			t.Parallel()
+			pki := newPKI(t)
+			c := newCollector(t, pki)
+			s := startSink(t, pipeline.NopSettings("ves"), testConfig(c, pki))
+			var batch []pipeline.Delivery
+			for i, off := range offsets {
+				batch = append(batch, delivery(uint64(i+1), "sluice.heartbeat", "vm17", base.Add(off*time.Second),
+					pipeline.SeverityInfo, heartbeatData(i+1, "10s")))
+			}
+			deliver := func() {
+				if !oneByOne {
+					require.NoError(t, s.Deliver(t.Context(), batch))
+					return
+				}
+				for _, d := range batch {
+					require.NoError(t, s.Deliver(t.Context(), []pipeline.Delivery{d}))
+				}
+			}
+			sentSince := func(from int) []uint64 {
+				var sent []uint64
+				for _, r := range c.Requests()[from:] {
+					sent = append(sent, sequences(t, r)...)
+				}
+				return sent
+			}
+			deliver()
+			// 22:13 gets 1 (+10s), 22:12 gets 2 (-10s), 22:14 gets 5 (+65s).
+			assert.Equal(t, []uint64{1, 2, 5}, sentSince(0), "the first seen of each interval")
+			n := len(c.Requests())
+			deliver()
+			assert.Equal(t, []uint64{1, 2, 5}, sentSince(n), "delivered again: the same ones")
+		})
+	}
+}

@@ -194,7 +194,7 @@ func (s *sink) applyCommands(ctx context.Context, answer []byte) {
 		return
 	}
 	b.commanded.Store(int64(interval))
-	b.haveLast = false // buckets of the old interval mean nothing now
+	b.reset() // intervals of the old length mean nothing now
 	s.tel.heartbeat.Record(ctx, int64(interval/time.Second), metricAttrs(s.tel))
 	s.log.InfoContext(ctx, "ves collector changed the heartbeat interval", slog.Duration("from", old), slog.Duration("to", interval))
 }
