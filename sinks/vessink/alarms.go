@@ -38,10 +38,13 @@ type episode struct {
 // only.
 type alarmTable struct {
 	alarms map[string][]episode
-	dirty  bool
+	// dirty holds the alarms changed or forgotten since the last flush.
+	dirty map[string]bool
 }
 
-func newAlarmTable() *alarmTable { return &alarmTable{alarms: make(map[string][]episode)} }
+func newAlarmTable() *alarmTable {
+	return &alarmTable{alarms: make(map[string][]episode), dirty: make(map[string]bool)}
+}
 
 // find returns the index of the episode of key that covers time t, or -1.
 func (a *alarmTable) find(key string, t int64) int {
@@ -80,7 +83,7 @@ func (a *alarmTable) raise(key string, t, start int64, eventID, condition string
 		eps = slices.Delete(eps, 0, len(eps)-maxEpisodes)
 	}
 	a.alarms[key] = eps
-	a.dirty = true
+	a.dirty[key] = true
 	a.evict()
 	return ep
 }
@@ -95,7 +98,7 @@ func (a *alarmTable) clear(key string, t int64) (episode, bool) {
 	ep := &a.alarms[key][i]
 	if ep.Cleared == 0 {
 		ep.Cleared = t
-		a.dirty = true
+		a.dirty[key] = true
 	}
 	return *ep, true
 }
@@ -117,6 +120,7 @@ func (a *alarmTable) evict() {
 			}
 		}
 		delete(a.alarms, victim)
+		a.dirty[victim] = true
 	}
 }
 

@@ -59,10 +59,10 @@ type Config struct {
 	// raise, re-raises and the clear of one alarm the raise's id (as the
 	// VES 7.2 "EventId Use Cases" describe).
 	FaultEventID string `yaml:"fault_event_id"`
-	// StateFile keeps the start time (and eventId) of each alarm across
-	// restarts, so that a clear delivered after a restart still carries
-	// its raise's startEpochMicrosec. Optional: without it the table lives
-	// in memory only (see the package documentation).
+	// StateFile is deprecated: the alarm table is now the sink's state in
+	// the journal. An existing file is migrated into it once: read at the
+	// first start, renamed to FILE.migrated at the next one (see the
+	// package documentation), never written.
 	StateFile string `yaml:"state_file"`
 	// DefaultDomain receives events no rule maps: "other" (default) or
 	// "notification" (v7 only).

@@ -11,7 +11,6 @@
 //	      username: sluice
 //	      password: ${VES_PASSWORD}                       # or ${file:/run/secrets/ves}, or password_file
 //	      tls: {ca_file: /etc/sluice/ves-ca.pem}          # cert_file/key_file for mutual TLS
-//	      state_file: /var/lib/sluice/ves-alarms.json     # fault start times survive restarts
 //	      rules:                                          # ahead of the built-in mapping
 //	        - {routes: [probes], types: ["sluice.probe.state"], domain: fault}
 //
@@ -103,14 +102,23 @@
 // only: an event at time t belongs to the latest episode of its alarm
 // that started at or before t and was open at t. So a retried, re-delivered
 // or replayed raise, re-raise or clear resolves to the same episode and is
-// sent with the same bytes. The table is in memory and, with state_file,
-// written (atomically, fsync'd) after each Deliver that changed it and
-// read at Start. Sinks have no journal state, so without state_file a
-// clear delivered after a restart whose raise was delivered before it
-// uses the data's raised_at if the source sends it (sources keep their
-// alarm state in the journal and can), and else the clear's own time,
-// logged as a warning. Up to 4 episodes per alarm and 10,000 alarms are
-// kept; replaying a range older than that falls back the same way.
+// sent with the same bytes. The table is the sink's durable state
+// (key "alarm/ALARM"), which the runner commits in the journal together
+// with the sink's cursor and loads again before it builds the sink: after
+// a restart or a crash the table matches the cursor, so a restart neither
+// re-raises nor forgets. An alarm the table does not know (evicted, or
+// raised before the journal's oldest record) has its clear use the data's
+// raised_at if the source sends it, and else the clear's own time, logged
+// as a warning. Up to 4 episodes per alarm and 10,000 alarms are kept;
+// replaying a range older than that falls back the same way.
+//
+// state_file (deprecated) was where earlier versions kept the table. An
+// existing file is migrated once: when the sink's state holds no alarms,
+// Provision (or Start) reads it and Start copies it into the state, which
+// is committed with the next cursor commit; the next Start, finding the
+// migration committed, renames the file to FILE.migrated. The file is
+// never written and, once the state holds alarms, never read; an
+// unreadable file is logged at each start and not migrated.
 //
 // # Heartbeats
 //

@@ -11,7 +11,7 @@ const Type = "ves"
 
 // NewFactory returns the factory for VES sinks.
 func NewFactory() pipeline.SinkFactory {
-	return pipeline.NewSinkFactory(Type, defaultConfig, func(_ context.Context, set pipeline.Settings, cfg *Config) (pipeline.Sink, error) {
-		return newSink(set, cfg)
+	return pipeline.NewSinkFactory(Type, defaultConfig, func(ctx context.Context, set pipeline.Settings, cfg *Config) (pipeline.Sink, error) {
+		return newSink(ctx, set, cfg)
 	})
 }

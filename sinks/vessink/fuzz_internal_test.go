@@ -44,7 +44,7 @@ func FuzzMapDelivery(f *testing.F) {
 		if err := cfg.Validate(); err != nil {
 			t.Fatal(err)
 		}
-		s, err := newSink(pipeline.NopSettings("ves"), cfg)
+		s, err := newSink(t.Context(), pipeline.NopSettings("ves"), cfg)
 		if err != nil {
 			t.Fatal(err)
 		}

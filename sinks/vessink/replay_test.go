@@ -1,6 +1,7 @@
 package vessink_test
 
 import (
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -51,8 +52,10 @@ func TestReplayIdentical(t *testing.T) {
 				cfg.Version = version
 				cfg.URL = c.URL() + "/eventListener/v" + itoa(uint64(version))
 				cfg.FaultEventID = mode
-				cfg.StateFile = filepath.Join(t.TempDir(), "alarms.json")
-				s := startSink(t, pipeline.NopSettings("ves"), cfg)
+				set := pipeline.NopSettings("ves")
+				state := pipeline.NewMemoryState(nil)
+				set.State = state
+				s := startSink(t, set, cfg)
 				require.NoError(t, s.Deliver(t.Context(), lifecycle()))
 				first := bodies(c.Requests())
 				require.NotEmpty(t, first)
@@ -79,8 +82,9 @@ func TestReplayIdentical(t *testing.T) {
 				}
 				assert.Equal(t, want, events, "same events whatever the batching")
 
-				// A restarted sink with the same state file.
-				restarted := startSink(t, pipeline.NopSettings("ves"), cfg)
+				// A restarted sink with the state its runner committed.
+				set.State = pipeline.NewMemoryState(state.All())
+				restarted := startSink(t, set, cfg)
 				n = len(c.Requests())
 				require.NoError(t, restarted.Deliver(t.Context(), lifecycle()))
 				assert.Equal(t, first, bodies(c.Requests()[n:]), "after a restart")
@@ -115,9 +119,11 @@ func TestRetryAfterTransientFailure(t *testing.T) {
 }
 
 // TestClearAfterRestart: the clear of an alarm raised before a restart
-// carries the raise's start (and, with fault_event_id: alarm, its id) when
-// the sink keeps a state file; without one it falls back to raised_at in
-// the data, and else to the clear's own time (logged).
+// carries the raise's start (and, with fault_event_id: alarm, its id):
+// the alarm table is the sink's state, which the runner commits with the
+// cursor and loads again before building the sink. Without it, the clear
+// falls back to raised_at in the data, and else to the clear's own time
+// (logged).
 func TestClearAfterRestart(t *testing.T) {
 	t.Parallel()
 	pki := newPKI(t)
@@ -125,39 +131,43 @@ func TestClearAfterRestart(t *testing.T) {
 	cleared := delivery(2, "sluice.vm.fault.cleared", "vm1", t0.Add(time.Hour), pipeline.SeverityInfo, nil)
 	clearWithRaisedAt := delivery(2, "sluice.vm.fault.cleared", "vm1", t0.Add(time.Hour), pipeline.SeverityInfo,
 		map[string]any{"raised_at": t0.Format(time.RFC3339Nano)})
-	run := func(t *testing.T, stateFile string, clearing pipeline.Delivery) (vesHeader, *logRecorder) {
+	run := func(t *testing.T, keepState bool, clearing pipeline.Delivery) (vesHeader, *logRecorder) {
 		t.Helper()
 		c := newCollector(t, pki)
 		cfg := testConfig(c, pki)
 		cfg.FaultEventID = vessink.FaultEventIDAlarm
-		cfg.StateFile = stateFile
-		before := startSink(t, pipeline.NopSettings("ves"), cfg)
+		state := pipeline.NewMemoryState(nil)
+		before := startSink(t, pipeline.Settings{ID: "ves", State: state}, cfg)
 		require.NoError(t, before.Deliver(t.Context(), []pipeline.Delivery{raise}))
 		require.NoError(t, before.Close(t.Context()))
 		logs := &logRecorder{}
-		after := startSink(t, pipeline.Settings{ID: "ves", Logger: slog.New(logs)}, cfg)
+		set := pipeline.Settings{ID: "ves", Logger: slog.New(logs)}
+		if keepState {
+			set.State = pipeline.NewMemoryState(state.All())
+		}
+		after := startSink(t, set, cfg)
 		require.NoError(t, after.Deliver(t.Context(), []pipeline.Delivery{clearing}))
 		c.requireConforming(t)
 		reqs := c.Requests()
 		require.Len(t, reqs, 2)
 		return headerOf(t, reqs[1].Events[0]), logs
 	}
-	t.Run("state file", func(t *testing.T) {
+	t.Run("sink state", func(t *testing.T) {
 		t.Parallel()
-		h, logs := run(t, filepath.Join(t.TempDir(), "state", "alarms.json"), cleared)
+		h, logs := run(t, true, cleared)
 		assert.Equal(t, t0.UnixMicro(), h.CommonEventHeader.StartEpochMicrosec)
 		assert.Equal(t, raise.Key, h.CommonEventHeader.EventID, "the raise's id")
 		assert.False(t, logs.has(slog.LevelWarn, "without a known raise"))
 	})
 	t.Run("raised_at", func(t *testing.T) {
 		t.Parallel()
-		h, logs := run(t, "", clearWithRaisedAt)
+		h, logs := run(t, false, clearWithRaisedAt)
 		assert.Equal(t, t0.UnixMicro(), h.CommonEventHeader.StartEpochMicrosec)
 		assert.False(t, logs.has(slog.LevelWarn, "without a known raise"))
 	})
-	t.Run("memory only", func(t *testing.T) {
+	t.Run("no state", func(t *testing.T) {
 		t.Parallel()
-		h, logs := run(t, "", cleared)
+		h, logs := run(t, false, cleared)
 		assert.Equal(t, t0.Add(time.Hour).UnixMicro(), h.CommonEventHeader.StartEpochMicrosec, "the documented fallback")
 		assert.Equal(t, cleared.Key, h.CommonEventHeader.EventID)
 		assert.True(t, logs.has(slog.LevelWarn, "without a known raise"))
@@ -170,14 +180,71 @@ func TestClearAfterRestart(t *testing.T) {
 		cfg := testConfig(c, pki)
 		cfg.StateFile = path
 		logs := &logRecorder{}
-		s := startSink(t, pipeline.Settings{ID: "ves", Logger: slog.New(logs)}, cfg)
-		assert.True(t, logs.has(slog.LevelError, "alarm state unreadable"))
+		state := pipeline.NewMemoryState(nil)
+		s := startSink(t, pipeline.Settings{ID: "ves", Logger: slog.New(logs), State: state}, cfg)
+		assert.True(t, logs.has(slog.LevelError, "alarm state file unreadable"))
 		require.NoError(t, s.Deliver(t.Context(), []pipeline.Delivery{raise}))
 		b, err := os.ReadFile(path)
 		require.NoError(t, err)
-		assert.Contains(t, string(b), `"version":1`, "rewritten at the next fault")
-		info, err := os.Stat(path)
-		require.NoError(t, err)
-		assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+		assert.Equal(t, "{not json", string(b), "the file is never written")
+		assert.Len(t, state.All(), 1, "the raise is in the sink state")
 	})
+}
+
+// writeStateFile writes a state file as versions before the sink state
+// did: alarm A1 raised at t0 by delivery key.
+func writeStateFile(t *testing.T, path, key string) {
+	t.Helper()
+	b := fmt.Sprintf(`{"version":1,"alarms":{"A1":[{"start":%d,"event_id":%q,"condition":"VmStatusError"}]}}`,
+		t0.UnixMicro(), key)
+	require.NoError(t, os.WriteFile(path, []byte(b), 0o600))
+}
+
+// TestStateFileMigratedOnce: an existing state_file is read into the sink
+// state at the first start (a clear after the upgrade carries the raise's
+// start and id), renamed to FILE.migrated at the next start, once the
+// runner has committed the state, and never read again. A restart
+// neither re-raises nor forgets.
+func TestStateFileMigratedOnce(t *testing.T) {
+	t.Parallel()
+	pki := newPKI(t)
+	alarm := map[string]any{"alarm_id": "A1"}
+	raise := delivery(1, "sluice.vm.fault", "vm1", t0, pipeline.SeverityCritical, alarm)
+	cleared := delivery(2, "sluice.vm.fault.cleared", "vm1", t0.Add(time.Hour), pipeline.SeverityInfo, alarm)
+	c := newCollector(t, pki)
+	cfg := testConfig(c, pki)
+	cfg.FaultEventID = vessink.FaultEventIDAlarm
+	cfg.StateFile = filepath.Join(t.TempDir(), "alarms.json")
+	writeStateFile(t, cfg.StateFile, raise.Key)
+
+	// First start after the upgrade: the file's alarm is in the state,
+	// the file is still there (nothing is committed yet).
+	state := pipeline.NewMemoryState(nil)
+	first := startSink(t, pipeline.Settings{ID: "ves", State: state}, cfg)
+	require.NoError(t, first.Close(t.Context()))
+	assert.FileExists(t, cfg.StateFile)
+	committed := state.All()
+	assert.Len(t, committed, 2, "the alarm and the migration marker")
+
+	// Second start over the committed state: the file is renamed; the
+	// clear carries the raise's start and id.
+	state = pipeline.NewMemoryState(committed)
+	second := startSink(t, pipeline.Settings{ID: "ves", State: state}, cfg)
+	assert.NoFileExists(t, cfg.StateFile)
+	assert.FileExists(t, cfg.StateFile+".migrated")
+	require.NoError(t, second.Deliver(t.Context(), []pipeline.Delivery{cleared}))
+	require.NoError(t, second.Close(t.Context()))
+	h := headerOf(t, c.Requests()[0].Events[0])
+	assert.Equal(t, t0.UnixMicro(), h.CommonEventHeader.StartEpochMicrosec)
+	assert.Equal(t, raise.Key, h.CommonEventHeader.EventID)
+
+	// A new state file (another old copy restored, say) is not read: the
+	// state holds the alarms. The clear delivered again is the same.
+	writeStateFile(t, cfg.StateFile, "someone-else")
+	third := startSink(t, pipeline.Settings{ID: "ves", State: pipeline.NewMemoryState(state.All())}, cfg)
+	require.NoError(t, third.Deliver(t.Context(), []pipeline.Delivery{cleared}))
+	reqs := c.Requests()
+	require.Len(t, reqs, 2)
+	assert.Equal(t, string(reqs[0].Body), string(reqs[1].Body), "a restart neither re-raises nor forgets")
+	c.requireConforming(t)
 }

@@ -47,6 +47,10 @@ type sink struct {
 	spanAttrs []attribute.KeyValue
 
 	creds *httpclient.Credentials
+	// state is the sink's durable state (the alarm table); migration
+	// moves a state_file into it once.
+	state     pipeline.SinkState
+	migration stateFileMigration
 
 	mu      sync.Mutex
 	client  *http.Client
@@ -60,7 +64,7 @@ var (
 	_ HeartbeatReporter = (*sink)(nil)
 )
 
-func newSink(set pipeline.Settings, cfg *Config) (*sink, error) {
+func newSink(ctx context.Context, set pipeline.Settings, cfg *Config) (*sink, error) {
 	set = set.WithDefaults()
 	tel, err := newTelemetry(set)
 	if err != nil {
@@ -95,6 +99,8 @@ func newSink(set pipeline.Settings, cfg *Config) (*sink, error) {
 		singleURL: single.String(),
 		batchURL:  batch.String(),
 		target:    single.String(),
+		state:     set.State,
+		migration: stateFileMigration{path: cfg.StateFile},
 		m: &mapper{
 			enc:                 encoder{v5: cfg.Version == 5, listenerVersion: cfg.ListenerVersion, loc: loc},
 			sinkName:            set.ID,
@@ -105,7 +111,7 @@ func newSink(set pipeline.Settings, cfg *Config) (*sink, error) {
 			rules:               slices.Clone(cfg.Rules),
 			fallback:            Rule{Domain: cfg.DefaultDomain},
 			log:                 set.Logger,
-			alarms:              newAlarmTable(),
+			alarms:              loadAlarmState(ctx, set.State, set.Logger),
 			beats:               &heartbeats{configured: cfg.HeartbeatInterval},
 		},
 	}
@@ -122,7 +128,8 @@ func newSink(set pipeline.Settings, cfg *Config) (*sink, error) {
 }
 
 // Start runs Provision if nobody did (it reads the password and TLS
-// files), loads the alarm state file and builds the HTTP client. It does not contact the collector: an
+// files and a state_file to migrate), migrates the state_file into the
+// sink state (see stateFileMigration) and builds the HTTP client. It does not contact the collector: an
 // unreachable collector is a delivery error, retried, not a start error.
 func (s *sink) Start(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
@@ -141,15 +148,8 @@ func (s *sink) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("start ves sink: %w", err)
 	}
-	if s.cfg.StateFile != "" {
-		alarms, err := loadAlarms(s.cfg.StateFile)
-		if err != nil {
-			// The table only improves clears; delivery goes on without it.
-			s.log.ErrorContext(ctx, "ves alarm state unreadable; starting with an empty table (it is rewritten at the next fault)",
-				slog.String("error", err.Error()))
-		}
-		s.m.alarms = alarms
-	}
+	s.migration.apply(ctx, s.state, s.m.alarms, s.log)
+	s.m.alarms.flush(s.state)
 	if s.cfg.TLS.InsecureSkipVerify {
 		s.log.WarnContext(ctx, "TLS CERTIFICATE VERIFICATION IS DISABLED (tls.insecure_skip_verify): anyone on the path can read and change the events and the password; use tls.ca_file instead",
 			slog.String("url", s.target))
@@ -228,23 +228,12 @@ func (s *sink) Deliver(ctx context.Context, batch []pipeline.Delivery) error {
 	return &pipeline.BatchError{Failed: failed}
 }
 
-// saveState writes the alarm table to the state file when it changed.
-// A failure is logged; the next Deliver tries again.
+// saveState writes the alarms changed by a Deliver into the sink state,
+// which the runner commits with the cursor covering that Deliver.
 func (s *sink) saveState(ctx context.Context) {
-	a := s.m.alarms
-	if !a.dirty {
-		return
+	if s.m.alarms.flush(s.state) {
+		s.tel.alarms.Record(ctx, int64(s.m.alarms.open()), metricAttrs(s.tel))
 	}
-	s.tel.alarms.Record(ctx, int64(a.open()), metricAttrs(s.tel))
-	if s.cfg.StateFile == "" {
-		a.dirty = false
-		return
-	}
-	if err := saveAlarms(s.cfg.StateFile, a); err != nil {
-		s.log.ErrorContext(ctx, "ves alarm state not saved; clears after a restart may lack their raise's start time", slog.String("error", err.Error()))
-		return
-	}
-	a.dirty = false
 }
 
 // HeartbeatInterval implements HeartbeatReporter.
