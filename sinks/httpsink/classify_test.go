@@ -103,7 +103,7 @@ func TestRetryAfterInMessage(t *testing.T) {
 			assert.False(t, pipeline.IsPermanent(err))
 			var se *httpsink.StatusError
 			require.ErrorAs(t, err, &se)
-			assert.InDelta(t, tt.want.Seconds(), se.RetryAfter.Seconds(), 2)
+			assert.InDelta(t, tt.want.Seconds(), se.RetryAfter.Seconds(), 5) // the date has whole seconds, and a loaded machine takes a few
 			if tt.want > 0 {
 				assert.Contains(t, err.Error(), "(retry after ")
 			} else {
