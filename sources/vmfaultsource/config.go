@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"time"
@@ -16,6 +17,7 @@ import (
 const (
 	ProviderOpenStack = "openstack"
 	ProviderAzure     = "azure"
+	ProviderAWS       = "aws"
 )
 
 // Keystone endpoint interfaces.
@@ -33,20 +35,22 @@ const (
 	DefaultMicroversion     = "2.69"
 	defaultOpenStackEvery   = 30 * time.Second
 	defaultAzureEvery       = time.Second
+	defaultAWSEvery         = 5 * time.Second
 	defaultTimeout          = 10 * time.Second
 	defaultConcurrency      = 4
 	defaultPageSize         = 1000
 	defaultMaxResponseBytes = 16 << 20
 	maxResponseBytesLimit   = 256 << 20
 	minInterval             = 10 * time.Millisecond
-	// defaultAzureEndpoint is the IMDS address for VNET VMs.
-	defaultAzureEndpoint = "http://169.254.169.254"
+	// defaultMetadataEndpoint is the instance metadata address of Azure
+	// (VNET VMs) and AWS.
+	defaultMetadataEndpoint = "http://169.254.169.254"
 )
 
 // Config is the vmfault source's configuration (`type: vmfault`).
 type Config struct {
-	// Provider is openstack (faults of the servers in Watch, from Nova)
-	// or azure (scheduled maintenance of this VM, from the instance
+	// Provider is openstack (faults of the servers in Watch, from Nova),
+	// azure or aws (scheduled maintenance of this VM, from the instance
 	// metadata service). Required.
 	Provider string `yaml:"provider" config:"required"`
 
@@ -71,18 +75,22 @@ type Config struct {
 	// key_file for mutual TLS, server_name, insecure_skip_verify).
 	TLS tlsconfig.Config `yaml:"tls"`
 
-	// Endpoint overrides the metadata service's base URL (azure), for
-	// tests. Default http://169.254.169.254.
+	// Endpoint overrides the metadata service's base URL (azure, aws),
+	// for tests. Default http://169.254.169.254.
 	Endpoint string `yaml:"endpoint"`
 	// Approve, when set, approves (StartRequests) each scheduled event
 	// of this VM once it has been known for After (azure).
 	Approve *ApproveConfig `yaml:"approve"`
-	// VMName is the name Azure lists in an event's Resources for this VM.
-	// Default: the host name. Events that do not name it are ignored.
+	// VMName is the name Azure lists in an event's Resources for this VM
+	// (events that do not name it are ignored), and the vm of every
+	// maintenance event. Default: the host name.
 	VMName string `yaml:"vm_name"`
+	// TokenTTL is the lifetime of the IMDSv2 session tokens the source
+	// asks for (aws). Default 1h, at most 6h.
+	TokenTTL time.Duration `yaml:"token_ttl"`
 
 	// Interval between polls. Default 30s for openstack (each watch entry
-	// may set its own), 1s for azure.
+	// may set its own), 1s for azure, 5s for aws.
 	Interval time.Duration `yaml:"interval"`
 	// Timeout of one HTTP request. Default 10s.
 	Timeout time.Duration `yaml:"timeout"`
@@ -171,10 +179,10 @@ func (c *Config) Validate() error {
 	switch c.Provider {
 	case ProviderOpenStack:
 		errs = append(errs, c.validateOpenStack()...)
-	case ProviderAzure:
-		errs = append(errs, c.validateAzure()...)
+	case ProviderAzure, ProviderAWS:
+		errs = append(errs, c.validateMetadata()...)
 	default:
-		add("provider", "must be %s or %s, got %q", ProviderOpenStack, ProviderAzure, c.Provider)
+		add("provider", "must be %s, %s or %s, got %q", ProviderOpenStack, ProviderAzure, ProviderAWS, c.Provider)
 	}
 	return errors.Join(errs...)
 }
@@ -249,15 +257,16 @@ func (c *Config) validateOpenStack() []error {
 	for _, f := range []struct {
 		name string
 		set  bool
-	}{{"endpoint", c.Endpoint != ""}, {"approve", c.Approve != nil}, {"vm_name", c.VMName != ""}} {
+	}{{"endpoint", c.Endpoint != ""}, {"approve", c.Approve != nil}, {"vm_name", c.VMName != ""}, {"token_ttl", c.TokenTTL != 0}} {
 		if f.set {
-			add(f.name, "applies to provider azure only")
+			add(f.name, "applies to the instance metadata providers (azure, aws) only")
 		}
 	}
 	return errs
 }
 
-func (c *Config) validateAzure() []error {
+// validateMetadata checks the keys of the instance metadata providers.
+func (c *Config) validateMetadata() []error {
 	var errs []error
 	add := func(field, format string, args ...any) {
 		errs = append(errs, pipeline.FieldErrorf(field, format, args...))
@@ -269,6 +278,15 @@ func (c *Config) validateAzure() []error {
 	}
 	if c.Approve != nil && c.Approve.After < 0 {
 		add("approve.after", "must not be negative, got %s", c.Approve.After)
+	}
+	if c.Approve != nil && c.Provider != ProviderAzure {
+		add("approve", "applies to provider azure only")
+	}
+	if c.TokenTTL != 0 && c.Provider != ProviderAWS {
+		add("token_ttl", "applies to provider aws only")
+	}
+	if c.TokenTTL < 0 || c.TokenTTL > maxAWSTokenTTL || c.TokenTTL%time.Second != 0 {
+		add("token_ttl", "must be whole seconds between 1s and %s, got %s", maxAWSTokenTTL, c.TokenTTL)
 	}
 	for _, f := range []struct {
 		name string
@@ -328,8 +346,11 @@ func (w WatchEntry) key(defaultProject string) string {
 func (c Config) withDefaults() Config {
 	if c.Interval == 0 {
 		c.Interval = defaultOpenStackEvery
-		if c.Provider == ProviderAzure {
+		switch c.Provider {
+		case ProviderAzure:
 			c.Interval = defaultAzureEvery
+		case ProviderAWS:
+			c.Interval = defaultAWSEvery
 		}
 	}
 	if c.Timeout == 0 {
@@ -351,7 +372,13 @@ func (c Config) withDefaults() Config {
 		c.Auth.Interface = InterfacePublic
 	}
 	if c.Endpoint == "" {
-		c.Endpoint = defaultAzureEndpoint
+		c.Endpoint = defaultMetadataEndpoint
+	}
+	if c.TokenTTL == 0 {
+		c.TokenTTL = defaultAWSTTL
+	}
+	if c.VMName == "" {
+		c.VMName, _ = os.Hostname()
 	}
 	return c
 }

@@ -1,7 +1,7 @@
 // Package vmfaultsource implements the "vmfault" source: faults of
 // OpenStack servers, polled from Nova as the ONAP multicloud VES agent
 // did, and (provider azure) the scheduled maintenance of the VM Sluice
-// runs on, from the Azure instance metadata service.
+// runs on, from the Azure and AWS instance metadata services.
 //
 //	sources:
 //	  - name: nova
@@ -155,9 +155,39 @@
 // event handled by the source) is not implemented: a source has no input
 // of events.
 //
+// # AWS scheduled events
+//
+//	sources:
+//	  - name: maintenance
+//	    type: vmfault
+//	    with:
+//	      provider: aws
+//	      interval: 5s               # default
+//	      token_ttl: 1h              # IMDSv2 session token lifetime, default 1h, at most 6h
+//
+// The source takes an IMDSv2 session token (PUT /latest/api/token with
+// X-aws-ec2-metadata-token-ttl-seconds), sends it as
+// X-aws-ec2-metadata-token, replaces it 15 seconds before its TTL ends
+// (half the TTL for short ones) and fetches a new one, once, when a
+// request is answered 401. Each poll reads
+// /latest/meta-data/events/maintenance/scheduled (each event by EventId:
+// State active is scheduled, completed completed, canceled cancelled;
+// times "2 Jan 2006 15:04:05 GMT" or RFC 3339), spot/instance-action
+// (an event "spot-ACTION-TIME" of type spot-ACTION, not_before the
+// action's time) and events/recommendations/rebalance (an event
+// "rebalance-TIME", notice_time). A 404 from any of them is "nothing",
+// the normal case; any other failure fails the poll, which is retried.
+// Known events are source state ("aws/ID"), so each state is reported
+// once across polls and restarts; an event that disappears while active
+// is reported completed if its NotBefore has passed, else cancelled.
+//
 // # Testing
 //
 // internal/fakenova is a fake Keystone and Nova built from the official
 // API samples, internal/fakeimds a fake Azure IMDS built from the
-// documented examples; see their docs.
+// documented examples; see their docs. The AWS provider is tested against
+// AWS's own simulator, amazon-ec2-metadata-mock (pinned in aemm_test.go),
+// which the tests build once with go install from the Go module proxy
+// into the user cache directory (sluice-peers/) and run as a separate
+// process on 127.0.0.1.
 package vmfaultsource

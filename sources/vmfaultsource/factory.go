@@ -23,6 +23,8 @@ func newSource(set pipeline.Settings, cfg Config) (pipeline.Source, error) {
 		return newOpenStackSource(set, cfg)
 	case ProviderAzure:
 		return newAzureSource(set, cfg)
+	case ProviderAWS:
+		return newAWSSource(set, cfg)
 	}
 	return nil, fmt.Errorf("%w: vmfault: unknown provider %q", pipeline.ErrInvalidConfig, cfg.Provider)
 }

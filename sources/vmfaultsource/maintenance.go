@@ -1,8 +1,14 @@
 package vmfaultsource
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
 	"time"
+
+	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/sluice-dev/sluice/pipeline"
 )
@@ -22,6 +28,9 @@ type maintenanceData struct {
 	NotBefore           time.Time `json:"not_before,omitzero"`
 	Description         string    `json:"description,omitempty"`
 	EventSource         string    `json:"event_source,omitempty"`
+	NotAfter            time.Time `json:"not_after,omitzero"`
+	NotBeforeDeadline   time.Time `json:"not_before_deadline,omitzero"`
+	NoticeTime          time.Time `json:"notice_time,omitzero"`
 	DurationSeconds     *int64    `json:"duration_seconds,omitempty"`
 	DocumentIncarnation int64     `json:"document_incarnation,omitempty"`
 	VM                  string    `json:"vm"`
@@ -51,4 +60,64 @@ func maintenanceEvent(id, state string, d maintenanceData, now time.Time) (pipel
 		ID: d.Provider + "-" + id + "-" + state, Type: TypeMaintenance, Subject: id, Time: now, Severity: sev,
 		DataContentType: "application/json", Data: b,
 	}, nil
+}
+
+// emitMaintenance emits events with the state updates that make next the
+// tracker's known events, then commits next. Nothing is emitted when
+// nothing changed.
+func emitMaintenance(ctx context.Context, host pipeline.SourceHost, t *tracker, next map[string]knownEvent,
+	events []pipeline.Event, tel *telemetry, log *slog.Logger,
+) error {
+	state, err := t.updates(next)
+	if err != nil {
+		return err
+	}
+	if len(events) == 0 && len(state) == 0 {
+		return nil
+	}
+	if _, err := host.Emit(ctx, events, state...); err != nil {
+		return fmt.Errorf("%w: %w", errEmit, err)
+	}
+	t.known = next
+	for _, e := range events {
+		var d struct {
+			State string `json:"state"`
+		}
+		_ = json.Unmarshal(e.Data, &d)
+		tel.add(ctx, tel.maintenance, 1, attribute.String("state", d.State))
+		log.Info("vm maintenance", slog.String("event_id", e.Subject), slog.String("state", d.State))
+	}
+	return nil
+}
+
+// newMetadataClient is the client of an instance metadata service: plain
+// HTTP to a link-local address, no proxy, no redirects.
+func newMetadataClient() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = nil
+	return &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// runMetadataLoop restores the tracker's known events, then calls poll
+// (retried until it succeeds) every interval until ctx ends.
+func runMetadataLoop(ctx context.Context, host pipeline.SourceHost, set pipeline.Settings, every time.Duration,
+	t *tracker, r *retrier, h *httpDoer, what string, poll func(context.Context, pipeline.SourceHost) error,
+) error {
+	defer h.client.CloseIdleConnections()
+	state, err := host.State(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("load vmfault state: %w", err)
+	}
+	t.restore(state, set.Logger)
+	for {
+		if !r.run(ctx, what, func(ctx context.Context) error { return poll(ctx, host) }) {
+			return nil
+		}
+		if !sleep(ctx, set.Clock, every) {
+			return nil
+		}
+	}
 }
