@@ -34,11 +34,13 @@
 //	records   key:   8-byte big-endian sequence (bytewise order is sequence order)
 //	          value: a record (below)
 //	cursors   consumer name -> 8-byte big-endian next sequence to read
+//	consumers one nested bucket per consumer: key -> value, the state it
+//	          committed with its cursor (CommitCursor's state updates)
 //	state     one nested bucket per source: key -> value (AppendBatch.State)
 //	journal   floor   -> oldest retained sequence (8 bytes)
 //	          dropped -> records dropped unread by drop_oldest (8 bytes)
 //
-// Only the active segment's cursors, state and journal buckets are
+// Only the active segment's cursors, consumers, state and journal buckets are
 // authoritative. Rotation copies them into the new segment in the same
 // transaction that writes its meta and its first records, so cursors and
 // state are always in the same file, and the same transaction, as the
@@ -117,7 +119,14 @@
 // Cursor commits are in memory (monotonic) and become durable with the
 // next append transaction, after Options.CursorFlushInterval in a small
 // transaction of their own, or at Close: a crash can re-deliver records
-// whose cursor commit was not yet flushed (at-least-once).
+// whose cursor commit was not yet flushed (at-least-once). The state a
+// consumer commits with its cursor (a sink's alarm or report state) is
+// held in memory beside the cursor and written by the same transaction,
+// so after a crash the stored state is always the one that belongs to the
+// stored cursor; ConsumerState reads it, pending commits included.
+// SetCursor (backwards or forwards, an operator's decision) and
+// DeleteCursor (the cursor and its state) hand the committer a
+// transaction of their own and return once it is durable.
 //
 // # Segments and retention
 //
@@ -246,8 +255,10 @@
 // chainhash (hex), sluiceorigin (the emitting source, when set) and
 // sluicerecord, the record's payload (the event encoding above) in base64.
 // Values are escaped and data embedded as pipeline.AppendCloudEventJSON
-// does (HTML-safe strings; JSON data compacted, other data as
-// data_base64), but the attributes come in a fixed order, not sorted:
+// does (HTML-safe strings, invalid UTF-8 in them replaced by U+FFFD; JSON
+// data compacted; other data, and JSON data that is not valid UTF-8, as
+// data_base64, so that every line is valid UTF-8 JSON and the bytes
+// survive exactly), but the attributes come in a fixed order, not sorted:
 //
 //	specversion, sequence, appendtime, chainhash, id, source, type,
 //	subject, time, datacontenttype, dataschema, severity, traceparent,

@@ -48,7 +48,7 @@ func AppendCloudEventJSON(dst []byte, e *Event) []byte {
 	if len(e.Data) > 0 {
 		if !IsJSONContentType(e.DataContentType) {
 			add("data_base64", "", attrBase64Data)
-		} else if dataAsIs = validCompactSafe(e.Data); dataAsIs || json.Valid(e.Data) {
+		} else if dataAsIs = validCompactSafe(e.Data); dataAsIs || embeddableJSON(e.Data) {
 			add("data", "", attrJSONData)
 		} else {
 			add("data_base64", "", attrBase64Data)
@@ -136,16 +136,23 @@ func AppendJSONString(dst []byte, s string) []byte { return appendJSONString(dst
 
 // AppendJSONData appends b as AppendCloudEventJSON embeds JSON data
 // (compacted and HTML-escaped) and reports true, or leaves dst as is and
-// reports false when b is not valid JSON.
+// reports false when b is not valid JSON or not valid UTF-8 (then the
+// data goes out as data_base64, byte for byte).
 func AppendJSONData(dst, b []byte) ([]byte, bool) {
 	if validCompactSafe(b) {
 		return append(dst, b...), true
 	}
-	if !json.Valid(b) {
+	if !embeddableJSON(b) {
 		return dst, false
 	}
 	return appendCompactHTMLSafe(dst, b), true
 }
+
+// embeddableJSON reports whether b may be embedded as JSON data: valid
+// JSON (json.Valid does not check UTF-8 inside strings) and valid UTF-8,
+// so that the line written is valid JSON text (RFC 8259 §8.1) even for
+// data that came in as bytes.
+func embeddableJSON(b []byte) bool { return utf8.Valid(b) && json.Valid(b) }
 
 // appendCompactHTMLSafe appends valid JSON b compacted and HTML-escaped,
 // as encoding/json does for a json.RawMessage.

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 
@@ -43,7 +44,8 @@ func referenceCloudEventJSON(t *testing.T, e *pipeline.Event) []byte {
 		m["traceparent"] = e.TraceParent
 	}
 	if len(e.Data) > 0 {
-		if (e.DataContentType == "" || e.DataContentType == "application/json") && json.Valid(e.Data) {
+		if (e.DataContentType == "" || e.DataContentType == "application/json") && json.Valid(e.Data) && utf8.Valid(e.Data) {
+			// Invalid UTF-8 would make the line invalid JSON text (D8).
 			m["data"] = json.RawMessage(e.Data)
 		} else {
 			m["data_base64"] = base64.StdEncoding.EncodeToString(e.Data)
@@ -57,6 +59,7 @@ func referenceCloudEventJSON(t *testing.T, e *pipeline.Event) []byte {
 func FuzzAppendCloudEventJSONMatchesEncodingJSON(f *testing.F) {
 	f.Add("id-1", "/src", "t.x", "subj <&>", `{"a": [1, 2, "<b>"]}`, "application/json", "ext", "v\u2028\x01\xff", int64(1700000000123456789), uint64(7), int8(3))
 	f.Add("", "", "", "", "\x00\x01", "application/octet-stream", "id", "shadow", int64(0), uint64(0), int8(0))
+	f.Add("i", "/s", "t", "", "\"\xc3\x28\"", "application/json", "e", "v", int64(1), uint64(1), int8(0))
 	f.Add("é\"\\\n\t\r\b\f", "/s", "t", "", "not json", "", "data", "x", int64(-5), uint64(1<<63), int8(-1))
 	f.Fuzz(func(t *testing.T, id, source, typ, subject, data, ct, extKey, extVal string, unixNano int64, seq uint64, sev int8) {
 		if ct != "" && ct != "application/json" && ct != "application/octet-stream" {
