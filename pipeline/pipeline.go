@@ -72,6 +72,7 @@ func New(ctx context.Context, spec Spec, regs Registries, j Journal, set Setting
 		src, err := buildSource(ctx, ss, regs, set)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("source %s: %w", ss.Name, err))
+			errs = append(errs, closeSource(ctx, set.Logger, ss.Name, src))
 			continue
 		}
 		p.sources = append(p.sources, &sourceRunner{name: ss.Name, source: src, host: &sourceHost{
@@ -94,12 +95,17 @@ func New(ctx context.Context, spec Spec, regs Registries, j Journal, set Setting
 		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), spec.ShutdownTimeout)
 		defer cancel()
 		errs = append(errs, p.closeSinks(closeCtx, p.sinks))
+		for _, s := range p.sources {
+			errs = append(errs, closeSource(closeCtx, set.Logger, s.name, s.source))
+		}
 		return nil, errors.Join(errs...)
 	}
 	return p, nil
 }
 
-// buildSource builds and provisions one source.
+// buildSource builds and provisions one source. When the factory
+// succeeded and Provision failed, it returns the source with the error,
+// for closeSource.
 func buildSource(ctx context.Context, ss SourceSpec, regs Registries, set Settings) (Source, error) {
 	f, ok := regs.Sources.Lookup(ss.Type)
 	if !ok {
@@ -115,10 +121,7 @@ func buildSource(ctx context.Context, ss SourceSpec, regs Registries, set Settin
 	if err != nil {
 		return nil, err
 	}
-	if err := provision(ctx, ssSet.Logger, "source "+ss.Name, src); err != nil {
-		return nil, err
-	}
-	return src, nil
+	return src, provision(ctx, ssSet.Logger, "source "+ss.Name, src)
 }
 
 // sinkNamed returns the built sink of that name, or nil.

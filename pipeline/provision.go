@@ -15,7 +15,8 @@ import (
 // New calls Provision once, after the factory and before Start (sinks)
 // or Run (sources). A sink releases what Provision acquired in Close; a
 // source when Run returns, or in a Close(context.Context) error method
-// that Provision (the function) calls when the source never runs.
+// that New (when it fails) and Provision (the function) call on a source
+// that will not run.
 type Provisioner interface {
 	Provision(ctx context.Context) error
 }
@@ -23,6 +24,15 @@ type Provisioner interface {
 // sourceCloser is the optional Close of a source, called by Provision.
 type sourceCloser interface {
 	Close(ctx context.Context) error
+}
+
+// closeSource calls src's optional Close (nil src: nothing to do).
+func closeSource(ctx context.Context, log *slog.Logger, name string, src Source) error {
+	c, ok := src.(sourceCloser)
+	if !ok {
+		return nil
+	}
+	return guard(log, "source "+name+" close", func() error { return c.Close(ctx) })
 }
 
 // provision calls c's Provision if it has one, turning a panic into an
@@ -55,12 +65,9 @@ func Provision(ctx context.Context, spec Spec, regs Registries, set Settings) er
 		src, err := buildSource(ctx, ss, regs, set)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("source %s: %w", ss.Name, err))
-			continue
 		}
-		if c, ok := src.(sourceCloser); ok {
-			if err := guard(set.Logger, "source "+ss.Name+" close", func() error { return c.Close(ctx) }); err != nil {
-				errs = append(errs, fmt.Errorf("source %s: close: %w", ss.Name, err))
-			}
+		if err := closeSource(ctx, set.Logger, ss.Name, src); err != nil {
+			errs = append(errs, fmt.Errorf("source %s: close: %w", ss.Name, err))
 		}
 	}
 	for _, ks := range spec.Sinks {

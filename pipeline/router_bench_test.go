@@ -14,9 +14,8 @@ import (
 
 // BenchmarkRouterThroughput measures the delivery side alone: b.N events
 // of 256 bytes are appended to the journal before the clock starts, then
-// the pipeline starts and the router carries them, in batches of up to
-// 1,024 journal records per watermill message, to a sink that only
-// counts. The baseline in the same run is a bare read of the same journal
+// the pipeline starts and the sink's consumer carries them, in batches
+// of up to 1,024 journal records, to a sink that only counts. The baseline in the same run is a bare read of the same journal
 // (BenchmarkRouterThroughput/baseline=journal-read), so the ratio shows
 // what routing costs on top of reading.
 func BenchmarkRouterThroughput(b *testing.B) {

@@ -106,3 +106,51 @@ func TestSinkStateLoadedAndCommittedWithTheCursor(t *testing.T) {
 	assert.NotContains(t, st, pipeline.OrphanedSinceKey, "a configured sink's orphan mark is cleared")
 	require.NoError(t, r.stop(t))
 }
+
+// The same on the bbolt journal: the state committed with the cursor is
+// what the next start hands the sink, and an orphan's mark is stored there.
+func TestSinkStateSurvivesARestartOnTheJournal(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.sources["in"] = newScriptSource(nil)
+	var sink *countingStateSink
+	require.NoError(t, h.regs.Sinks.Register(pipeline.NewSinkFactory("counting", func() *emptyConfig { return &emptyConfig{} },
+		func(_ context.Context, set pipeline.Settings, _ *emptyConfig) (pipeline.Sink, error) {
+			sink = &countingStateSink{RecordingSink: pipelinetest.NewRecordingSink(), state: set.State, initial: set.State.All()}
+			return sink, nil
+		})))
+	spec := pipeline.Spec{
+		Sources: []pipeline.SourceSpec{{Name: "in", Type: "script", Config: &emptyConfig{}}},
+		Sinks:   []pipeline.SinkSpec{{Name: "out", Type: "counting", Config: &emptyConfig{}}},
+		Routes:  []pipeline.RouteSpec{{Name: "r", From: []string{"in"}, To: []string{"out"}}},
+	}
+	r := h.start(spec)
+	h.sources["in"].emit(t, events("a", 3)...)
+	_, err := sink.WaitForDeliveries(ctxT(t), 3)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		c, err := r.journal.Cursor(context.Background(), "out")
+		return err == nil && c == 4
+	}, 5*time.Second, time.Millisecond)
+	require.NoError(t, r.stop(t))
+
+	spec.Sinks[0].Name = "renamed" // "out" becomes an orphan
+	spec.Routes[0].To = []string{"renamed"}
+	r = h.start(spec)
+	state, err := r.journal.ConsumerState(context.Background(), "out")
+	require.NoError(t, err)
+	assert.Equal(t, "3", string(state["count"]))
+	assert.Contains(t, state, pipeline.OrphanedSinceKey, "the orphan is marked in its own state")
+	require.NoError(t, r.stop(t))
+
+	spec.Sinks[0].Name = "out" // back: resumes with its state, mark cleared
+	spec.Routes[0].To = []string{"out"}
+	r = h.start(spec)
+	assert.Equal(t, map[string][]byte{"count": []byte("3")}, sink.initial)
+	h.sources["in"].emit(t, events("b", 2)...)
+	require.Eventually(t, func() bool {
+		st, err := r.journal.ConsumerState(context.Background(), "out")
+		return err == nil && string(st["count"]) == "5" && st[pipeline.OrphanedSinceKey] == nil
+	}, 5*time.Second, time.Millisecond)
+	require.NoError(t, r.stop(t))
+}

@@ -1,6 +1,7 @@
 package pipelinetest
 
 import (
+	"cmp"
 	"context"
 	"slices"
 
@@ -36,13 +37,7 @@ func (j *MemoryJournal) matching(f pipeline.DeadLetterFilter) []pipeline.DeadLet
 		}
 	}
 	slices.SortFunc(out, func(a, b pipeline.DeadLetter) int {
-		if a.Sink != b.Sink {
-			if a.Sink < b.Sink {
-				return -1
-			}
-			return 1
-		}
-		return int(a.Seq) - int(b.Seq)
+		return cmp.Or(cmp.Compare(a.Sink, b.Sink), cmp.Compare(a.Seq, b.Seq))
 	})
 	return out
 }

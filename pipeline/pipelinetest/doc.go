@@ -20,6 +20,8 @@
 //     pipeline.ErrJournalFull) or to block.
 //   - RecordingSink is a pipeline.Sink that records deliveries and returns
 //     scripted errors.
+//   - MemoryJournal is a pipeline.Journal in memory (cursors with consumer
+//     state, dead letters, SeqAtTime), for tests of the runner and tools.
 //
 // The package imports only package pipeline, the standard library and
 // testing libraries, so any component may use it.
