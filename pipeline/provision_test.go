@@ -47,13 +47,7 @@ func TestProvisionReportsEveryComponent(t *testing.T) {
 	good := &provSink{RecordingSink: pipelinetest.NewRecordingSink()}
 	bad := &provSink{RecordingSink: pipelinetest.NewRecordingSink(), err: errors.New("read secret: permission denied")}
 	h.sinks["good"], h.sinks["bad"] = good, bad
-	spec := pipeline.Spec{
-		Sources: []pipeline.SourceSpec{{Name: "in", Type: "prov", Config: &emptyConfig{}}},
-		Sinks: []pipeline.SinkSpec{
-			{Name: "good", Type: "recording", Config: &emptyConfig{}},
-			{Name: "bad", Type: "recording", Config: &emptyConfig{}},
-		},
-	}
+	spec := provSpec()
 	err := pipeline.Provision(context.Background(), spec, h.regs, pipeline.NopSettings("test"))
 	require.ErrorContains(t, err, "source in: provision: open /etc/cert.pem")
 	require.ErrorContains(t, err, "sink bad: provision: read secret")
@@ -78,16 +72,21 @@ func TestNewProvisions(t *testing.T) {
 	good := &provSink{RecordingSink: pipelinetest.NewRecordingSink()}
 	bad := &provSink{RecordingSink: pipelinetest.NewRecordingSink(), err: errors.New("no cert")}
 	h.sinks["good"], h.sinks["bad"] = good, bad
-	spec := pipeline.Spec{
+	spec := provSpec()
+	_, err := pipeline.New(context.Background(), spec, h.regs, pipelinetest.NewMemoryJournal(), pipeline.NopSettings("test"))
+	require.ErrorContains(t, err, "sink bad: provision: no cert")
+	assert.Equal(t, 1, good.provisioned)
+	assert.Equal(t, 1, good.Closed())
+	assert.Equal(t, 1, bad.Closed())
+}
+
+// provSpec has the "prov" source and the sinks "good" and "bad".
+func provSpec() pipeline.Spec {
+	return pipeline.Spec{
 		Sources: []pipeline.SourceSpec{{Name: "in", Type: "prov", Config: &emptyConfig{}}},
 		Sinks: []pipeline.SinkSpec{
 			{Name: "good", Type: "recording", Config: &emptyConfig{}},
 			{Name: "bad", Type: "recording", Config: &emptyConfig{}},
 		},
 	}
-	_, err := pipeline.New(context.Background(), spec, h.regs, pipelinetest.NewMemoryJournal(), pipeline.NopSettings("test"))
-	require.ErrorContains(t, err, "sink bad: provision: no cert")
-	assert.Equal(t, 1, good.provisioned)
-	assert.Equal(t, 1, good.Closed())
-	assert.Equal(t, 1, bad.Closed())
 }

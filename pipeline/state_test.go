@@ -75,12 +75,7 @@ func TestSinkStateLoadedAndCommittedWithTheCursor(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	h.sources["in"] = newScriptSource(nil)
-	var sink *countingStateSink
-	require.NoError(t, h.regs.Sinks.Register(pipeline.NewSinkFactory("counting", func() *emptyConfig { return &emptyConfig{} },
-		func(_ context.Context, set pipeline.Settings, _ *emptyConfig) (pipeline.Sink, error) {
-			sink = &countingStateSink{RecordingSink: pipelinetest.NewRecordingSink(), state: set.State, initial: set.State.All()}
-			return sink, nil
-		})))
+	sink := registerCounting(t, h)
 	j := pipelinetest.NewMemoryJournal()
 	ctx := ctxT(t)
 	_, err := j.Append(ctx, pipeline.AppendBatch{Events: []pipeline.Event{{ID: "old", Origin: "other"}}})
@@ -93,7 +88,7 @@ func TestSinkStateLoadedAndCommittedWithTheCursor(t *testing.T) {
 		Sinks:   []pipeline.SinkSpec{{Name: "out", Type: "counting", Config: &emptyConfig{}}},
 		Routes:  []pipeline.RouteSpec{{Name: "r", From: []string{"in"}, To: []string{"out"}}},
 	}, pipeline.NopSettings("test"))
-	assert.Equal(t, map[string][]byte{"count": []byte("5")}, sink.initial, "loaded before the factory; reserved keys hidden")
+	assert.Equal(t, map[string][]byte{"count": []byte("5")}, (*sink).initial, "loaded before the factory; reserved keys hidden")
 	h.sources["in"].emit(t, events("e", 3)...)
 	h.sources["in"].emit(t, events("f", 4)...)
 	require.Eventually(t, func() bool {
@@ -113,12 +108,7 @@ func TestSinkStateSurvivesARestartOnTheJournal(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	h.sources["in"] = newScriptSource(nil)
-	var sink *countingStateSink
-	require.NoError(t, h.regs.Sinks.Register(pipeline.NewSinkFactory("counting", func() *emptyConfig { return &emptyConfig{} },
-		func(_ context.Context, set pipeline.Settings, _ *emptyConfig) (pipeline.Sink, error) {
-			sink = &countingStateSink{RecordingSink: pipelinetest.NewRecordingSink(), state: set.State, initial: set.State.All()}
-			return sink, nil
-		})))
+	sink := registerCounting(t, h)
 	spec := pipeline.Spec{
 		Sources: []pipeline.SourceSpec{{Name: "in", Type: "script", Config: &emptyConfig{}}},
 		Sinks:   []pipeline.SinkSpec{{Name: "out", Type: "counting", Config: &emptyConfig{}}},
@@ -126,7 +116,7 @@ func TestSinkStateSurvivesARestartOnTheJournal(t *testing.T) {
 	}
 	r := h.start(spec)
 	h.sources["in"].emit(t, events("a", 3)...)
-	_, err := sink.WaitForDeliveries(ctxT(t), 3)
+	_, err := (*sink).WaitForDeliveries(ctxT(t), 3)
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
 		c, err := r.journal.Cursor(context.Background(), "out")
@@ -146,11 +136,24 @@ func TestSinkStateSurvivesARestartOnTheJournal(t *testing.T) {
 	spec.Sinks[0].Name = "out" // back: resumes with its state, mark cleared
 	spec.Routes[0].To = []string{"out"}
 	r = h.start(spec)
-	assert.Equal(t, map[string][]byte{"count": []byte("3")}, sink.initial)
+	assert.Equal(t, map[string][]byte{"count": []byte("3")}, (*sink).initial)
 	h.sources["in"].emit(t, events("b", 2)...)
 	require.Eventually(t, func() bool {
 		st, err := r.journal.ConsumerState(context.Background(), "out")
 		return err == nil && string(st["count"]) == "5" && st[pipeline.OrphanedSinceKey] == nil
 	}, 5*time.Second, time.Millisecond)
 	require.NoError(t, r.stop(t))
+}
+
+// registerCounting registers the "counting" sink type; the returned
+// pointer is set to the sink each time the factory builds one.
+func registerCounting(t *testing.T, h *harness) **countingStateSink {
+	t.Helper()
+	var sink *countingStateSink
+	require.NoError(t, h.regs.Sinks.Register(pipeline.NewSinkFactory("counting", func() *emptyConfig { return &emptyConfig{} },
+		func(_ context.Context, set pipeline.Settings, _ *emptyConfig) (pipeline.Sink, error) {
+			sink = &countingStateSink{RecordingSink: pipelinetest.NewRecordingSink(), state: set.State, initial: set.State.All()}
+			return sink, nil
+		})))
+	return &sink
 }
