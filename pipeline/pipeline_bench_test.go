@@ -45,7 +45,7 @@ func BenchmarkPipelineThroughput(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(256)
 			b.ResetTimer()
-			begin := time.Now()
+			begin, cpu := time.Now(), cpuTime(b)
 			close(src.start)
 			want := src.wait()
 			for _, s := range counters {
@@ -56,6 +56,7 @@ func BenchmarkPipelineThroughput(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(want)/time.Since(begin).Seconds(), "events/s")
+			b.ReportMetric(float64(cpuTime(b)-cpu)/float64(want), "cpu-ns/event")
 			b.StopTimer()
 			require.NoError(b, r.stop(b))
 		})
