@@ -142,7 +142,7 @@
 //	    from: [web, lb]
 //	    to: [ves]
 //	    match:
-//	      types: ["sluice.probe.*"]        # globs: * any run, ? one character
+//	      types: ["sluice.probe.*"]        # globs: * any run (also across . and /), ? one character
 //	      severity: warning                # at or above
 //	      subjects: ["web*"]
 //	      attributes: {region: "eu*"}      # extension attribute globs
@@ -154,7 +154,11 @@
 //	      type: "vm.{{ .Type }}"
 //	      subject: "{{ .Subject }}/checked"
 //
-// Every match condition given must hold. `expr` is a CEL expression
+// Every match condition given must hold. Globs (types, subjects,
+// attribute values, and the type patterns of sink rules) have one grammar,
+// internal/glob's: * matches any run of characters, crossing '.' and '/';
+// ? matches one character; everything else, '[' and '\' included,
+// matches itself. `expr` is a CEL expression
 // (github.com/google/cel-go), compiled once at load, over one variable,
 // `event`, with the keys id, source, type, subject, origin (the Sluice
 // source's name), datacontenttype, dataschema, severity (the level name),

@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/cel-go/cel"
 	celtypes "github.com/google/cel-go/common/types"
 
+	"github.com/sluice-dev/sluice/internal/glob"
 	"github.com/sluice-dev/sluice/pipeline"
 )
 
@@ -71,15 +71,15 @@ func (m *matcher) Match(e *pipeline.Event) (bool, error) {
 	if m.severity != nil && e.Severity < *m.severity {
 		return false, nil
 	}
-	if len(m.types) > 0 && !anyGlob(m.types, e.Type) {
+	if len(m.types) > 0 && !glob.Any(m.types, e.Type) {
 		return false, nil
 	}
-	if len(m.subjects) > 0 && !anyGlob(m.subjects, e.Subject) {
+	if len(m.subjects) > 0 && !glob.Any(m.subjects, e.Subject) {
 		return false, nil
 	}
 	for k, g := range m.attributes {
 		v, ok := e.Extensions[k]
-		if !ok || !glob(g, v) {
+		if !ok || !glob.Match(g, v) {
 			return false, nil
 		}
 	}
@@ -175,59 +175,8 @@ func attributesOf(e *pipeline.Event) map[string]string {
 	return e.Extensions
 }
 
-// checkGlob rejects empty patterns.
-func checkGlob(g string) error {
-	if g == "" {
-		return errors.New("pattern must not be empty (use * for anything)")
-	}
-	return nil
-}
-
-func anyGlob(patterns []string, s string) bool {
-	for _, p := range patterns {
-		if glob(p, s) {
-			return true
-		}
-	}
-	return false
-}
-
-// glob reports whether s matches pattern, where * matches any run of
-// characters (including none, and including '.' and '/') and ? matches one
-// character; everything else matches itself.
-func glob(pattern, s string) bool {
-	px, sx := 0, 0
-	nextPx, nextSx := -1, -1
-	for px < len(pattern) || sx < len(s) {
-		if px < len(pattern) {
-			switch c := pattern[px]; c {
-			case '*':
-				nextPx, nextSx = px, sx+1
-				px++
-				continue
-			case '?':
-				if sx < len(s) {
-					_, size := utf8.DecodeRuneInString(s[sx:])
-					px++
-					sx += size
-					continue
-				}
-			default:
-				if sx < len(s) && s[sx] == c {
-					px++
-					sx++
-					continue
-				}
-			}
-		}
-		if nextSx > 0 && nextSx <= len(s) {
-			px, sx = nextPx, nextSx
-			continue
-		}
-		return false
-	}
-	return true
-}
+// checkGlob rejects what internal/glob does not accept (an empty pattern).
+func checkGlob(g string) error { return glob.Validate(g) }
 
 func isExtensionName(k string) bool {
 	if k == "" {

@@ -37,7 +37,8 @@ func (o *OnError) UnmarshalText(text []byte) error {
 // must hold (they are ANDed); an empty match selects everything.
 type MatchConfig struct {
 	// Types are globs over the event type ("sluice.probe.*"); the event
-	// matches if any matches. * matches any run of characters, ? one.
+	// matches if any matches. * matches any run of characters (crossing
+	// '.' and '/'), ? one; see internal/glob.
 	Types []string `yaml:"types"`
 	// Severity selects events at or above this level.
 	Severity *pipeline.Severity `yaml:"severity"`

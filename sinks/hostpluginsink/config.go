@@ -4,13 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"path"
 	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/sluice-dev/sluice/internal/glob"
 	"github.com/sluice-dev/sluice/pipeline"
 )
 
@@ -70,7 +70,8 @@ type ObservationConfig struct {
 	// NameFrom selects the name from the event instead (cut to 64
 	// characters), one observation per distinct value.
 	NameFrom string `yaml:"name_from"`
-	// Types are globs over the event type ("sluice.probe.*"). Required.
+	// Types are globs over the event type ("sluice.probe.*"; internal/glob:
+	// * any run, crossing '.' and '/', ? one character). Required.
 	Types []string `yaml:"types"`
 	// Routes, when set, limit the rule to deliveries of these routes, so
 	// that one route can map the same events differently.
@@ -207,8 +208,8 @@ func (o *ObservationConfig) Validate() error {
 		errs = append(errs, pipeline.FieldErrorf("types", "is required: the event types the rule maps"))
 	}
 	for i, t := range o.Types {
-		if _, err := path.Match(t, ""); err != nil || t == "" {
-			errs = append(errs, pipeline.FieldErrorf(fmt.Sprintf("types[%d]", i), "invalid glob %q", t))
+		if err := glob.Validate(t); err != nil {
+			errs = append(errs, pipeline.FieldErrorf(fmt.Sprintf("types[%d]", i), "invalid glob %q: %w", t, err))
 		}
 	}
 	for i, r := range o.Routes {

@@ -3,11 +3,11 @@ package hostpluginsink
 import (
 	"errors"
 	"fmt"
-	"path"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/sluice-dev/sluice/internal/glob"
 	"github.com/sluice-dev/sluice/pipeline"
 )
 
@@ -108,14 +108,7 @@ func (r *rule) selects(v *eventView) (bool, error) {
 	if len(r.routes) > 0 && !slices.Contains(r.routes, v.d.Route) {
 		return false, nil
 	}
-	typeOK := false
-	for _, t := range r.types {
-		if ok, _ := path.Match(t, v.d.Event.Type); ok {
-			typeOK = true
-			break
-		}
-	}
-	if !typeOK {
+	if !glob.Any(r.types, v.d.Event.Type) {
 		return false, nil
 	}
 	for _, c := range r.when {

@@ -4,11 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"path"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/sluice-dev/sluice/internal/glob"
 	"github.com/sluice-dev/sluice/internal/httpclient"
 	"github.com/sluice-dev/sluice/internal/tlsconfig"
 	"github.com/sluice-dev/sluice/pipeline"
@@ -104,7 +104,8 @@ type TLSConfig = tlsconfig.Config
 type Rule struct {
 	// Routes are route names (pipeline.Delivery.Route).
 	Routes []string `yaml:"routes"`
-	// Types are event type patterns (path.Match syntax: * ? [...]), e.g.
+	// Types are event type globs (internal/glob: * any run, crossing '.'
+	// and '/', ? one character), e.g.
 	// "sluice.probe.*".
 	Types []string `yaml:"types"`
 	// Domain is fault, heartbeat, stateChange, notification (v7 only) or
@@ -284,7 +285,7 @@ func (r *Rule) validate(version int) error {
 	for i, p := range r.Types {
 		if p == "" {
 			add(fmt.Sprintf("types[%d]", i), "must not be empty")
-		} else if _, err := path.Match(p, ""); err != nil {
+		} else if err := glob.Validate(p); err != nil {
 			add(fmt.Sprintf("types[%d]", i), "invalid pattern %q: %w", p, err)
 		}
 	}

@@ -1,11 +1,11 @@
 package vessink
 
 import (
-	"path"
 	"slices"
 	"strings"
 
 	"github.com/sluice-dev/sluice/internal/eventtypes"
+	"github.com/sluice-dev/sluice/internal/glob"
 )
 
 // builtinRules is the default mapping, applied after the configured rules.
@@ -32,12 +32,7 @@ func (r *Rule) matches(route, typ string) bool {
 	if len(r.Types) == 0 {
 		return true
 	}
-	for _, p := range r.Types {
-		if ok, _ := path.Match(p, typ); ok {
-			return true
-		}
-	}
-	return false
+	return glob.Any(r.Types, typ)
 }
 
 // ruleFor returns the first configured rule, then built-in rule, that
