@@ -1,12 +1,14 @@
 package libra_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sluice-dev/sluice/internal/eventtypes"
 	"github.com/sluice-dev/sluice/internal/libra"
 )
 
@@ -197,4 +199,25 @@ func repeat(s string, n int) string {
 		out += s
 	}
 	return out
+}
+
+// TestRequestEventIsTheVocabularyShape: what the source journals decodes
+// as the vocabulary's LBRequestData, member for member.
+func TestRequestEventIsTheVocabularyShape(t *testing.T) {
+	t.Parallel()
+	d, ref := libra.Decode([]byte(`{"hpcs_action":"UPDATE","loadBalancers":[{"protocol":"http","nodes":[` + node1 + `]}]}`))
+	require.Nil(t, ref)
+	data, err := json.Marshal(libra.NewRequestEvent(d, "r1", libra.TransportGearman, "gearman://g:4730/f"))
+	require.NoError(t, err)
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var v eventtypes.LBRequestData
+	require.NoError(t, dec.Decode(&v))
+	assert.Equal(t, "UPDATE", v.Action)
+	assert.Equal(t, "r1", v.RequestID)
+	assert.Equal(t, eventtypes.LBTransportGearman, v.Transport)
+	assert.Equal(t, "gearman://g:4730/f", v.Client)
+	assert.NotEmpty(t, v.LoadBalancers)
+	assert.NotEmpty(t, v.Message)
+	assert.Equal(t, eventtypes.LBRequest, libra.EventRequest)
 }

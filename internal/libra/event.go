@@ -22,7 +22,8 @@ const (
 )
 
 // RequestEvent is the data of a sluice.lb.request event: the audit record
-// of what was asked, by whom, over which transport. It never holds
+// of what was asked, by whom, over which transport. It is
+// eventtypes.LBRequestData with the load balancers and archive typed. It never holds
 // hpcs_object_store_token: Message is masked before it is built.
 type RequestEvent struct {
 	// Action is the upper-cased hpcs_action.

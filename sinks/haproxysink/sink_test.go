@@ -200,3 +200,21 @@ func TestRedeliveredUpdateIsNotReloadedTwice(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, info.ModTime(), info2.ModTime(), "the live file was not rewritten")
 }
+
+func TestProvision(t *testing.T) {
+	t.Parallel()
+	cfg := haproxysink.NewFactory().DefaultConfig().(*haproxysink.Config)
+	cfg.Binary = "/nonexistent/haproxy"
+	cfg.ConfigPath = "/nonexistent/dir/haproxy.cfg"
+	s, err := haproxysink.NewFactory().NewSink(t.Context(), pipeline.NopSettings("h"), cfg)
+	require.NoError(t, err)
+	p, ok := s.(pipeline.Provisioner)
+	require.True(t, ok)
+	err = p.Provision(t.Context())
+	require.ErrorContains(t, err, "binary: ")
+	require.ErrorContains(t, err, "config_path: ")
+	l := newLab(t)
+	p, ok = l.sink.(pipeline.Provisioner)
+	require.True(t, ok)
+	require.NoError(t, p.Provision(t.Context()))
+}
