@@ -23,7 +23,7 @@ const installHint = "apt-get install -y --no-install-recommends gearman-job-serv
 
 // gearmand is a real gearmand started on a free loopback port.
 type gearmand struct {
-	t    *testing.T
+	t    testing.TB
 	port int
 	cmd  *exec.Cmd
 	done chan struct{}
@@ -32,7 +32,7 @@ type gearmand struct {
 func (g *gearmand) addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(g.port)) }
 
 // startGearmand starts gearmand; a missing binary fails the test.
-func startGearmand(t *testing.T) *gearmand {
+func startGearmand(t testing.TB) *gearmand {
 	t.Helper()
 	if _, err := exec.LookPath("gearmand"); err != nil {
 		t.Fatalf("gearmand is required by this test and was not found (%v): %s", err, installHint)
@@ -98,7 +98,7 @@ func (g *gearmand) admin(cmd string) ([]string, error) {
 }
 
 // waitWorkers waits until n workers are registered for function.
-func (g *gearmand) waitWorkers(t *testing.T, function string, n int) {
+func (g *gearmand) waitWorkers(t testing.TB, function string, n int) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
@@ -146,7 +146,7 @@ func (g *gearmand) submitE(ctx context.Context, function, unique, payload string
 	return string(out), nil
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)

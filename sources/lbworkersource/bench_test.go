@@ -1,0 +1,196 @@
+package lbworkersource_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/sluice-dev/sluice/journal/journaltest"
+	"github.com/sluice-dev/sluice/pipeline"
+	"github.com/sluice-dev/sluice/sources/lbworkersource"
+)
+
+// journalHost is a SourceHost over a real journal, as the runner gives one:
+// every Emit is a durable (fsync'd, group-committed) append.
+type journalHost struct {
+	j    pipeline.Journal
+	name string
+}
+
+func (h journalHost) Emit(ctx context.Context, events []pipeline.Event, state ...pipeline.StateUpdate) (pipeline.AppendResult, error) {
+	for i := range events {
+		events[i].Origin = h.name
+		events[i].Source = "/sluice/sources/" + h.name
+	}
+	for i := range state {
+		state[i].Source = h.name
+	}
+	return h.j.Append(ctx, pipeline.AppendBatch{Events: events, State: state})
+}
+
+func (h journalHost) State(ctx context.Context) (map[string][]byte, error) {
+	return h.j.SourceState(ctx, h.name)
+}
+
+const benchUpdate = `{"hpcs_action":"UPDATE","loadBalancers":[{"protocol":"HTTP","port":80,"nodes":[{"id":"1","address":"10.0.0.1","port":"8080"},{"id":"2","address":"10.0.0.2","port":"8080"}]}]}`
+
+// runBench runs src over a real journal until the benchmark ends.
+func runBench(b *testing.B, cfg *lbworkersource.Config) *lbworkersource.Source {
+	b.Helper()
+	host := journalHost{j: journaltest.MustOpen(b), name: "lb"}
+	src, err := lbworkersource.NewFactory().NewSource(b.Context(), pipeline.NopSettings("lb"), cfg)
+	require.NoError(b, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- src.Run(ctx, host) }()
+	b.Cleanup(func() { cancel(); <-done })
+	return src.(*lbworkersource.Source)
+}
+
+// BenchmarkHTTPDurableAccepts: UPDATE requests from 64 concurrent
+// keep-alive clients, each answered PASS only after its durable append.
+func BenchmarkHTTPDurableAccepts(b *testing.B) {
+	cfg := httpConfig()
+	src := runBench(b, cfg)
+	for src.Addr() == nil {
+		runtimeGosched()
+	}
+	url := "http://" + src.Addr().String() + "/lbaas"
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	var next atomic.Int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range 64 {
+		wg.Go(func() {
+			for next.Add(1) <= int64(b.N) {
+				req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, url, strings.NewReader(benchUpdate))
+				req.Header.Set("Authorization", "Bearer t0ken")
+				resp, err := client.Do(req)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				body, _ := io.ReadAll(resp.Body)
+				_ = resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					b.Errorf("status %d: %s", resp.StatusCode, body)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "accepts/s")
+}
+
+// BenchmarkGearmanDurableAccepts: foreground jobs with unique ids from 64
+// concurrent Gearman clients through a real gearmand to 16 worker
+// connections, each answered only after its durable append (with its
+// dedupe record).
+func BenchmarkGearmanDurableAccepts(b *testing.B) {
+	g := startGearmand(b)
+	cfg := gearmanConfig(g, "lb-bench")
+	cfg.Gearman.Workers = 16
+	runBench(b, cfg)
+	g.waitWorkers(b, "lb-bench", 16)
+	var next atomic.Int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for c := range 64 {
+		wg.Go(func() {
+			conn, err := net.Dial("tcp", g.addr())
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			defer conn.Close()
+			r := bufio.NewReader(conn)
+			for {
+				n := next.Add(1)
+				if n > int64(b.N) {
+					return
+				}
+				reply, err := submitJob(conn, r, "lb-bench", fmt.Sprintf("c%d-%d", c, n), benchUpdate)
+				if err != nil || !bytes.Contains(reply, []byte(`"PASS"`)) {
+					b.Errorf("job: %v %s", err, reply)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "accepts/s")
+}
+
+// submitJob is a minimal Gearman client: SUBMIT_JOB, then wait for
+// JOB_CREATED and WORK_COMPLETE.
+func submitJob(w io.Writer, r *bufio.Reader, fn, unique, data string) ([]byte, error) {
+	body := fn + "\x00" + unique + "\x00" + data
+	head := make([]byte, 12)
+	copy(head, "\x00REQ")
+	binary.BigEndian.PutUint32(head[4:], 7)
+	binary.BigEndian.PutUint32(head[8:], uint32(len(body))) //nolint:gosec // small
+	if _, err := w.Write(append(head, body...)); err != nil {
+		return nil, err
+	}
+	for {
+		if _, err := io.ReadFull(r, head); err != nil {
+			return nil, err
+		}
+		p := make([]byte, binary.BigEndian.Uint32(head[8:]))
+		if _, err := io.ReadFull(r, p); err != nil {
+			return nil, err
+		}
+		switch binary.BigEndian.Uint32(head[4:]) {
+		case 8: // JOB_CREATED
+		case 13: // WORK_COMPLETE
+			_, reply, _ := bytes.Cut(p, []byte{0})
+			return reply, nil
+		default:
+			return nil, fmt.Errorf("packet type %d", binary.BigEndian.Uint32(head[4:]))
+		}
+	}
+}
+
+
+// BenchmarkJournalAppendBaseline is the reference for the two above: 64
+// concurrent durable appends of an event of the same size, without a
+// transport or the message contract.
+func BenchmarkJournalAppendBaseline(b *testing.B) {
+	j := journaltest.MustOpen(b)
+	data := bytes.Repeat([]byte("x"), 700)
+	var next atomic.Int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range 64 {
+		wg.Go(func() {
+			for next.Add(1) <= int64(b.N) {
+				ev := pipeline.Event{Type: "sluice.lb.request", Data: data}
+				if _, err := j.Append(context.Background(), pipeline.AppendBatch{Events: []pipeline.Event{ev}}); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "accepts/s")
+}
