@@ -78,6 +78,7 @@ type NovaFault struct {
 // Maintenance states, in VMMaintenanceData.State.
 const (
 	MaintenanceScheduled = "scheduled"
+	MaintenanceApproved  = "approved"
 	MaintenanceStarted   = "started"
 	MaintenanceCancelled = "cancelled"
 	MaintenanceCompleted = "completed"
@@ -91,7 +92,8 @@ type VMMaintenanceData struct {
 	// EventId, AWS event id or instance-action, GCP's maintenance-event
 	// value with its ETag); the event is keyed by it.
 	EventID string `json:"event_id"`
-	// State is scheduled, started, cancelled or completed.
+	// State is scheduled, approved (Azure, once Sluice sent its
+	// StartRequests), started, cancelled or completed.
 	State string `json:"state"`
 	// Kind is the provider's word for what happens: Azure EventType
 	// (Freeze, Reboot, Redeploy, Preempt, Terminate), AWS code
@@ -116,6 +118,18 @@ type VMMaintenanceData struct {
 	// Approvable says the event can be approved (Azure, State scheduled)
 	// with a VMMaintenanceApprove event.
 	Approvable bool `json:"approvable,omitempty"`
+	// VM is the name of the VM Sluice runs on (vm_name, default the host
+	// name).
+	VM string `json:"vm,omitempty"`
+	// ResourceType is the provider's (Azure: VirtualMachine).
+	ResourceType string `json:"resource_type,omitempty"`
+	// DocumentIncarnation is Azure's document version the state was read
+	// in.
+	DocumentIncarnation int64 `json:"document_incarnation,omitempty"`
+	// NotBeforeDeadline is AWS's deadline for starting the event.
+	NotBeforeDeadline time.Time `json:"not_before_deadline,omitzero"`
+	// NoticeTime is when AWS issued a rebalance recommendation.
+	NoticeTime time.Time `json:"notice_time,omitzero"`
 }
 
 // VMMaintenanceApproveData is the data of a VMMaintenanceApprove event.

@@ -63,7 +63,7 @@ func parseAWSScheduled(b []byte, vm string) ([]observation, error) {
 			return nil, fmt.Errorf("%w: aws scheduled event %s: unknown State %q", ErrMalformed, e.EventID, e.State)
 		}
 		seen[e.EventID] = true
-		d := maintenanceData{Provider: ProviderAWS, EventID: e.EventID, EventType: e.Code, EventStatus: e.State, Description: e.Description, VM: vm}
+		d := maintenanceData{Provider: ProviderAWS, EventID: e.EventID, Kind: e.Code, Status: e.State, Description: e.Description, VM: vm}
 		for _, f := range []struct {
 			name, v string
 			to      *time.Time
@@ -107,7 +107,7 @@ func parseAWSSpot(b []byte, vm string) (observation, error) {
 	}
 	id := "spot-" + a.Action + "-" + t.Format("20060102T150405Z")
 	return observation{id: id, state: MaintenanceScheduled, notBefore: t, data: maintenanceData{
-		Provider: ProviderAWS, EventID: id, EventType: "spot-" + a.Action, NotBefore: t, VM: vm,
+		Provider: ProviderAWS, EventID: id, Kind: "spot-" + a.Action, NotBefore: t, VM: vm,
 		Description: "spot instance interruption notice: " + a.Action,
 	}}, nil
 }
@@ -126,7 +126,7 @@ func parseAWSRebalance(b []byte, vm string) (observation, error) {
 	}
 	id := "rebalance-" + t.Format("20060102T150405Z")
 	return observation{id: id, state: MaintenanceScheduled, data: maintenanceData{
-		Provider: ProviderAWS, EventID: id, EventType: "rebalance-recommendation", NoticeTime: t, VM: vm,
+		Provider: ProviderAWS, EventID: id, Kind: "rebalance-recommendation", NoticeTime: t, VM: vm,
 		Description: "EC2 instance rebalance recommendation",
 	}}, nil
 }

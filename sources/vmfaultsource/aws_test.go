@@ -36,8 +36,8 @@ func TestAWSScheduledEventWithIMDSv2(t *testing.T) {
 	assert.Equal(t, TypeMaintenance, e.Type)
 	assert.Equal(t, MaintenanceScheduled, e.data.State)
 	assert.Equal(t, ProviderAWS, e.data.Provider)
-	assert.Equal(t, "instance-stop", e.data.EventType)
-	assert.Equal(t, "active", e.data.EventStatus)
+	assert.Equal(t, "instance-stop", e.data.Kind)
+	assert.Equal(t, "active", e.data.Status)
 	assert.NotEmpty(t, e.data.EventID)
 	assert.Equal(t, e.data.EventID, e.Subject)
 	assert.Equal(t, time.Date(2026, 1, 7, 1, 3, 47, 0, time.UTC), e.data.NotBefore)
@@ -69,7 +69,7 @@ func TestAWSCompletedAndCanceled(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 			assert.Len(t, r.host.Events(), 1)
 			assert.Equal(t, want, evs[0].data.State)
-			assert.Equal(t, "system-maintenance", evs[0].data.EventType)
+			assert.Equal(t, "system-maintenance", evs[0].data.Kind)
 		})
 	}
 }
@@ -84,7 +84,7 @@ func TestAWSSpotAndRebalance(t *testing.T) {
 	require.Len(t, r.host.Events(), 2)
 	byType := map[string]maint{}
 	for _, e := range evs {
-		byType[e.data.EventType] = e
+		byType[e.data.Kind] = e
 	}
 	spot := byType["spot-stop"]
 	assert.Equal(t, MaintenanceScheduled, spot.data.State)

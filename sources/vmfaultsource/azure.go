@@ -15,16 +15,17 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/sluice-dev/sluice/internal/eventtypes"
 	"github.com/sluice-dev/sluice/pipeline"
 )
 
 // Maintenance states of sluice.vm.maintenance events.
 const (
-	MaintenanceScheduled = "scheduled"
-	MaintenanceApproved  = "approved"
-	MaintenanceStarted   = "started"
-	MaintenanceCompleted = "completed"
-	MaintenanceCancelled = "cancelled"
+	MaintenanceScheduled = eventtypes.MaintenanceScheduled
+	MaintenanceApproved  = eventtypes.MaintenanceApproved
+	MaintenanceStarted   = eventtypes.MaintenanceStarted
+	MaintenanceCompleted = eventtypes.MaintenanceCompleted
+	MaintenanceCancelled = eventtypes.MaintenanceCancelled
 )
 
 // azureKeyPrefix prefixes the state key of each known Azure event.

@@ -82,12 +82,12 @@ func TestAzureLiveMigrationSequence(t *testing.T) {
 		assert.Equal(t, TypeMaintenance, e.Type)
 		assert.Equal(t, docEventID, e.Subject)
 		assert.Equal(t, docEventID, e.data.EventID)
-		assert.Equal(t, "Freeze", e.data.EventType)
+		assert.Equal(t, "Freeze", e.data.Kind)
 	}
 	assert.Equal(t, time.Date(2026, 4, 11, 22, 26, 58, 0, time.UTC), evs[0].data.NotBefore)
 	assert.Equal(t, int64(2), evs[0].data.DocumentIncarnation)
-	assert.Equal(t, int64(5), *evs[0].data.DurationSeconds)
-	assert.Equal(t, "Platform", evs[0].data.EventSource)
+	assert.Equal(t, 5, evs[0].data.DurationSeconds)
+	assert.Equal(t, "Platform", evs[0].data.Origin)
 	assert.Equal(t, int64(3), evs[1].data.DocumentIncarnation)
 	assert.Equal(t, "azure-"+docEventID+"-scheduled", evs[0].ID)
 	for _, v := range f.Versions() {

@@ -137,11 +137,12 @@
 // disappears from the document (Azure has no Completed status),
 // completed if it had started or its NotBefore has passed (a seconds-long
 // Freeze can come and go between two polls of a paused VM), else
-// cancelled. The data carries event_id, state, event_type,
-// event_status, resource_type, resources, not_before (RFC 1123 as the
-// documentation shows, or ISO 8601 as Microsoft's mock server writes),
-// description, event_source, duration_seconds, document_incarnation and
-// vm. Events keep their EventId through their states as documented; a
+// cancelled. The data (eventtypes.VMMaintenanceData) carries event_id,
+// state, kind (EventType), status (EventStatus), resource_type,
+// resources, not_before (RFC 1123 as the documentation shows, or ISO 8601
+// as Microsoft's mock server writes), description, origin (EventSource),
+// duration_seconds (left out for 0, none, and -1, unknown),
+// document_incarnation and vm. Events keep their EventId through their states as documented; a
 // service that mints a new id per state (the mock server does) is
 // reported as distinct events.
 //
@@ -170,10 +171,11 @@
 // X-aws-ec2-metadata-token, replaces it 15 seconds before its TTL ends
 // (half the TTL for short ones) and fetches a new one, once, when a
 // request is answered 401. Each poll reads
-// /latest/meta-data/events/maintenance/scheduled (each event by EventId:
-// State active is scheduled, completed completed, canceled cancelled;
-// times "2 Jan 2006 15:04:05 GMT" or RFC 3339), spot/instance-action
-// (an event "spot-ACTION-TIME" of type spot-ACTION, not_before the
+// /latest/meta-data/events/maintenance/scheduled (each event by EventId,
+// kind its Code, status its State: active is scheduled, completed
+// completed, canceled cancelled; not_before, not_after and
+// not_before_deadline in "2 Jan 2006 15:04:05 GMT" or RFC 3339), spot/instance-action
+// (an event "spot-ACTION-TIME" of kind spot-ACTION, not_before the
 // action's time) and events/recommendations/rebalance (an event
 // "rebalance-TIME", notice_time). A 404 from any of them is "nothing",
 // the normal case; any other failure fails the poll, which is retried.

@@ -10,38 +10,24 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 
+	"github.com/sluice-dev/sluice/internal/eventtypes"
+
 	"github.com/sluice-dev/sluice/pipeline"
 )
 
 // maintenanceData is the data of sluice.vm.maintenance events.
-type maintenanceData struct {
-	Provider string `json:"provider"`
-	// EventID is the provider's event id; State is scheduled, approved,
-	// started, completed or cancelled.
-	EventID   string `json:"event_id"`
-	State     string `json:"state"`
-	EventType string `json:"event_type,omitempty"`
-	// EventStatus is the provider's own status word.
-	EventStatus         string    `json:"event_status,omitempty"`
-	ResourceType        string    `json:"resource_type,omitempty"`
-	Resources           []string  `json:"resources,omitempty"`
-	NotBefore           time.Time `json:"not_before,omitzero"`
-	Description         string    `json:"description,omitempty"`
-	EventSource         string    `json:"event_source,omitempty"`
-	NotAfter            time.Time `json:"not_after,omitzero"`
-	NotBeforeDeadline   time.Time `json:"not_before_deadline,omitzero"`
-	NoticeTime          time.Time `json:"notice_time,omitzero"`
-	DurationSeconds     *int64    `json:"duration_seconds,omitempty"`
-	DocumentIncarnation int64     `json:"document_incarnation,omitempty"`
-	VM                  string    `json:"vm"`
-}
+type maintenanceData = eventtypes.VMMaintenanceData
 
 func azureData(e azureEvent, incarnation int64, vm string) maintenanceData {
-	return maintenanceData{
-		Provider: ProviderAzure, EventID: e.EventID, EventType: e.EventType, EventStatus: e.EventStatus,
+	d := maintenanceData{
+		Provider: ProviderAzure, EventID: e.EventID, Kind: e.EventType, Status: e.EventStatus,
 		ResourceType: e.ResourceType, Resources: e.Resources, NotBefore: e.notBefore, Description: e.Description,
-		EventSource: e.EventSource, DurationSeconds: e.DurationInSeconds, DocumentIncarnation: incarnation, VM: vm,
+		Origin: e.EventSource, DocumentIncarnation: incarnation, VM: vm,
 	}
+	if e.DurationInSeconds != nil && *e.DurationInSeconds > 0 && *e.DurationInSeconds < 1<<31 { // 0 none, -1 unknown
+		d.DurationSeconds = int(*e.DurationInSeconds)
+	}
+	return d
 }
 
 // maintenanceEvent is one sluice.vm.maintenance event; its id is the
@@ -58,7 +44,7 @@ func maintenanceEvent(id, state string, d maintenanceData, now time.Time) (pipel
 	}
 	return pipeline.Event{
 		ID: d.Provider + "-" + id + "-" + state, Type: TypeMaintenance, Subject: id, Time: now, Severity: sev,
-		DataContentType: "application/json", Data: b,
+		DataContentType: eventtypes.ContentType, Data: b,
 	}, nil
 }
 

@@ -75,7 +75,7 @@ func (t *tracker) diff(obs []observation, now time.Time) (map[string]knownEvent,
 	for _, o := range obs {
 		kn, ok := t.known[o.id]
 		if !ok {
-			kn = knownEvent{FirstSeen: now, Type: o.data.EventType}
+			kn = knownEvent{FirstSeen: now, Type: o.data.Kind}
 		}
 		if !o.notBefore.IsZero() {
 			kn.NotBefore = o.notBefore
@@ -100,7 +100,7 @@ func (t *tracker) diff(obs []observation, now time.Time) (map[string]knownEvent,
 		if kn.State == MaintenanceStarted || !kn.NotBefore.IsZero() && !now.Before(kn.NotBefore) {
 			state = MaintenanceCompleted
 		}
-		d := maintenanceData{Provider: t.providerOf(), EventID: id, EventType: kn.Type, VM: t.vm, NotBefore: kn.NotBefore}
+		d := maintenanceData{Provider: t.providerOf(), EventID: id, Kind: kn.Type, VM: t.vm, NotBefore: kn.NotBefore}
 		ev, err := maintenanceEvent(id, state, d, now)
 		if err != nil {
 			return nil, nil, err
