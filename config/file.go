@@ -29,6 +29,9 @@ type File struct {
 	// Warnings are suspicious but valid settings, such as a source no
 	// route reads, sorted by position.
 	Warnings []Warning
+
+	// nodes locates the file's values by path, for Locate.
+	nodes map[string]*yaml.Node
 }
 
 // DefaultShutdownTimeout is shutdown_timeout when the file does not set it.

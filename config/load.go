@@ -67,6 +67,7 @@ func Parse(name string, data []byte, regs pipeline.Registries, env func(string) 
 		ShutdownTimeout: doc.ShutdownTimeout,
 		Pipeline:        spec,
 		Warnings:        errs.sortedWarnings(),
+		nodes:           p.dec.values,
 	}, nil
 }
 

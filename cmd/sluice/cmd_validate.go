@@ -1,22 +1,37 @@
 package main
 
 import (
+	"cmp"
+	"context"
+	"errors"
 	"fmt"
+	"io"
+	"log/slog"
+	"slices"
 
 	"github.com/spf13/cobra"
+
+	"github.com/sluice-dev/sluice/config"
+	"github.com/sluice-dev/sluice/pipeline"
 )
 
 func newValidateCommand(s streams) *cobra.Command {
-	var path string
+	var (
+		path        string
+		noProvision bool
+	)
 	cmd := &cobra.Command{
-		Use:   "validate -c FILE",
-		Short: "Check a configuration file without side effects",
-		Long: `Decode and validate a configuration file exactly as 'run' would, without
-opening the journal or binding any listener. Prints every error as
+		Use:   "validate -c FILE [--no-provision]",
+		Short: "Check a configuration file, and what its components would open, without side effects",
+		Long: `Decode and validate a configuration file exactly as 'run' would, then
+provision every source and sink: read the certificates, keys, secrets and
+files they name, as 'run' would before starting, without opening the
+journal, binding any listener or sending anything. Prints every error as
 FILE:LINE:COL: message and exits 3, or prints "ok" and exits 0. With no -c,
-validates the embedded default configuration.`,
+validates the embedded default configuration. --no-provision checks the
+file alone (for a machine that does not have the certificates).`,
 		Args: cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			regs, err := registries()
 			if err != nil {
 				return err
@@ -28,6 +43,11 @@ validates the embedded default configuration.`,
 			for _, w := range file.Warnings {
 				fmt.Fprintf(s.errOut, "warning: %s\n", w)
 			}
+			if !noProvision {
+				if err := provisionFile(cmd.Context(), file, regs, s.errOut); err != nil {
+					return withExit(exitInvalidConfig, err)
+				}
+			}
 			name := path
 			if name == "" {
 				name = defaultConfigName
@@ -38,5 +58,38 @@ validates the embedded default configuration.`,
 		},
 	}
 	cmd.Flags().StringVarP(&path, "config", "c", "", "configuration file (default: the embedded default)")
+	cmd.Flags().BoolVar(&noProvision, "no-provision", false, "check the file only; do not read the files, certificates and secrets its components name")
 	return cmd
+}
+
+// provisionFile runs pipeline.Provision for each source and sink of file
+// on its own, so that every error is placed at the component's settings
+// (config.File.Locate), and returns them as config.Errors sorted by
+// position. Components log warnings to errOut.
+func provisionFile(ctx context.Context, file *config.File, regs pipeline.Registries, errOut io.Writer) error {
+	set := pipeline.NopSettings("validate")
+	set.Logger = slog.New(slog.NewTextHandler(errOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	spec := file.Pipeline
+	var all config.Errors
+	add := func(err error) {
+		var es config.Errors
+		if errors.As(err, &es) {
+			all = append(all, es...)
+		}
+	}
+	for i, ss := range spec.Sources {
+		one := pipeline.Spec{Sources: []pipeline.SourceSpec{ss}, ShutdownTimeout: spec.ShutdownTimeout}
+		add(file.Locate(config.KindSource, i, pipeline.Provision(ctx, one, regs, set)))
+	}
+	for i, ks := range spec.Sinks {
+		one := pipeline.Spec{Sinks: []pipeline.SinkSpec{ks}, Routes: spec.Routes, ShutdownTimeout: spec.ShutdownTimeout}
+		add(file.Locate(config.KindSink, i, pipeline.Provision(ctx, one, regs, set)))
+	}
+	if len(all) == 0 {
+		return nil
+	}
+	slices.SortStableFunc(all, func(a, b *config.Error) int {
+		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
+	})
+	return all
 }

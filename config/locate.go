@@ -1,0 +1,65 @@
+package config
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/sluice-dev/sluice/pipeline"
+)
+
+// Component kinds for Locate.
+const (
+	KindSource = "sources"
+	KindSink   = "sinks"
+)
+
+// Locate turns err, which the component at index of kind (KindSource or
+// KindSink, in file order) returned after loading (pipeline.Provision's
+// errors: a missing certificate, an unreadable secret), into Errors at
+// positions in the file, so that `sluice validate` reports them as
+// FILE:LINE:COL like every other problem. Each joined error is placed at
+// the setting it names: a pipeline.FieldError's Field, or a message that
+// starts with a setting of the component's `with` ("tls.ca_file: open
+// ..."); otherwise at the component's `with`, or its entry. nil stays nil.
+func (f *File) Locate(kind string, index int, err error) error {
+	if err == nil {
+		return nil
+	}
+	c := &collector{file: f.Name}
+	base := indexPath(kind, index)
+	with := joinPath(base, "with")
+	for _, e := range pipeline.Unjoin(err) {
+		path, msg := with, e.Error()
+		var fe *pipeline.FieldError
+		if errors.As(e, &fe) {
+			path = joinPath(with, fe.Field)
+		} else if field, ok := f.namedSetting(with, msg); ok {
+			path = joinPath(with, field)
+		}
+		n := f.nodes[path]
+		if n == nil {
+			n = f.nodes[with]
+		}
+		if n == nil {
+			n = f.nodes[base]
+		}
+		c.add(n, path, e, "%s", msg)
+	}
+	return c.result()
+}
+
+// namedSetting returns the setting below with that msg names: the first
+// of its ": "-separated leading parts ("sink out: provision: tls.ca_file:
+// open ...") that is a value of the file.
+func (f *File) namedSetting(with, msg string) (string, bool) {
+	parts := strings.Split(msg, ": ")
+	for _, field := range parts[:len(parts)-1] {
+		if field == "" || strings.ContainsAny(field, " \t") {
+			continue
+		}
+		if _, known := f.nodes[joinPath(with, field)]; known {
+			return field, true
+		}
+	}
+	return "", false
+}
