@@ -25,7 +25,7 @@ import (
 // lab is a real HAProxy in master-worker mode in a temporary directory,
 // driven by a haproxy sink.
 type lab struct {
-	t     *testing.T
+	t     testing.TB
 	dir   string
 	cfg   *haproxysink.Config
 	state *pipeline.MemoryState
@@ -35,7 +35,7 @@ type lab struct {
 	seq   uint64
 }
 
-func newLab(t *testing.T) *lab {
+func newLab(t testing.TB) *lab {
 	t.Helper()
 	bin, err := exec.LookPath("haproxy")
 	if err != nil {
@@ -122,7 +122,7 @@ type backend struct {
 	hits    atomic.Int64
 }
 
-func startBackend(t *testing.T, name string) *backend {
+func startBackend(t testing.TB, name string) *backend {
 	t.Helper()
 	b := &backend{name: name}
 	b.healthy.Store(true)
@@ -190,7 +190,7 @@ func readTCP(port int) (string, error) {
 	return line, err
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)

@@ -55,7 +55,12 @@ func runBench(b *testing.B, cfg *lbworkersource.Config) *lbworkersource.Source {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- src.Run(ctx, host) }()
-	b.Cleanup(func() { cancel(); <-done })
+	b.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			b.Error(err)
+		}
+	})
 	return src.(*lbworkersource.Source)
 }
 
@@ -167,7 +172,6 @@ func submitJob(w io.Writer, r *bufio.Reader, fn, unique, data string) ([]byte, e
 		}
 	}
 }
-
 
 // BenchmarkJournalAppendBaseline is the reference for the two above: 64
 // concurrent durable appends of an event of the same size, without a
