@@ -1,54 +1,69 @@
 package httpsink
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"log/slog"
 	"net/http"
-	"slices"
 
 	"github.com/sluice-dev/sluice/internal/httpclient"
 	"github.com/sluice-dev/sluice/pipeline"
+	"github.com/sluice-dev/sluice/sinks/internal/partial"
 )
 
 // deliverBatches sends the batch as arrays within the size limits, in
-// order. Events that cannot be encoded fail without a request.
-func (s *sink) deliverBatches(ctx context.Context, c *http.Client, batch []pipeline.Delivery, enc *encoded) ([]pipeline.DeliveryFailure, error) {
-	var failed []pipeline.DeliveryFailure
+// order. Events that cannot be encoded fail without a request. A
+// transient failure inside a bisected chunk fails the events of that
+// chunk that were not taken yet.
+func (s *sink) deliverBatches(ctx context.Context, c *http.Client, batch []pipeline.Delivery, enc *encoded, out *partial.Outcomes) {
 	for _, chunk := range enc.chunks(s.cfg.MaxEvents, int(s.cfg.MaxBytes)) {
-		var refused []pipeline.DeliveryFailure
-		requests := 0
+		if out.Stopped() != nil {
+			out.Unsent(chunk...)
+			continue
+		}
+		refused, requests := 0, 0
+		done := make(map[int]bool, len(chunk))
 		err := httpclient.Bisect(ctx, chunk, httpclient.Bisection[int]{
 			Send: func(ctx context.Context, idx []int) error {
 				requests++
-				return s.send(ctx, c, request{body: enc.batchBody(idx), key: batchKey(batch, idx), events: len(idx)})
+				err := s.send(ctx, c, request{body: enc.batchBody(idx), key: batchKey(batch, idx), events: len(idx)})
+				if err == nil {
+					out.Took()
+					for _, i := range idx {
+						done[i] = true
+					}
+				}
+				return err
 			},
 			Splittable: canBisect,
 			Refuse: func(idx []int, err error) error {
 				for _, i := range idx {
-					refused = append(refused, pipeline.DeliveryFailure{Index: i, Err: err})
+					out.Refused(i, err)
+					done[i] = true
 				}
+				refused += len(idx)
 				return nil
 			},
 		})
 		if err != nil {
-			return nil, err
+			var rest []int
+			for _, i := range chunk {
+				if !done[i] {
+					rest = append(rest, i)
+				}
+			}
+			out.Failed(ctx, err, haltAfter(err), rest...)
 		}
-		if len(refused) > 0 {
+		if refused > 0 {
 			s.logger.InfoContext(ctx, "http sink isolated refused events",
-				slog.Int("events", len(chunk)), slog.Int("refused", len(refused)), slog.Int("requests", requests))
+				slog.Int("events", len(chunk)), slog.Int("refused", refused), slog.Int("requests", requests))
 		}
-		failed = append(failed, refused...)
 	}
 	for i, err := range enc.bad {
 		if err != nil {
-			failed = append(failed, pipeline.DeliveryFailure{Index: i, Err: err})
+			out.Refused(i, err)
 		}
 	}
-	// Chunks come in order, but failed encodings were appended last.
-	slices.SortFunc(failed, func(a, b pipeline.DeliveryFailure) int { return cmp.Compare(a.Index, b.Index) })
-	return failed, nil
 }
 
 // canBisect reports whether a permanent refusal may be about the events

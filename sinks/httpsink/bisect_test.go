@@ -2,9 +2,14 @@ package httpsink_test
 
 import (
 	"encoding/json"
+	"io"
+	"log"
 	"net/http"
+	"net/http/httptest"
 	"slices"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -45,6 +50,20 @@ func failedIndices(t *testing.T, err error) []int {
 	var idx []int
 	for _, f := range be.Failed {
 		assert.True(t, pipeline.IsPermanent(f.Err), "failure %d is permanent", f.Index)
+		idx = append(idx, f.Index)
+	}
+	return idx
+}
+
+// transientIndices returns the indices of the BatchError err, which must
+// all be transient.
+func transientIndices(t *testing.T, err error) []int {
+	t.Helper()
+	var be *pipeline.BatchError
+	require.ErrorAs(t, err, &be)
+	var idx []int
+	for _, f := range be.Failed {
+		assert.False(t, pipeline.IsPermanent(f.Err), "failure %d is transient: %v", f.Index, f.Err)
 		idx = append(idx, f.Index)
 	}
 	return idx
@@ -140,7 +159,10 @@ func TestTransientErrorDuringBisectStops(t *testing.T) {
 	assert.Len(t, p.Requests(), 3, "nothing is sent after the transient error")
 }
 
-func TestStructuredTransientStops(t *testing.T) {
+// TestStructuredTransientFailsOnlyThatEvent: in structured mode a
+// transient failure fails its event only; the others are sent and
+// reported taken, so the runner retries that event alone.
+func TestStructuredTransientFailsOnlyThatEvent(t *testing.T) {
 	t.Parallel()
 	p := newPeer(t, func(_ *http.Request, _ *received, n int) (int, string) {
 		if n == 2 {
@@ -149,10 +171,80 @@ func TestStructuredTransientStops(t *testing.T) {
 		return http.StatusOK, ""
 	})
 	s := startSink(t, pipeline.NopSettings("collector"), p.config(httpsink.ModeStructured))
-	err := s.Deliver(t.Context(), pipelinetest.SampleDeliveries(1, 5))
-	require.Error(t, err)
-	assert.False(t, pipeline.IsPermanent(err))
-	assert.Len(t, p.Requests(), 3)
+	batch := pipelinetest.SampleDeliveries(1, 5)
+	err := s.Deliver(t.Context(), batch)
+	assert.Equal(t, []int{2}, transientIndices(t, err))
+	assert.Len(t, p.Requests(), 5)
+	assert.Equal(t, wantIDs(batch, []int{2}), p.AcceptedIDs())
+}
+
+// TestStructuredTransientStops: after a request that got no answer, a
+// 429 or a Retry-After, or three transient failures in a row, the rest of
+// the batch is not sent: it fails with that error.
+func TestStructuredTransientStops(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		answer func(w http.ResponseWriter, n int) bool // true: answered
+		sent   int
+		failed []int
+	}{
+		{"429", func(w http.ResponseWriter, n int) bool {
+			if n == 2 {
+				w.WriteHeader(http.StatusTooManyRequests)
+				return true
+			}
+			return false
+		}, 3, []int{2, 3, 4, 5}},
+		{"Retry-After", func(w http.ResponseWriter, n int) bool {
+			if n == 1 {
+				w.Header().Set("Retry-After", "30")
+				w.WriteHeader(http.StatusServiceUnavailable)
+				return true
+			}
+			return false
+		}, 2, []int{1, 2, 3, 4, 5}},
+		{"no answer", func(w http.ResponseWriter, n int) bool {
+			if n == 3 {
+				time.Sleep(time.Second) // past the sink's timeout
+			}
+			return false
+		}, 4, []int{3, 4, 5}},
+		{"three in a row", func(w http.ResponseWriter, n int) bool {
+			if n >= 1 && n <= 3 {
+				w.WriteHeader(http.StatusInternalServerError)
+				return true
+			}
+			return false
+		}, 4, []int{1, 2, 3, 4, 5}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var mu sync.Mutex
+			n := 0
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, _ = io.Copy(io.Discard, r.Body)
+				mu.Lock()
+				i := n
+				n++
+				mu.Unlock()
+				if !tt.answer(w, i) {
+					w.WriteHeader(http.StatusOK)
+				}
+			}))
+			srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+			t.Cleanup(srv.Close)
+			cfg := (&peer{srv: srv}).config(httpsink.ModeStructured)
+			cfg.Timeout = 300 * time.Millisecond
+			s := startSink(t, pipeline.NopSettings("collector"), cfg)
+			err := s.Deliver(t.Context(), pipelinetest.SampleDeliveries(1, 6))
+			assert.Equal(t, tt.failed, transientIndices(t, err))
+			mu.Lock()
+			assert.Equal(t, tt.sent, n, "requests sent")
+			mu.Unlock()
+		})
+	}
 }
 
 func TestSplitLimits(t *testing.T) {

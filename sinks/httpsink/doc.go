@@ -28,14 +28,16 @@
 // the pipeline's batch setting, not the sink's.
 //
 // Requests are sent one at a time, so the peer sees events in journal
-// order (except for refused ones, see Bisection). Every event carries its
+// order (except for refused ones, see Bisection, and retried ones, see
+// Partial failures). Every event carries its
 // journal position in the "sequence" extension attribute.
 //
 // # Idempotency
 //
-// Delivery is at least once: after a transient failure, a timeout or a
-// restart the runner delivers the whole batch again, including events
-// the peer already took. Every request therefore carries an
+// Delivery is at least once: after a transient failure or a timeout the
+// runner delivers again the events of the failed requests (see Partial
+// failures), and after a crash the batch that was in flight, including
+// events the peer already took. Every request therefore carries an
 // Idempotency-Key header, following the IETF draft "The Idempotency-Key
 // HTTP Header Field" (draft-ietf-httpapi-idempotency-key-header), which
 // defines its value as a structured-field string: the key in double
@@ -70,7 +72,7 @@
 // Classify maps the status of each answer:
 //
 //	2xx                      delivered
-//	408, 425, 429, 5xx       transient: Deliver returns an error; the runner retries with backoff
+//	408, 425, 429, 5xx       transient: the events of the request fail; the runner retries them with backoff
 //	3xx                      permanent ("unexpected redirect to …"); redirects are not followed
 //	other 4xx                permanent: the events are dead-lettered
 //
@@ -112,8 +114,22 @@
 // In structured mode, a permanently refused event fails alone too: the
 // sink goes on with the next one and returns a *pipeline.BatchError. An
 // event that is not a valid CloudEvent (no id, source or type) fails
-// permanently without a request. A transient error anywhere returns at
-// once, and the runner retries the whole batch.
+// permanently without a request.
+//
+// # Partial failures
+//
+// Deliver reports each event's outcome: when some requests of a batch
+// fail transiently, it returns a *pipeline.BatchError listing exactly
+// their events (as transient failures, with refused events as permanent
+// ones), and the runner commits past everything else and retries only
+// those. So one 503 among 256 structured requests re-sends one event, not
+// 256. After a transient failure the sink goes on with the next request
+// while the peer answers; it stops, failing the rest of the batch with
+// that error, after a request that got no answer (network error,
+// timeout), an answer asking to wait (429, or any Retry-After), three
+// failed requests in a row, or the end of ctx. A batch of which nothing
+// was taken gets the plain error. A retried event may reach the peer
+// after events that followed it in the journal.
 //
 // # Security
 //

@@ -1,6 +1,7 @@
 package httpsink_test
 
 import (
+	"errors"
 	"net/http"
 	"testing"
 	"time"
@@ -30,15 +31,47 @@ func TestFailsNTimesThenSucceeds(t *testing.T) {
 			})
 			s := startSink(t, pipeline.NopSettings("collector"), p.config(mode))
 			batch := pipelinetest.SampleDeliveries(1, 4)
-			for i := range n {
-				err := s.Deliver(t.Context(), batch)
-				require.Error(t, err, "attempt %d", i+1)
-				assert.False(t, pipeline.IsPermanent(err), "attempt %d: %v", i+1, err)
+			pending := batch
+			attempts := 0
+			for {
+				err := s.Deliver(t.Context(), pending)
+				attempts++
+				if err == nil {
+					break
+				}
+				require.LessOrEqual(t, attempts, n, "attempt %d: %v", attempts, err)
+				assert.False(t, pipeline.IsPermanent(err), "attempt %d: %v", attempts, err)
+				pending = retried(t, pending, err)
 			}
-			require.NoError(t, s.Deliver(t.Context(), batch))
-			assert.Equal(t, wantIDs(batch, nil), p.AcceptedIDs(), "delivered once, in order")
+			if mode == httpsink.ModeBatch {
+				assert.Equal(t, n+1, attempts)
+				assert.Equal(t, wantIDs(batch, nil), p.AcceptedIDs(), "delivered once, in order")
+			} else {
+				// 500 fails event 0 and the batch goes on, 429 stops it:
+				// the whole batch again; 502 fails event 0 only, the rest
+				// is taken; then event 0 alone.
+				assert.Equal(t, n, attempts)
+				assert.ElementsMatch(t, wantIDs(batch, nil), p.AcceptedIDs(), "delivered once each")
+			}
 		})
 	}
+}
+
+// retried plays the runner: what it delivers again after err, the
+// failures a BatchError lists (none may be permanent here), or the whole
+// pending batch.
+func retried(t *testing.T, pending []pipeline.Delivery, err error) []pipeline.Delivery {
+	t.Helper()
+	var be *pipeline.BatchError
+	if !errors.As(err, &be) {
+		return pending
+	}
+	var out []pipeline.Delivery
+	for _, f := range be.Failed {
+		require.False(t, pipeline.IsPermanent(f.Err))
+		out = append(out, pending[f.Index])
+	}
+	return out
 }
 
 func TestTimeout(t *testing.T) {

@@ -2,6 +2,7 @@ package httpsink
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/sluice-dev/sluice/internal/httpclient"
 	"github.com/sluice-dev/sluice/pipeline"
+	"github.com/sluice-dev/sluice/sinks/internal/partial"
 )
 
 // sink sends events to one URL. Deliver is called by one goroutine at a
@@ -105,11 +107,17 @@ func (s *sink) Start(ctx context.Context) error {
 
 // Deliver sends the batch in order: one request per event in structured
 // mode, arrays of at most max_events and max_bytes in batch mode. It
-// returns nil when every event was taken, a transient error as soon as a
-// request fails transiently (the runner retries the whole batch; the
-// Idempotency-Key lets the peer drop what it already has), and otherwise,
-// when some events were refused permanently, a *pipeline.BatchError
-// listing exactly those (a batch of one gets the permanent error itself).
+// returns nil when every event was taken, and otherwise reports each
+// event's outcome: a *pipeline.BatchError lists exactly the events that
+// were refused (permanent) or whose request failed transiently, so the
+// runner retries only those (the Idempotency-Key lets the peer drop a
+// repeat) and never the events that were taken. After a transient
+// failure it goes on with the next request while the peer answers, and
+// stops (the rest fail with that error) when a request got no answer,
+// the peer asked to wait (429, Retry-After), ctx ended, or
+// partial.MaxStreak requests in a row failed. A batch of one gets its
+// error itself, and a batch of which nothing was taken or refused gets
+// its first transient error.
 func (s *sink) Deliver(ctx context.Context, batch []pipeline.Delivery) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -124,43 +132,49 @@ func (s *sink) Deliver(ctx context.Context, batch []pipeline.Delivery) error {
 		return fmt.Errorf("deliver to %s: %w", s.target, ErrNotStarted)
 	}
 	enc := encode(batch)
-	var failed []pipeline.DeliveryFailure
-	var err error
+	var out partial.Outcomes
 	if s.cfg.Mode == ModeBatch {
-		failed, err = s.deliverBatches(ctx, client, batch, enc)
+		s.deliverBatches(ctx, client, batch, enc, &out)
 	} else {
-		failed, err = s.deliverEach(ctx, client, batch, enc)
+		s.deliverEach(ctx, client, batch, enc, &out)
 	}
-	switch {
-	case err != nil:
-		return err
-	case len(failed) == 0:
-		return nil
-	case len(batch) == 1:
-		return failed[0].Err
-	}
-	return &pipeline.BatchError{Failed: failed}
+	return out.Err(len(batch))
 }
 
 // deliverEach sends one structured request per event. A permanent
-// refusal fails that event only; a transient error stops at once.
-func (s *sink) deliverEach(ctx context.Context, c *http.Client, batch []pipeline.Delivery, enc *encoded) ([]pipeline.DeliveryFailure, error) {
-	var failed []pipeline.DeliveryFailure
+// refusal fails that event only; a transient failure fails it and,
+// when it stops sending, every later one.
+func (s *sink) deliverEach(ctx context.Context, c *http.Client, batch []pipeline.Delivery, enc *encoded, out *partial.Outcomes) {
 	for i := range batch {
+		if out.Stopped() != nil {
+			out.Unsent(i)
+			continue
+		}
 		err := enc.bad[i]
 		if err == nil {
 			err = s.send(ctx, c, request{body: enc.event(i), key: batch[i].Key, events: 1})
 		}
-		if err == nil {
-			continue
+		switch {
+		case err == nil:
+			out.Took()
+		case pipeline.IsPermanent(err):
+			s.logger.DebugContext(ctx, "http sink event refused", slog.Uint64("seq", batch[i].Event.Sequence), slog.String("error", err.Error()))
+			out.Refused(i, err)
+		default:
+			out.Failed(ctx, err, haltAfter(err), i)
 		}
-		if !pipeline.IsPermanent(err) {
-			return nil, err
-		}
-		s.logger.DebugContext(ctx, "http sink event refused", slog.Uint64("seq", batch[i].Event.Sequence), slog.String("error", err.Error()))
-		failed = append(failed, pipeline.DeliveryFailure{Index: i, Err: err})
 	}
-	return failed, nil
+}
+
+// haltAfter reports whether a transient failure should stop the rest of
+// the batch: the request got no answer (the peer may be down), or the
+// peer asked to wait (429, or a Retry-After).
+func haltAfter(err error) bool {
+	var se *StatusError
+	if !errors.As(err, &se) {
+		return true
+	}
+	return se.StatusCode == http.StatusTooManyRequests || se.RetryAfter > 0
 }
 
 // Close closes idle connections; connections still in use by a Deliver
