@@ -45,25 +45,25 @@ func poisoned(n int, bad ...int) []pipeline.Delivery {
 
 func failedIndices(t *testing.T, err error) []int {
 	t.Helper()
-	var be *pipeline.BatchError
-	require.ErrorAs(t, err, &be)
-	var idx []int
-	for _, f := range be.Failed {
-		assert.True(t, pipeline.IsPermanent(f.Err), "failure %d is permanent", f.Index)
-		idx = append(idx, f.Index)
-	}
-	return idx
+	return indicesOf(t, err, true)
 }
 
 // transientIndices returns the indices of the BatchError err, which must
 // all be transient.
 func transientIndices(t *testing.T, err error) []int {
 	t.Helper()
+	return indicesOf(t, err, false)
+}
+
+// indicesOf returns the indices of the BatchError err, whose failures
+// must all be permanent, or all transient.
+func indicesOf(t *testing.T, err error, permanent bool) []int {
+	t.Helper()
 	var be *pipeline.BatchError
 	require.ErrorAs(t, err, &be)
 	var idx []int
 	for _, f := range be.Failed {
-		assert.False(t, pipeline.IsPermanent(f.Err), "failure %d is transient: %v", f.Index, f.Err)
+		assert.Equal(t, permanent, pipeline.IsPermanent(f.Err), "failure %d permanent: %v", f.Index, f.Err)
 		idx = append(idx, f.Index)
 	}
 	return idx
