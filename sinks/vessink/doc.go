@@ -170,7 +170,7 @@
 //	                           e.g. "status 400 Bad Request: SVC0002: Bad Parameter (JSON does not conform to schema)"
 //	                           (ServiceException/PolicyException matched case-insensitively, %1..%n filled in)
 //	401, 403                   permanent, logged as an error naming the credentials; the rest of the batch is not sent
-//	408, 425, 429, 5xx         transient: Deliver returns an error and the runner retries with backoff
+//	408, 425, 429, 5xx         transient: the request's events fail; the runner retries them with backoff
 //	network errors, timeouts   transient, including a server certificate that fails verification (logged with a hint)
 //
 // A request of several events refused with a status that can concern its
@@ -178,9 +178,15 @@
 // recursively, until the refused events stand alone, and Deliver returns a
 // *pipeline.BatchError naming exactly those; the others are delivered once.
 // An event the mapping cannot express (an unknown state name) fails alone,
-// permanently, without a request. A transient failure anywhere returns at
-// once; the runner delivers the whole batch again, with the same bodies and
-// eventIds, so a collector may see an event twice with the same id.
+// permanently, without a request. A transient failure fails the events of
+// its request only: the *pipeline.BatchError lists them as transient, the
+// runner commits past the others and retries only those, with the same
+// bodies and eventIds (a collector may see an event twice with the same
+// id, and a retried event after later ones). The sink goes on with the
+// next request while the collector answers, and stops, failing the rest
+// with that error, after a request that got no answer, a 429, three
+// failures in a row or the end of ctx; a batch of which nothing was taken
+// gets the plain error.
 //
 // # Security
 //

@@ -94,8 +94,9 @@ func TestReplayIdentical(t *testing.T) {
 	}
 }
 
-// TestRetryAfterTransientFailure: the batch the runner retries after a
-// 503 is sent with the same bodies.
+// TestRetryAfterTransientFailure: a 503 fails only the events of its
+// request (the sink goes on with the others), and the event the runner
+// retries is sent with the same body.
 func TestRetryAfterTransientFailure(t *testing.T) {
 	t.Parallel()
 	pki := newPKI(t)
@@ -108,14 +109,19 @@ func TestRetryAfterTransientFailure(t *testing.T) {
 	cfg := testConfig(c, pki)
 	cfg.MaxBatchEvents = 1
 	s := startSink(t, pipeline.NopSettings("ves"), cfg)
-	err := s.Deliver(t.Context(), lifecycle())
-	require.Error(t, err)
-	require.False(t, pipeline.IsPermanent(err))
-	failed := c.Requests()
-	require.Len(t, failed, 2, "the sink stops at the first transient failure")
-	require.NoError(t, s.Deliver(t.Context(), lifecycle()))
-	retried := c.Requests()[2:]
-	assert.Equal(t, bodies(failed), bodies(retried[:2]))
+	batch := lifecycle()
+	err := s.Deliver(t.Context(), batch)
+	var be *pipeline.BatchError
+	require.ErrorAs(t, err, &be)
+	require.Len(t, be.Failed, 1)
+	assert.Equal(t, 1, be.Failed[0].Index, "only the event of the failed request")
+	assert.False(t, pipeline.IsPermanent(be.Failed[0].Err))
+	first := c.Requests()
+	require.Len(t, first, len(batch), "the sink goes on after a transient failure")
+	require.NoError(t, s.Deliver(t.Context(), batch[1:2]))
+	retried := c.Requests()[len(first):]
+	require.Len(t, retried, 1)
+	assert.Equal(t, string(first[1].Body), string(retried[0].Body))
 }
 
 // TestClearAfterRestart: the clear of an alarm raised before a restart

@@ -23,6 +23,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/httpclient"
 	"github.com/sluice-dev/sluice/internal/tlsconfig"
 	"github.com/sluice-dev/sluice/pipeline"
+	"github.com/sluice-dev/sluice/sinks/internal/partial"
 )
 
 const (
@@ -64,19 +65,24 @@ type bisector struct {
 	s    *sink
 	c    *http.Client
 	auth pipeline.Secret
-	// failed are the refused events, by index in the Deliver batch.
-	failed []pipeline.DeliveryFailure
+	// out collects each event's outcome, by index in the Deliver batch.
+	out *partial.Outcomes
 	// fatal is set when the collector refused the credentials (401, 403).
 	fatal error
 }
 
-// send delivers items with httpclient.Bisect. It returns only transient
-// errors; permanent refusals land in b.failed.
-func (b *bisector) send(ctx context.Context, items []item) error {
-	return httpclient.Bisect(ctx, items, httpclient.Bisection[item]{
+// send delivers items with httpclient.Bisect, recording refusals and, on
+// a transient failure, the items of the chunk not taken yet.
+func (b *bisector) send(ctx context.Context, items []item) {
+	done := make(map[int]bool, len(items))
+	err := httpclient.Bisect(ctx, items, httpclient.Bisection[item]{
 		Send: func(ctx context.Context, items []item) error {
 			if err := b.s.post(ctx, b.c, b.auth, items); err != nil {
 				return err
+			}
+			b.out.Took()
+			for _, it := range items {
+				done[it.index] = true
 			}
 			b.s.tel.event(ctx, items[0].domain, outcomeSent, len(items))
 			return nil
@@ -87,7 +93,8 @@ func (b *bisector) send(ctx context.Context, items []item) error {
 		},
 		Refuse: func(items []item, err error) error {
 			for _, it := range items {
-				b.failed = append(b.failed, pipeline.DeliveryFailure{Index: it.index, Err: err})
+				b.out.Refused(it.index, err)
+				done[it.index] = true
 			}
 			b.s.tel.event(ctx, items[0].domain, outcomeRefused, len(items))
 			if se, ok := errors.AsType[*StatusError](err); ok && (se.StatusCode == http.StatusUnauthorized || se.StatusCode == http.StatusForbidden) {
@@ -101,6 +108,17 @@ func (b *bisector) send(ctx context.Context, items []item) error {
 				slog.Int("events", len(items)), slog.String("error", err.Error()))
 		},
 	})
+	if err == nil {
+		return
+	}
+	var rest []int
+	for _, it := range items {
+		if !done[it.index] {
+			rest = append(rest, it.index)
+		}
+	}
+	se, answered := errors.AsType[*StatusError](err)
+	b.out.Failed(ctx, err, !answered || se.StatusCode == http.StatusTooManyRequests, rest...)
 }
 
 // post sends one request and classifies the outcome: nil when the

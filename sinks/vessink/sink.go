@@ -1,7 +1,6 @@
 package vessink
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/sluice-dev/sluice/internal/httpclient"
 	"github.com/sluice-dev/sluice/pipeline"
+	"github.com/sluice-dev/sluice/sinks/internal/partial"
 )
 
 // HeartbeatReporter is implemented by the VES sink (the pipeline.Sink the
@@ -166,12 +166,16 @@ func (s *sink) Start(ctx context.Context) error {
 // runs of consecutive events of one domain, split by max_batch_events and
 // max_batch_bytes, each run as one request (eventBatch, or the
 // single-event endpoint for one event). It returns nil when the collector
-// took every event (or a heartbeat was thinned out), a transient error as
-// soon as a request fails transiently (the runner retries the whole
-// batch; eventIds are stable, so the collector may see duplicates with
-// the same id), and otherwise a *pipeline.BatchError listing exactly the
-// events that were refused or could not be mapped (for a batch of one,
-// that event's permanent error).
+// took every event (or a heartbeat was thinned out), and otherwise
+// reports each event's outcome: a *pipeline.BatchError lists exactly the
+// events that were refused or could not be mapped (permanent) and those
+// of requests that failed transiently, so the runner retries only those
+// (eventIds are stable: a retried event is sent with the same bytes).
+// After a transient failure it goes on with the next request while the
+// collector answers, and stops (the rest fail with that error) after a
+// request that got no answer, a 429, partial.MaxStreak failures in a row
+// or the end of ctx. A batch of one gets its error itself, and a batch of
+// which nothing was taken or refused gets its first transient error.
 func (s *sink) Deliver(ctx context.Context, batch []pipeline.Delivery) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -188,44 +192,39 @@ func (s *sink) Deliver(ctx context.Context, batch []pipeline.Delivery) error {
 	defer s.saveState(ctx)
 
 	items := make([]item, 0, len(batch))
-	var failed []pipeline.DeliveryFailure
+	out := &partial.Outcomes{}
 	for i := range batch {
 		m, err := s.m.mapDelivery(ctx, &batch[i])
 		switch {
 		case err != nil:
 			s.log.WarnContext(ctx, "ves sink cannot map event", slog.Uint64("seq", batch[i].Event.Sequence), slog.String("error", err.Error()))
 			s.tel.event(ctx, s.m.ruleFor(batch[i].Route, batch[i].Event.Type).Domain, outcomeUnmappable, 1)
-			failed = append(failed, pipeline.DeliveryFailure{Index: i, Err: err})
+			out.Refused(i, err)
 		case m.skip:
 			s.tel.event(ctx, m.domain, outcomeThinned, 1)
 		default:
 			items = append(items, item{index: i, domain: m.domain, body: m.body})
 		}
 	}
-	b := bisector{s: s, c: client, auth: auth}
+	b := bisector{s: s, c: client, auth: auth, out: out}
 	for _, chunk := range chunks(items, s.cfg.MaxBatchEvents, int(s.cfg.MaxBatchBytes)) {
-		if b.fatal != nil {
+		switch {
+		case b.fatal != nil:
 			// The collector refused the credentials: the rest would be
 			// refused alike, so it is not sent.
 			for _, it := range chunk {
-				b.failed = append(b.failed, pipeline.DeliveryFailure{Index: it.index, Err: b.fatal})
+				out.Refused(it.index, b.fatal)
 			}
 			s.tel.event(ctx, chunk[0].domain, outcomeRefused, len(chunk))
-			continue
-		}
-		if err := b.send(ctx, chunk); err != nil {
-			return err
+		case out.Stopped() != nil:
+			for _, it := range chunk {
+				out.Unsent(it.index)
+			}
+		default:
+			b.send(ctx, chunk)
 		}
 	}
-	failed = append(failed, b.failed...)
-	switch {
-	case len(failed) == 0:
-		return nil
-	case len(batch) == 1:
-		return failed[0].Err
-	}
-	slices.SortFunc(failed, func(a, b pipeline.DeliveryFailure) int { return cmp.Compare(a.Index, b.Index) })
-	return &pipeline.BatchError{Failed: failed}
+	return out.Err(len(batch))
 }
 
 // saveState writes the alarms changed by a Deliver into the sink state,
