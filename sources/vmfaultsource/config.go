@@ -18,6 +18,7 @@ const (
 	ProviderOpenStack = "openstack"
 	ProviderAzure     = "azure"
 	ProviderAWS       = "aws"
+	ProviderGCP       = "gcp"
 )
 
 // Keystone endpoint interfaces.
@@ -32,10 +33,12 @@ const (
 	// DefaultMicroversion is the pinned compute API microversion: 2.69 is
 	// the first that lists servers of a down cell (as UNKNOWN partial
 	// records) instead of leaving them out.
-	DefaultMicroversion     = "2.69"
-	defaultOpenStackEvery   = 30 * time.Second
-	defaultAzureEvery       = time.Second
-	defaultAWSEvery         = 5 * time.Second
+	DefaultMicroversion   = "2.69"
+	defaultOpenStackEvery = 30 * time.Second
+	defaultAzureEvery     = time.Second
+	defaultAWSEvery       = 5 * time.Second
+	// defaultGCPPause separates two hanging GETs.
+	defaultGCPPause         = 100 * time.Millisecond
 	defaultTimeout          = 10 * time.Second
 	defaultConcurrency      = 4
 	defaultPageSize         = 1000
@@ -45,13 +48,14 @@ const (
 	// defaultMetadataEndpoint is the instance metadata address of Azure
 	// (VNET VMs) and AWS.
 	defaultMetadataEndpoint = "http://169.254.169.254"
+	defaultGCPEndpoint      = "http://metadata.google.internal"
 )
 
 // Config is the vmfault source's configuration (`type: vmfault`).
 type Config struct {
 	// Provider is openstack (faults of the servers in Watch, from Nova),
-	// azure or aws (scheduled maintenance of this VM, from the instance
-	// metadata service). Required.
+	// azure, aws or gcp (scheduled maintenance of this VM, from the
+	// instance metadata service). Required.
 	Provider string `yaml:"provider" config:"required"`
 
 	// Auth is the Keystone v3 password authentication (openstack).
@@ -75,8 +79,9 @@ type Config struct {
 	// key_file for mutual TLS, server_name, insecure_skip_verify).
 	TLS tlsconfig.Config `yaml:"tls"`
 
-	// Endpoint overrides the metadata service's base URL (azure, aws),
-	// for tests. Default http://169.254.169.254.
+	// Endpoint overrides the metadata service's base URL (azure, aws,
+	// gcp), for tests. Default http://169.254.169.254,
+	// http://metadata.google.internal for gcp.
 	Endpoint string `yaml:"endpoint"`
 	// Approve, when set, approves (StartRequests) each scheduled event
 	// of this VM once it has been known for After (azure).
@@ -90,7 +95,8 @@ type Config struct {
 	TokenTTL time.Duration `yaml:"token_ttl"`
 
 	// Interval between polls. Default 30s for openstack (each watch entry
-	// may set its own), 1s for azure, 5s for aws.
+	// may set its own), 1s for azure, 5s for aws; for gcp, whose
+	// requests hang until a change, the pause between two (100ms).
 	Interval time.Duration `yaml:"interval"`
 	// Timeout of one HTTP request. Default 10s.
 	Timeout time.Duration `yaml:"timeout"`
@@ -179,10 +185,10 @@ func (c *Config) Validate() error {
 	switch c.Provider {
 	case ProviderOpenStack:
 		errs = append(errs, c.validateOpenStack()...)
-	case ProviderAzure, ProviderAWS:
+	case ProviderAzure, ProviderAWS, ProviderGCP:
 		errs = append(errs, c.validateMetadata()...)
 	default:
-		add("provider", "must be %s, %s or %s, got %q", ProviderOpenStack, ProviderAzure, ProviderAWS, c.Provider)
+		add("provider", "must be openstack, azure, aws or gcp, got %q", c.Provider)
 	}
 	return errors.Join(errs...)
 }
@@ -351,6 +357,8 @@ func (c Config) withDefaults() Config {
 			c.Interval = defaultAzureEvery
 		case ProviderAWS:
 			c.Interval = defaultAWSEvery
+		case ProviderGCP:
+			c.Interval = defaultGCPPause
 		}
 	}
 	if c.Timeout == 0 {
@@ -373,6 +381,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Endpoint == "" {
 		c.Endpoint = defaultMetadataEndpoint
+		if c.Provider == ProviderGCP {
+			c.Endpoint = defaultGCPEndpoint
+		}
 	}
 	if c.TokenTTL == 0 {
 		c.TokenTTL = defaultAWSTTL

@@ -1,7 +1,7 @@
 // Package vmfaultsource implements the "vmfault" source: faults of
 // OpenStack servers, polled from Nova as the ONAP multicloud VES agent
 // did, and (provider azure) the scheduled maintenance of the VM Sluice
-// runs on, from the Azure and AWS instance metadata services.
+// runs on, from the Azure, AWS and GCP instance metadata services.
 //
 //	sources:
 //	  - name: nova
@@ -183,11 +183,35 @@
 // once across polls and restarts; an event that disappears while active
 // is reported completed if its NotBefore has passed, else cancelled.
 //
+// # GCP maintenance events
+//
+//	sources:
+//	  - name: maintenance
+//	    type: vmfault
+//	    with: {provider: gcp}
+//
+// The source follows
+// {endpoint}/computeMetadata/v1/instance/maintenance-event (endpoint
+// default http://metadata.google.internal) with Metadata-Flavor: Google
+// and hanging GETs: wait_for_change=true, last_etag the ETag of the last
+// answer (0 at first, answered at once) and timeout_sec=60, so nothing is
+// polled while nothing changes; interval is only the pause between two
+// requests (100ms). The value is NONE or an event name
+// (MIGRATE_ON_HOST_MAINTENANCE, TERMINATE_ON_HOST_MAINTENANCE): a value
+// other than NONE is one event "gcp-VALUE-ETAG", kind and status the
+// value, reported scheduled, and completed when the value returns to
+// NONE. 503 (which the server answers during maintenance), any other
+// status and a value that is not upper-case letters, digits and
+// underscores fail the request, which is retried with backoff: never
+// "nothing happening". Known events are source state ("gcp/ID").
+// instance/upcoming-maintenance is not read.
+//
 // # Testing
 //
 // internal/fakenova is a fake Keystone and Nova built from the official
 // API samples, internal/fakeimds a fake Azure IMDS built from the
-// documented examples; see their docs. The AWS provider is tested against
+// documented examples, internal/fakegce a fake GCE metadata server; see
+// their docs. The AWS provider is tested against
 // AWS's own simulator, amazon-ec2-metadata-mock (pinned in aemm_test.go),
 // which the tests build once with go install from the Go module proxy
 // into the user cache directory (sluice-peers/) and run as a separate

@@ -25,6 +25,8 @@ func newSource(set pipeline.Settings, cfg Config) (pipeline.Source, error) {
 		return newAzureSource(set, cfg)
 	case ProviderAWS:
 		return newAWSSource(set, cfg)
+	case ProviderGCP:
+		return newGCPSource(set, cfg)
 	}
 	return nil, fmt.Errorf("%w: vmfault: unknown provider %q", pipeline.ErrInvalidConfig, cfg.Provider)
 }
