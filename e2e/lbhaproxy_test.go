@@ -1,0 +1,141 @@
+package e2e
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestLBWorkerToHAProxy runs the real binary with an lbworker source and
+// a haproxy sink against a real HAProxy in master-worker mode: a Libra
+// UPDATE posted over HTTP is answered PASS, and HAProxy then balances
+// traffic over the nodes it names; SUSPEND stops the traffic and ENABLE
+// brings it back.
+func TestLBWorkerToHAProxy(t *testing.T) {
+	bin, err := exec.LookPath("haproxy")
+	if err != nil {
+		t.Fatalf("haproxy is required by this test and was not found (%v): apt-get install -y --no-install-recommends haproxy", err)
+	}
+	dir := t.TempDir()
+	ingest, admin := freeAddr(t), freeAddr(t)
+	cfgPath, master := filepath.Join(dir, "haproxy.cfg"), filepath.Join(dir, "master.sock")
+	cfg := writeFile(t, dir, "sluice.yaml", fmt.Sprintf(`
+journal:
+  dir: %[1]s/journal
+admin:
+  listen: %[3]s
+log: {level: warn}
+sources:
+  - name: lb
+    type: lbworker
+    with:
+      gearman: {servers: []}
+      http: {enabled: true, listen: "%[2]s", token: e2e-token}
+sinks:
+  - name: haproxy
+    type: haproxy
+    with:
+      config_path: %[4]s
+      binary: %[5]s
+      reload: {master_socket: %[6]s}
+      stats_socket: %[1]s/stats.sock
+      bind_address: 127.0.0.1
+      user: ""
+      group: ""
+      log: ""
+routes:
+  - name: lb
+    from: [lb]
+    to: [haproxy]
+`, dir, ingest, admin, cfgPath, bin, master))
+	e := startEngine(t, cfg)
+	e.waitReady(admin, 30*time.Second)
+	waitListening(t, ingest)
+
+	// The sink wrote the base file at start; HAProxy runs on it.
+	hap := exec.Command(bin, "-W", "-db", "-S", master, "-f", cfgPath)
+	require.NoError(t, hap.Start())
+	t.Cleanup(func() { _ = hap.Process.Kill(); _ = hap.Wait() })
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if c, err := net.Dial("unix", master); err == nil {
+			_ = c.Close()
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "haproxy master socket")
+	}
+
+	names := []string{"n1", "n2"}
+	ports := make([]int, len(names))
+	for i, name := range names {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		ports[i] = ln.Addr().(*net.TCPAddr).Port
+		srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			_, _ = io.WriteString(w, name)
+		})}
+		go func() { _ = srv.Serve(ln) }()
+		t.Cleanup(func() { _ = srv.Close() })
+	}
+	lbPort, err := strconv.Atoi(freeAddr(t)[len("127.0.0.1:"):])
+	require.NoError(t, err)
+
+	url := "http://" + ingest + "/lbaas"
+	client := &http.Client{Timeout: 10 * time.Second}
+	send := func(msg string) string {
+		req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(msg))
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer e2e-token")
+		resp, err := client.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, resp.StatusCode, "%s", b)
+		return string(b)
+	}
+	update := fmt.Sprintf(`{"hpcs_action":"UPDATE","loadBalancers":[{"protocol":"HTTP","port":%d,"nodes":[{"id":"1","address":"127.0.0.1","port":%d},{"id":"2","address":"127.0.0.1","port":%d}]}]}`, lbPort, ports[0], ports[1])
+	require.Contains(t, send(update), `"condition":"ENABLED"}]}],"hpcs_response":"PASS"}`)
+
+	fetch := func() (string, error) {
+		c := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+		resp, err := c.Get("http://127.0.0.1:" + strconv.Itoa(lbPort) + "/")
+		if err != nil {
+			return "", err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		return string(b), err
+	}
+	seen := map[string]int{}
+	for deadline := time.Now().Add(30 * time.Second); len(seen) < 2; time.Sleep(20 * time.Millisecond) {
+		require.True(t, time.Now().Before(deadline), "traffic not balanced over both nodes: %v", seen)
+		if body, err := fetch(); err == nil {
+			seen[body]++
+		}
+	}
+
+	send(`{"hpcs_action":"SUSPEND"}`)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, err := fetch(); err != nil {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "traffic still flows after SUSPEND")
+	}
+	send(`{"hpcs_action":"ENABLE"}`)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, err := fetch(); err == nil {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "traffic does not come back after ENABLE")
+	}
+	require.NoError(t, e.stop(30*time.Second))
+}
