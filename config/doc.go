@@ -93,9 +93,14 @@
 //
 // # Durations and sizes
 //
-// Durations are Go durations: "500ms", "15s", "1h30m". A bare 0 is
-// accepted; any other bare number is an error (seconds or milliseconds?)
-// that suggests adding a unit. Sizes are pipeline.ByteSize: a number with
+// Every duration, here and in every component (the probe source's
+// intervals too) and in the command line's duration flags, has one
+// grammar, pipeline.ParseDuration's: a Go duration ("500ms", "15s",
+// "1h30m", "1.5s") or a bare whole number of seconds ("30" is 30s, as in
+// the ONAP DCAE health specs probes read; "0" is 0). Anything else is an
+// error that suggests a spelling where it sees one: "1.5" (did you mean
+// "1.5s"?), "30 sec" ("30s"), "2d" ("48h"), "1h 30m" ("1h30m"); values
+// from ${...} are never shown in it. Sizes are pipeline.ByteSize: a number with
 // an optional unit, binary (KiB, MiB, GiB, TiB) or decimal (kB, MB, GB,
 // TB), such as 64MiB.
 //

@@ -121,9 +121,14 @@ func (d *decoder) decodeScalar(n *yaml.Node, v reflect.Value, path string) {
 	}
 	s := st.value
 	if t == durationType {
-		dur, ok := parseDuration(s)
-		if !ok {
-			d.errs.add(n, path, nil, "want %s, got %s%s", wantOf(t), d.got(n), durationHint(s, st.interpolated))
+		// One grammar for every duration: pipeline.ParseDuration's.
+		dur, err := pipeline.ParseDuration(strings.TrimSpace(s))
+		if err != nil {
+			hint := ""
+			if !st.interpolated { // a hint would show the value
+				hint = pipeline.DurationHint(strings.TrimSpace(s))
+			}
+			d.errs.add(n, path, nil, "want %s, got %s%s", wantOf(t), d.got(n), hint)
 			return
 		}
 		v.SetInt(int64(dur))
@@ -186,40 +191,6 @@ func (d *decoder) rangeError(n *yaml.Node, path string, t reflect.Type, err erro
 		return
 	}
 	d.typeError(n, path, wantOf(t))
-}
-
-// parseDuration accepts Go durations ("1h30m", "250ms") and a bare 0.
-func parseDuration(s string) (time.Duration, bool) {
-	s = strings.TrimSpace(s)
-	if s == "0" {
-		return 0, true
-	}
-	if isInteger(s) {
-		return 0, false // a unit is required: is 30 seconds or milliseconds?
-	}
-	dur, err := time.ParseDuration(s)
-	return dur, err == nil
-}
-
-// durationHint suggests a unit for a bare number.
-func durationHint(s string, interpolated bool) string {
-	if !interpolated && isInteger(strings.TrimSpace(s)) {
-		return " (add a unit: " + strings.TrimSpace(s) + "s, " + strings.TrimSpace(s) + "ms, ...)"
-	}
-	return ""
-}
-
-func isInteger(s string) bool {
-	s = strings.TrimPrefix(strings.TrimPrefix(s, "-"), "+")
-	if s == "" || len(s) > 30 {
-		return false
-	}
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // parseInt reads decimal, and 0x, 0o and 0b prefixed integers. A leading

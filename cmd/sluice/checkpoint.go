@@ -9,10 +9,12 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/journal"
+	"github.com/sluice-dev/sluice/pipeline"
 )
 
 // checkpointIntervalEnv overrides journal.checkpoint_interval, how often
-// the engine signs a checkpoint of the journal's head (a Go duration).
+// the engine signs a checkpoint of the journal's head (a duration, as in
+// the config: pipeline.ParseDuration).
 // Checkpoints are written only when the engine has a signing key.
 const checkpointIntervalEnv = "SLUICE_CHECKPOINT_INTERVAL"
 
@@ -22,9 +24,9 @@ func checkpointInterval(configured time.Duration) (time.Duration, error) {
 	if v == "" {
 		return configured, nil
 	}
-	d, err := time.ParseDuration(v)
+	d, err := pipeline.ParseDuration(v)
 	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("%s: want a positive duration such as 5m, got %q", checkpointIntervalEnv, v)
+		return 0, fmt.Errorf("%s: want a positive duration such as 5m, got %q%s", checkpointIntervalEnv, v, pipeline.DurationHint(v))
 	}
 	return d, nil
 }

@@ -78,9 +78,9 @@ func parseTimeFlag(name, v string, now time.Time) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
 		return t, nil
 	}
-	d, err := time.ParseDuration(v)
+	d, err := pipeline.ParseDuration(v)
 	if err != nil || d < 0 {
-		return time.Time{}, usageErrorf("--%s %q: want an RFC 3339 time or a duration ago such as 1h", name, v)
+		return time.Time{}, usageErrorf("--%s %q: want an RFC 3339 time or a duration ago such as 1h%s", name, v, pipeline.DurationHint(v))
 	}
 	return now.Add(-d), nil
 }

@@ -3,12 +3,14 @@ package probesource
 import (
 	"errors"
 	"fmt"
-	"math"
-	"strconv"
 	"time"
+
+	"github.com/sluice-dev/sluice/pipeline"
 )
 
-// Interval is a duration written in either of two syntaxes:
+// Interval is a duration in the grammar of every Sluice duration
+// (pipeline.ParseDuration), which holds both syntaxes probes are written
+// in:
 //
 //   - the ONAP DCAE k8s plugin's, ^([0-9]+)(s|m|h)?$: digits with an
 //     optional unit, a bare number being seconds ("30", "30s", "2m",
@@ -43,48 +45,23 @@ func ParseInterval(s string) (Interval, error) {
 	return Interval{d: d, set: true}, nil
 }
 
+// parseInterval reads pipeline.ParseDuration's grammar (every duration
+// setting's), which holds the DCAE syntax, and refuses negative values.
 func parseInterval(s string) (time.Duration, error) {
 	if s == "" {
 		return 0, fmt.Errorf("empty interval: %w", errIntervalSyntax)
 	}
-	if n, unit, ok := splitDCAE(s); ok {
-		v, err := strconv.ParseUint(n, 10, 64)
-		if err != nil || v > uint64(math.MaxInt64/unit) {
-			return 0, fmt.Errorf("interval %q is too large", s)
-		}
-		return time.Duration(v) * unit, nil
+	d, err := pipeline.ParseDuration(s)
+	if errors.Is(err, pipeline.ErrDurationRange) {
+		return 0, fmt.Errorf("interval %q is too large", s)
 	}
-	d, err := time.ParseDuration(s)
 	if err != nil {
-		return 0, fmt.Errorf("invalid interval %q: %w", s, errIntervalSyntax)
+		return 0, fmt.Errorf("invalid interval %q: %w%s", s, errIntervalSyntax, pipeline.DurationHint(s))
 	}
 	if d < 0 {
 		return 0, fmt.Errorf("invalid interval %q: must not be negative", s)
 	}
 	return d, nil
-}
-
-// splitDCAE matches ^([0-9]+)(s|m|h)?$ and returns the digits and the
-// unit.
-func splitDCAE(s string) (digits string, unit time.Duration, ok bool) {
-	unit = time.Second
-	switch s[len(s)-1] {
-	case 's':
-		s = s[:len(s)-1]
-	case 'm':
-		s, unit = s[:len(s)-1], time.Minute
-	case 'h':
-		s, unit = s[:len(s)-1], time.Hour
-	}
-	if s == "" {
-		return "", 0, false
-	}
-	for i := range len(s) {
-		if s[i] < '0' || s[i] > '9' {
-			return "", 0, false
-		}
-	}
-	return s, unit, true
 }
 
 // Duration returns the interval; zero if it is unset or invalid.
