@@ -9,7 +9,6 @@ import (
 	"mime"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // CloudEventsSpecVersion is the CloudEvents version Sluice speaks.
@@ -111,7 +110,7 @@ func EventFromAttributes(attrs map[string]string, data []byte) (Event, error) {
 	e.TraceParent = attrs["traceparent"]
 	e.Data = data
 	if t := attrs["time"]; t != "" {
-		ts, err := time.Parse(time.RFC3339Nano, t)
+		ts, err := ParseTime(t)
 		if err != nil {
 			return e, fmt.Errorf("%w: time %q is not RFC 3339", ErrInvalidCloudEvent, t)
 		}

@@ -121,8 +121,12 @@ func checkYAMLTags(t *testing.T, typ reflect.Type, prefix string) {
 		if !assert.True(t, ok, "field %s%s has no yaml tag", prefix, fld.Name) {
 			continue
 		}
-		name, _, _ := strings.Cut(tag, ",")
+		name, opts, _ := strings.Cut(tag, ",")
 		if name == "-" {
+			continue
+		}
+		if name == "" && opts == "inline" && fld.Type.Kind() == reflect.Struct {
+			checkYAMLTags(t, fld.Type, prefix) // its fields are the parent's
 			continue
 		}
 		assert.Regexp(t, yamlNamePattern, name, "field %s%s: yaml name must be snake_case", prefix, fld.Name)

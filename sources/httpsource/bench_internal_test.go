@@ -44,7 +44,7 @@ func BenchmarkHandler(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := src.newHandler(discardHost{}, nil)
+	h := src.newHandler(discardHost{})
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
 			body := []byte(c.body)

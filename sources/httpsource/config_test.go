@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/sluice-dev/sluice/internal/httpserver"
 	"github.com/sluice-dev/sluice/pipeline"
 	"github.com/sluice-dev/sluice/sources/httpsource"
 )
@@ -41,30 +42,38 @@ func loadConfig(t *testing.T, name string) (*httpsource.Config, error) {
 func TestDefaultConfig(t *testing.T) {
 	t.Parallel()
 	assert.Equal(t, &httpsource.Config{
-		Listen:          "127.0.0.1:8088",
-		Path:            "/events",
-		MaxBodyBytes:    1 << 20,
-		MaxBatchEvents:  1000,
-		ReadTimeout:     10 * time.Second,
-		WriteTimeout:    30 * time.Second,
-		IdleTimeout:     2 * time.Minute,
-		ShutdownTimeout: 10 * time.Second,
+		Config: httpserver.Config{
+			Listen:           "127.0.0.1:8088",
+			MaxBodyBytes:     1 << 20,
+			MaxInflightBytes: 64 << 20,
+			MaxConnections:   1024,
+			ReadTimeout:      10 * time.Second,
+			WriteTimeout:     30 * time.Second,
+			IdleTimeout:      2 * time.Minute,
+			ShutdownTimeout:  10 * time.Second,
+		},
+		Path:           "/events",
+		MaxBatchEvents: 1000,
 	}, defaultConfig(t))
 }
 
 func TestConfig(t *testing.T) {
 	t.Parallel()
 	full := &httpsource.Config{
-		Listen:          "0.0.0.0:9000",
-		Path:            "/ingest/v1",
-		Token:           "s3cr3t-t0ken",
-		MaxBodyBytes:    4 << 20,
-		MaxBatchEvents:  50,
-		ReadTimeout:     5 * time.Second,
-		WriteTimeout:    20 * time.Second,
-		IdleTimeout:     time.Minute,
-		ShutdownTimeout: 3 * time.Second,
-		TLS:             httpsource.TLSConfig{CertFile: "/etc/sluice/tls.crt", KeyFile: "/etc/sluice/tls.key"},
+		Config: httpserver.Config{
+			Listen:           "0.0.0.0:9000",
+			Token:            "s3cr3t-t0ken",
+			MaxBodyBytes:     4 << 20,
+			MaxInflightBytes: 32 << 20,
+			MaxConnections:   200,
+			ReadTimeout:      5 * time.Second,
+			WriteTimeout:     20 * time.Second,
+			IdleTimeout:      time.Minute,
+			ShutdownTimeout:  3 * time.Second,
+			TLS:              httpsource.TLSConfig{CertFile: "/etc/sluice/tls.crt", KeyFile: "/etc/sluice/tls.key"},
+		},
+		Path:           "/ingest/v1",
+		MaxBatchEvents: 50,
 	}
 	ipv6 := defaultConfig(t)
 	ipv6.Listen, ipv6.MaxBodyBytes = "[::1]:0", 65536
@@ -84,7 +93,7 @@ func TestConfig(t *testing.T) {
 			file:    "config_invalid.yaml",
 			wantErr: "listen: must be host:port",
 			wantFields: []string{
-				"listen", "path", "token", "max_body_bytes", "max_batch_events",
+				"listen", "path", "token", "max_body_bytes", "max_batch_events", "max_connections",
 				"read_timeout", "write_timeout", "idle_timeout", "shutdown_timeout", "tls.cert_file",
 			},
 		},

@@ -3,7 +3,9 @@ package httpsource
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"mime"
 	"net/http"
@@ -11,6 +13,8 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/sluice-dev/sluice/internal/httpserver"
+	"github.com/sluice-dev/sluice/internal/strictjson"
 	"github.com/sluice-dev/sluice/pipeline"
 )
 
@@ -25,9 +29,10 @@ const supportedModes = "send " + mediaStructured + ", " + mediaBatch +
 	", or binary mode (ce-specversion, ce-id, ce-source and ce-type headers)"
 
 // decodeRequest returns the events a request carries in structured,
-// batched or binary mode, or the 4xx answer explaining why it carries
-// none. Every returned event is a valid CloudEvent.
-func decodeRequest(h http.Header, body []byte, maxEvents int) ([]pipeline.Event, *response) {
+// batched or binary mode, or the answer explaining why it carries none.
+// It reads body only in a mode it recognised; size is the announced
+// length (-1 unknown). Every returned event is a valid CloudEvent.
+func decodeRequest(h http.Header, body io.Reader, maxEvents int, size int64) ([]pipeline.Event, *response) {
 	ct := h.Get("Content-Type")
 	mt := ""
 	if ct != "" {
@@ -43,10 +48,11 @@ func decodeRequest(h http.Header, body []byte, maxEvents int) ([]pipeline.Event,
 	}
 	switch {
 	case mt == mediaStructured:
-		e, err := pipeline.UnmarshalCloudEventJSON(body)
-		if err == nil {
-			err = checkStrings(&e)
+		data, err := readBody(body, size)
+		if err != nil {
+			return nil, readFailure(err)
 		}
+		e, err := decodeEvent(data)
 		if err != nil {
 			return nil, fail(http.StatusBadRequest, "%v", err)
 		}
@@ -56,7 +62,11 @@ func decodeRequest(h http.Header, body []byte, maxEvents int) ([]pipeline.Event,
 	case strings.HasPrefix(mt, "application/cloudevents"):
 		return nil, fail(http.StatusUnsupportedMediaType, "unsupported event format %q; %s", mt, supportedModes)
 	case hasCEHeaders(h):
-		e, r := decodeBinary(h, body)
+		data, err := readBody(body, size)
+		if err != nil {
+			return nil, readFailure(err)
+		}
+		e, r := decodeBinary(h, data)
 		if r != nil {
 			return nil, r
 		}
@@ -68,33 +78,100 @@ func decodeRequest(h http.Header, body []byte, maxEvents int) ([]pipeline.Event,
 	}
 }
 
-// decodeBatch decodes a JSON batch all or nothing: the first invalid event
+// decodeEvent decodes one event in the JSON format, refusing what
+// encoding/json would let through silently (see strictjson.Check), and
+// checks its strings.
+func decodeEvent(raw []byte) (pipeline.Event, error) {
+	if err := strictjson.Check(raw); err != nil && !errors.Is(err, strictjson.ErrSyntax) {
+		// Syntax errors are left to the codec, which words them.
+		return pipeline.Event{}, fmt.Errorf("%w: %w", pipeline.ErrInvalidCloudEvent, err)
+	}
+	e, err := pipeline.UnmarshalCloudEventJSON(raw)
+	if err == nil {
+		err = checkStrings(&e)
+	}
+	return e, err
+}
+
+// decodeBatch decodes a JSON batch all or nothing, one event at a time
+// as it is read (the body is never held whole): the first invalid event
 // fails the request with its index.
-func decodeBatch(body []byte, maxEvents int) ([]pipeline.Event, *response) {
-	trimmed := bytes.TrimLeft(body, " \t\r\n")
-	if len(trimmed) == 0 || trimmed[0] != '[' {
+func decodeBatch(body io.Reader, maxEvents int) ([]pipeline.Event, *response) {
+	dec := json.NewDecoder(body)
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
+		if isReadError(err) {
+			return nil, readFailure(err)
+		}
 		return nil, fail(http.StatusBadRequest, "batch must be a JSON array of CloudEvents")
 	}
-	var raws []json.RawMessage
-	if err := json.Unmarshal(body, &raws); err != nil {
-		return nil, fail(http.StatusBadRequest, "batch: %v", err)
-	}
-	if len(raws) > maxEvents {
-		return nil, fail(http.StatusRequestEntityTooLarge, "batch has %d events, the limit is %d", len(raws), maxEvents)
-	}
-	events := make([]pipeline.Event, len(raws))
-	for i, raw := range raws {
-		e, err := pipeline.UnmarshalCloudEventJSON(raw)
-		if err == nil {
-			err = checkStrings(&e)
+	var events []pipeline.Event
+	var raw json.RawMessage // reused: the codec copies what it keeps
+	n := 0
+	for ; dec.More(); n++ {
+		if err := dec.Decode(&raw); err != nil {
+			if isReadError(err) {
+				return nil, readFailure(err)
+			}
+			return nil, fail(http.StatusBadRequest, "batch: %v", err)
 		}
+		if n >= maxEvents {
+			continue // counted, for the answer, not decoded
+		}
+		e, err := decodeEvent(raw)
 		if err != nil {
+			i := n
 			r := response{status: http.StatusBadRequest, body: errorBody{Error: fmt.Sprintf("batch event %d: %v", i, err), Index: &i}}
 			return nil, &r
 		}
-		events[i] = e
+		events = append(events, e)
+	}
+	if _, err := dec.Token(); err != nil { // the closing ]
+		if isReadError(err) {
+			return nil, readFailure(err)
+		}
+		return nil, fail(http.StatusBadRequest, "batch: %v", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		if isReadError(err) {
+			return nil, readFailure(err)
+		}
+		return nil, fail(http.StatusBadRequest, "batch: data after the array")
+	}
+	if n > maxEvents {
+		return nil, fail(http.StatusRequestEntityTooLarge, "batch has %d events, the limit is %d", n, maxEvents)
 	}
 	return events, nil
+}
+
+// readBody reads a whole body of announced length size (-1 unknown),
+// which a structured event or binary data needs, in one allocation when
+// the length is known.
+func readBody(body io.Reader, size int64) ([]byte, error) {
+	var b bytes.Buffer
+	if size > 0 {
+		b.Grow(int(size) + bytes.MinRead)
+	}
+	_, err := b.ReadFrom(body)
+	return b.Bytes(), err
+}
+
+// isReadError reports whether err came from reading the body (a limit,
+// the client going away) rather than from its content.
+func isReadError(err error) bool {
+	if err == nil || errors.Is(err, io.EOF) {
+		return false
+	}
+	if errors.Is(err, httpserver.ErrTooLarge) || errors.Is(err, httpserver.ErrBusy) {
+		return true
+	}
+	_, syntax := errors.AsType[*json.SyntaxError](err)
+	return !syntax && !errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// readFailure answers an error reading the body.
+func readFailure(err error) *response {
+	r := bodyFailure(err)
+	return &r
 }
 
 // decodeBinary maps ce-* headers to attributes, Content-Type to

@@ -32,12 +32,42 @@
 //	405  a method other than POST (with Allow: POST)
 //	413  body larger than max_body_bytes, or more than max_batch_events events
 //	415  no CloudEvents content mode recognised
-//	503  journal full (Retry-After: 30), journal closed or shutting down (Retry-After: 5)
+//	503  journal full (Retry-After: 30), journal closed or shutting down (Retry-After: 5),
+//	     more than max_inflight_bytes of bodies in flight (Retry-After: 1)
 //	500  any other append failure (details in the log, not the answer)
 //
 // Event attributes must not contain control characters, as the
 // CloudEvents String type requires. A "sequence" attribute sent by a
 // producer is ignored: the journal assigns sequences.
+//
+// # Strict JSON
+//
+// The structured and batched bodies must be I-JSON (RFC 7493): a 400
+// naming the attribute (and the path inside data) refuses invalid UTF-8
+// anywhere, including in data (`"data":"\xc3\x28"`) and in id (which
+// encoding/json would silently turn into U+FFFD, so that two ids would
+// become one id and one idempotency key), \u escapes of lone surrogates,
+// and a member name repeated in an object (an attribute, or a key inside
+// data), e.g. `attribute "id": duplicate member "id" (byte 40)`.
+//
+// The time attribute is RFC 3339 as §5.6 defines it: "T" and "Z" may be
+// lower case, and a leap second 23:59:60 UTC (on the last day of a
+// month) is accepted and stored as 23:59:59.999999999 UTC, since Go's
+// time cannot hold a second 60 (see pipeline.ParseTime).
+//
+// # Limits
+//
+// The server part of the configuration is internal/httpserver's, where
+// each limit is documented: max_body_bytes (default 1MiB) per request;
+// max_inflight_bytes (default 64MiB) for the bodies of all requests in
+// flight together, beyond which requests get 503 with Retry-After: 1 (a
+// body with a Content-Length takes its length before it is read, a
+// chunked one its bytes as they arrive; they return when the request has
+// been answered); max_connections (default 1024) open connections, beyond
+// which new ones wait in the listen backlog; and the read, write, idle
+// and shutdown timeouts. A batch is decoded one event at a time as it is
+// read, so a request holds about its body's size in events, never the
+// body twice.
 //
 // # Tracing and telemetry
 //
@@ -49,8 +79,10 @@
 //
 // # Lifecycle
 //
-// Run binds the listener (bind and TLS errors are returned), serves until
-// its context is cancelled, and then shuts down gracefully, bounded by
-// shutdown_timeout. Source.Addr reports the bound address, which is how
-// tests using port 0 find the server.
+// Provision reads the TLS files (tls.cert_file, tls.key_file, and
+// tls.ca_file, which requires client certificates it verifies). Run
+// provisions if nobody did, binds the listener (bind and TLS errors are
+// returned), serves until its context is cancelled, and then shuts down
+// gracefully, bounded by shutdown_timeout. Source.Addr reports the bound
+// address, which is how tests using port 0 find the server.
 package httpsource

@@ -6,13 +6,16 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"unicode/utf8"
 
+	"github.com/sluice-dev/sluice/internal/strictjson"
 	"github.com/sluice-dev/sluice/pipeline"
 	"github.com/sluice-dev/sluice/pipeline/pipelinetest"
 )
 
 // FuzzRequest feeds arbitrary requests to the handler: it must never
-// panic, answer 2xx only with valid events all recorded in one emit, and
+// panic, answer 2xx only with valid events (UTF-8 attributes, no
+// duplicate members, no leap second kept) all recorded in one emit, and
 // record nothing for any other answer.
 func FuzzRequest(f *testing.F) {
 	const ev = `{"specversion":"1.0","id":"a","source":"/s","type":"t","data":{"x":1}}`
@@ -33,6 +36,13 @@ func FuzzRequest(f *testing.F) {
 		{"GET", "", "", "", "", 0, ""},
 		{"POST", mediaStructured, "", "", "Bearer tok", 0, `{"specversion":"1.0","id":"a","source":"/s","type":"t","data_base64":"!!"}`},
 		{"POST", mediaStructured, "", "", "Bearer tok", 0, `null`},
+		{"POST", mediaStructured, "", "", "Bearer tok", 0, "{\"specversion\":\"1.0\",\"id\":\"a\",\"source\":\"/s\",\"type\":\"t\",\"data\":\"\xc3\x28\"}"},
+		{"POST", mediaStructured, "", "", "Bearer tok", 0, "{\"specversion\":\"1.0\",\"id\":\"\xff\",\"source\":\"/s\",\"type\":\"t\"}"},
+		{"POST", mediaStructured, "", "", "Bearer tok", 0, `{"specversion":"1.0","id":"a","id":"b","source":"/s","type":"t"}`},
+		{"POST", mediaStructured, "", "", "Bearer tok", 0, `{"specversion":"1.0","id":"\ud800","source":"/s","type":"t"}`},
+		{"POST", mediaStructured, "", "", "Bearer tok", 0, `{"specversion":"1.0","id":"a","source":"/s","type":"t","time":"2016-12-31t23:59:60z"}`},
+		{"POST", mediaBatch, "", "", "Bearer tok", 0, "[" + ev + "] [" + ev + "]"},
+		{"POST", "", "ce-time", "2016-12-31T23:59:60Z", "Bearer tok", 0xf, ""},
 	}
 	for _, s := range seeds {
 		f.Add(s.method, s.contentType, s.name, s.value, s.auth, s.ce, []byte(s.body))
@@ -48,7 +58,7 @@ func FuzzRequest(f *testing.F) {
 
 	f.Fuzz(func(t *testing.T, method, contentType, name, value, auth string, ce uint8, body []byte) {
 		host := pipelinetest.NewRecordingHost("fuzz")
-		h := src.newHandler(host, nil)
+		h := src.newHandler(host)
 		req := httptest.NewRequest(http.MethodPost, "/events", bytes.NewReader(body))
 		req.Method = method
 		if contentType != "" {
@@ -91,10 +101,24 @@ func FuzzRequest(f *testing.F) {
 				if err := checkStrings(&e); err != nil {
 					t.Fatalf("accepted an event with control characters: %v", err)
 				}
+				if !validUTF8(&e) {
+					t.Fatalf("accepted an attribute that is not UTF-8: %+v", e)
+				}
+				if e.Time.Second() == 60 {
+					t.Fatalf("kept a leap second: %v", e.Time)
+				}
 			}
-			if mt := req.Header.Get("Content-Type"); mt == mediaStructured {
-				if _, err := pipeline.UnmarshalCloudEventJSON(body); err != nil {
-					t.Fatalf("accepted a structured body the codec refuses: %v", err)
+			if mt := req.Header.Get("Content-Type"); mt == mediaStructured || mt == mediaBatch {
+				if mt == mediaStructured {
+					if _, err := pipeline.UnmarshalCloudEventJSON(body); err != nil {
+						t.Fatalf("accepted a structured body the codec refuses: %v", err)
+					}
+				}
+				if !utf8.Valid(body) {
+					t.Fatalf("accepted JSON that is not UTF-8: %q", body)
+				}
+				if err := strictjson.Check(bytes.TrimSpace(body)); err != nil {
+					t.Fatalf("accepted JSON strictjson refuses: %v", err)
 				}
 			}
 		case http.StatusBadRequest, http.StatusUnauthorized, http.StatusMethodNotAllowed,
@@ -109,4 +133,19 @@ func FuzzRequest(f *testing.F) {
 			t.Fatalf("unexpected answer %d: %s", rec.Code, rec.Body.Bytes())
 		}
 	})
+}
+
+// validUTF8 reports whether every attribute of e is UTF-8.
+func validUTF8(e *pipeline.Event) bool {
+	for _, v := range []string{e.ID, e.Source, e.Type, e.Subject, e.DataContentType, e.DataSchema, e.TraceParent} {
+		if !utf8.ValidString(v) {
+			return false
+		}
+	}
+	for k, v := range e.Extensions {
+		if !utf8.ValidString(k) || !utf8.ValidString(v) {
+			return false
+		}
+	}
+	return true
 }

@@ -3,7 +3,6 @@ package httpsource
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 
@@ -12,21 +11,20 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/sluice-dev/sluice/internal/httpserver"
 	"github.com/sluice-dev/sluice/pipeline"
 )
 
 // handler answers CloudEvents requests on one path, emitting each
-// request's events with one Emit, so a request is one atomic append.
+// request's events with one Emit, so a request is one atomic append. The
+// server srv tracks it in flight, checks tokens and bounds bodies.
 type handler struct {
 	cfg    *Config
 	host   pipeline.SourceHost
-	auth   *bearer
+	srv    *httpserver.Server
 	tel    *telemetry
 	logger *slog.Logger
 	clock  pipeline.Clock
-	// abandoned is closed when Run gives up on in-flight requests.
-	abandoned <-chan struct{}
-	inflight  inflight
 }
 
 var _ http.Handler = (*handler)(nil)
@@ -41,9 +39,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer span.End()
 
 	var res response
-	if h.inflight.enter() {
+	if h.srv.Enter() {
 		res = h.handle(ctx, w, r)
-		h.inflight.leave()
+		h.srv.Leave()
 	} else {
 		res = unavailable(retryAfterShutdown, errShuttingDown, "shutting down")
 	}
@@ -93,21 +91,15 @@ func (h *handler) handle(ctx context.Context, w http.ResponseWriter, r *http.Req
 	if r.Method != http.MethodPost {
 		return failure(http.StatusMethodNotAllowed, "method %s not allowed: use POST", r.Method).withHeader("Allow", http.MethodPost)
 	}
-	if res := h.auth.check(r.Header); res != nil {
-		return *res
+	if err := h.srv.Authorize(r.Header); err != nil {
+		return failure(http.StatusUnauthorized, "%v", err).withHeader("WWW-Authenticate", httpserver.Challenge(err))
 	}
-	limit := int64(h.cfg.MaxBodyBytes)
-	if r.ContentLength > limit {
-		return failure(http.StatusRequestEntityTooLarge, "request body is %d bytes, the limit is %d", r.ContentLength, limit)
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	body, err := h.srv.Body(w, r)
 	if err != nil {
-		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return failure(http.StatusRequestEntityTooLarge, "request body exceeds the limit of %d bytes", limit)
-		}
-		return failure(http.StatusBadRequest, "read request body: %v", err)
+		return bodyFailure(err)
 	}
-	events, res := decodeRequest(r.Header, body, h.cfg.MaxBatchEvents)
+	defer func() { _ = body.Close() }() // after the append: the events hold the body's bytes
+	events, res := decodeRequest(r.Header, body, h.cfg.MaxBatchEvents, r.ContentLength)
 	if res != nil {
 		return *res
 	}
@@ -137,7 +129,7 @@ func (h *handler) emit(ctx context.Context, events []pipeline.Event) response {
 		return unavailable(retryAfterFull, err, "journal full: events not accepted, retry later")
 	case errors.Is(err, pipeline.ErrJournalClosed):
 		return unavailable(retryAfterShutdown, err, "journal closed: events not accepted, retry later")
-	case isClosed(h.abandoned):
+	case isClosed(h.srv.Abandoned()):
 		return unavailable(retryAfterShutdown, err, "shutting down: events not accepted, retry later")
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		// The client went away; nobody reads this answer.
@@ -167,4 +159,22 @@ func isClosed(c <-chan struct{}) bool {
 	default:
 		return false
 	}
+}
+
+// bodyFailure answers an error of opening or reading the body: 413 over
+// max_body_bytes, 503 beyond max_inflight_bytes, 400 otherwise.
+func bodyFailure(err error) response {
+	switch {
+	case errors.Is(err, httpserver.ErrTooLarge):
+		return failure(http.StatusRequestEntityTooLarge, "%v", err)
+	case errors.Is(err, httpserver.ErrBusy):
+		return unavailable(httpserver.RetryAfterBusy, err, "too many request bytes in flight: events not accepted, retry later")
+	}
+	return failure(http.StatusBadRequest, "read request body: %v", err)
+}
+
+// newHandler returns the handler of requests emitting to host (for tests
+// that call it without Run).
+func (s *Source) newHandler(host pipeline.SourceHost) *handler {
+	return &handler{cfg: &s.cfg, host: host, srv: s.srv, tel: s.tel, logger: s.logger, clock: s.clock}
 }

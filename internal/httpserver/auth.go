@@ -1,10 +1,18 @@
-package httpsource
+package httpserver
 
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"errors"
 	"net/http"
 	"strings"
+)
+
+// Errors of Authorize, each answered 401 with the WWW-Authenticate value
+// Challenge returns.
+var (
+	ErrMissingToken = errors.New("missing bearer token")
+	ErrInvalidToken = errors.New("invalid bearer token")
 )
 
 // bearer checks "Authorization: Bearer TOKEN" against a configured token.
@@ -21,24 +29,30 @@ func newBearer(token string) *bearer {
 	return &bearer{digest: sha256.Sum256([]byte(token))}
 }
 
-// check returns nil if the request presents the token, else the 401.
-func (b *bearer) check(h http.Header) *response {
+// check returns nil if h presents the token (or none is configured),
+// ErrMissingToken or ErrInvalidToken.
+func (b *bearer) check(h http.Header) error {
 	if b == nil {
 		return nil
 	}
 	values := h.Values("Authorization")
 	if len(values) == 0 {
-		r := failure(http.StatusUnauthorized, "missing bearer token").
-			withHeader("WWW-Authenticate", `Bearer realm="sluice"`)
-		return &r
+		return ErrMissingToken
 	}
 	scheme, cred, _ := strings.Cut(values[0], " ")
 	got := sha256.Sum256([]byte(strings.TrimSpace(cred)))
 	ok := subtle.ConstantTimeCompare(got[:], b.digest[:]) == 1
 	if !ok || len(values) != 1 || !strings.EqualFold(scheme, "Bearer") {
-		r := failure(http.StatusUnauthorized, "invalid bearer token").
-			withHeader("WWW-Authenticate", `Bearer realm="sluice", error="invalid_token"`)
-		return &r
+		return ErrInvalidToken
 	}
 	return nil
+}
+
+// Challenge returns the WWW-Authenticate value of a 401 answering err
+// (RFC 6750 §3).
+func Challenge(err error) string {
+	if errors.Is(err, ErrInvalidToken) {
+		return `Bearer realm="sluice", error="invalid_token"`
+	}
+	return `Bearer realm="sluice"`
 }

@@ -1,4 +1,4 @@
-package httpsource
+package httpserver
 
 import "sync"
 
