@@ -3,9 +3,13 @@ package httpsink
 import (
 	"context"
 	"fmt"
+
+	"github.com/sluice-dev/sluice/pipeline"
 )
 
-// Provision implements pipeline.Provisioner (Provision(ctx) error): it
+var _ pipeline.Provisioner = (*sink)(nil)
+
+// Provision implements pipeline.Provisioner: it
 // reads the TLS files and the secret files, so that a missing or
 // unreadable one is reported before Start, by `sluice validate` too. It
 // neither connects nor sends. Start runs it when nobody did.

@@ -3,9 +3,13 @@ package vessink
 import (
 	"context"
 	"fmt"
+
+	"github.com/sluice-dev/sluice/pipeline"
 )
 
-// Provision implements pipeline.Provisioner (Provision(ctx) error): it
+var _ pipeline.Provisioner = (*sink)(nil)
+
+// Provision implements pipeline.Provisioner: it
 // reads the TLS files and the secret files, so that a missing or
 // unreadable one is reported before Start, by `sluice validate` too, and
 // a state_file still to migrate into the sink state (an unreadable one is

@@ -27,7 +27,10 @@ type Source struct {
 	addr    net.Addr
 }
 
-var _ pipeline.Source = (*Source)(nil)
+var (
+	_ pipeline.Source      = (*Source)(nil)
+	_ pipeline.Provisioner = (*Source)(nil)
+)
 
 func newSource(set pipeline.Settings, cfg *Config) (*Source, error) {
 	set = set.WithDefaults()
@@ -65,7 +68,7 @@ func (s *Source) Addr(ctx context.Context) (net.Addr, error) {
 	}
 }
 
-// Provision implements pipeline.Provisioner (Provision(ctx) error): it
+// Provision implements pipeline.Provisioner: it
 // reads the TLS files, so that a missing certificate is reported before
 // Run, by `sluice validate` too. It binds nothing. Run provisions a
 // source that was not provisioned. Not safe to call concurrently with Run.
