@@ -106,6 +106,7 @@ func TestParseFull(t *testing.T) {
 	require.NoError(t, err)
 
 	assert.Equal(t, config.JournalConfig{
+		Backend:             "bbolt",
 		Dir:                 "./sluice-data",
 		SegmentMaxBytes:     64 << 20,
 		SegmentMaxAge:       24 * time.Hour,
@@ -234,4 +235,13 @@ func TestParseRouteAndSinkPolicies(t *testing.T) {
 	require.Len(t, f.Pipeline.Routes, 2)
 	assert.Equal(t, pipeline.OnErrorDeadLetter, f.Pipeline.Routes[0].OnError)
 	assert.Empty(t, f.Pipeline.Routes[1].OnError, "no_match by default")
+}
+
+// journal.backend is bbolt by default and the only value; anything else
+// is an error at its position.
+func TestJournalBackend(t *testing.T) {
+	t.Parallel()
+	_, err := config.Parse("f.yaml", []byte("journal: {dir: /j, backend: nats}\n"), testRegistries(), nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `f.yaml:1:29: journal.backend: must be one of bbolt, got "nats"`)
 }

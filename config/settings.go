@@ -7,140 +7,37 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
-	"time"
 
+	"github.com/sluice-dev/sluice/journal"
 	"github.com/sluice-dev/sluice/pipeline"
 )
 
 var (
-	_ pipeline.Config          = (*JournalConfig)(nil)
-	_ pipeline.Config          = (*RetentionConfig)(nil)
 	_ pipeline.Config          = (*AdminConfig)(nil)
 	_ pipeline.Config          = (*LogConfig)(nil)
 	_ encoding.TextUnmarshaler = (*FullPolicy)(nil)
 	_ encoding.TextUnmarshaler = (*LogFormat)(nil)
 )
 
-// JournalConfig configures the journal.
-type JournalConfig struct {
-	// Dir holds the journal's files. It is required: where durable data
-	// lives should be a decision, not a default.
-	Dir string `yaml:"dir" config:"required"`
-	// SegmentMaxBytes starts a new segment when the current one is this
-	// large.
-	SegmentMaxBytes pipeline.ByteSize `yaml:"segment_max_bytes"`
-	// SegmentMaxAge starts a new segment when the current one is this old.
-	SegmentMaxAge time.Duration `yaml:"segment_max_age"`
-	// Retention bounds what the journal keeps.
-	Retention RetentionConfig `yaml:"retention"`
-	// FullPolicy says what Append does when retention cannot free space.
-	FullPolicy FullPolicy `yaml:"full_policy"`
-	// CursorFlushInterval is how often batched cursor commits are made
-	// durable when no append does it first.
-	CursorFlushInterval time.Duration `yaml:"cursor_flush_interval"`
-	// SigningKey is an ed25519 private key file (PEM, from `sluice journal
-	// keygen`). With it the engine signs a checkpoint of the journal's
-	// head every CheckpointInterval and at shutdown, and signs the exports
-	// it makes. $SLUICE_SIGNING_KEY is used when this is empty.
-	SigningKey string `yaml:"signing_key"`
-	// CheckpointInterval is how often a signed checkpoint is written.
-	CheckpointInterval time.Duration `yaml:"checkpoint_interval"`
-	// OrphanCursorTTL is how long the cursor of a sink that is no longer
-	// configured may pin retention before it is removed
-	// (pipeline.Spec.OrphanCursorTTL).
-	OrphanCursorTTL time.Duration `yaml:"orphan_cursor_ttl"`
-}
+// JournalConfig is the journal section. The journal package owns it (its
+// fields, defaults and Validate), so that the journal is configured in
+// one place whatever its backend.
+type JournalConfig = journal.Config
 
 // RetentionConfig bounds the journal; zero disables a bound.
-type RetentionConfig struct {
-	// MaxAge drops segments whose newest record is older than this.
-	MaxAge time.Duration `yaml:"max_age"`
-	// MaxBytes drops the oldest segments when the journal is larger.
-	MaxBytes pipeline.ByteSize `yaml:"max_bytes"`
-}
+type RetentionConfig = journal.RetentionConfig
 
 // FullPolicy is what the journal does when it is full.
-type FullPolicy string
+type FullPolicy = journal.FullPolicy
 
 // Full policies.
 const (
-	// FullPolicyRefuse fails appends with pipeline.ErrJournalFull, so that
-	// sources push back on their clients; nothing is lost.
-	FullPolicyRefuse FullPolicy = "refuse"
-	// FullPolicyDropOldest drops the oldest segment even if a sink has not
-	// read it yet.
-	FullPolicyDropOldest FullPolicy = "drop_oldest"
+	FullPolicyRefuse     = journal.FullPolicyRefuse
+	FullPolicyDropOldest = journal.FullPolicyDropOldest
 )
 
-// UnmarshalText implements encoding.TextUnmarshaler, accepting only the
-// defined policies.
-func (p *FullPolicy) UnmarshalText(text []byte) error {
-	switch v := FullPolicy(text); v {
-	case FullPolicyRefuse, FullPolicyDropOldest:
-		*p = v
-		return nil
-	}
-	return fmt.Errorf("want %s or %s, got %q", FullPolicyRefuse, FullPolicyDropOldest, text)
-}
-
-// DefaultJournalConfig returns the journal defaults, without Dir: 64MiB or
-// 24h segments, retention of 168h and 2GiB, refusing appends when full and
-// flushing cursors every second.
-func DefaultJournalConfig() JournalConfig {
-	return JournalConfig{
-		SegmentMaxBytes:     64 << 20,
-		SegmentMaxAge:       24 * time.Hour,
-		Retention:           RetentionConfig{MaxAge: 168 * time.Hour, MaxBytes: 2 << 30},
-		FullPolicy:          FullPolicyRefuse,
-		CursorFlushInterval: time.Second,
-		CheckpointInterval:  5 * time.Minute,
-		OrphanCursorTTL:     pipeline.DefaultOrphanCursorTTL,
-	}
-}
-
-// Validate reports every invalid journal setting.
-func (c *JournalConfig) Validate() error {
-	var errs []error
-	if c.Dir == "" {
-		errs = append(errs, pipeline.FieldErrorf("dir", "must not be empty"))
-	}
-	if c.SegmentMaxBytes <= 0 {
-		errs = append(errs, pipeline.FieldErrorf("segment_max_bytes", "must be positive, got %s", c.SegmentMaxBytes))
-	}
-	if c.SegmentMaxAge <= 0 {
-		errs = append(errs, pipeline.FieldErrorf("segment_max_age", "must be positive, got %s", c.SegmentMaxAge))
-	}
-	if c.Retention.MaxBytes > 0 && c.Retention.MaxBytes < 2*c.SegmentMaxBytes {
-		errs = append(errs, pipeline.FieldErrorf("retention.max_bytes", "must be at least twice segment_max_bytes (%s), so a sealed segment can exist beside the active one; got %s", 2*c.SegmentMaxBytes, c.Retention.MaxBytes))
-	}
-	if c.OrphanCursorTTL <= 0 {
-		errs = append(errs, pipeline.FieldErrorf("orphan_cursor_ttl", "must be positive, got %s", c.OrphanCursorTTL))
-	}
-	if c.CheckpointInterval <= 0 {
-		errs = append(errs, pipeline.FieldErrorf("checkpoint_interval", "must be positive, got %s", c.CheckpointInterval))
-	}
-	switch c.FullPolicy {
-	case FullPolicyRefuse, FullPolicyDropOldest:
-	default:
-		errs = append(errs, pipeline.FieldErrorf("full_policy", "must be %s or %s, got %q", FullPolicyRefuse, FullPolicyDropOldest, c.FullPolicy))
-	}
-	if c.CursorFlushInterval <= 0 {
-		errs = append(errs, pipeline.FieldErrorf("cursor_flush_interval", "must be positive, got %s", c.CursorFlushInterval))
-	}
-	return errors.Join(errs...)
-}
-
-// Validate reports negative bounds.
-func (c *RetentionConfig) Validate() error {
-	var errs []error
-	if c.MaxAge < 0 {
-		errs = append(errs, pipeline.FieldErrorf("max_age", "must not be negative (0 keeps records of any age), got %s", c.MaxAge))
-	}
-	if c.MaxBytes < 0 {
-		errs = append(errs, pipeline.FieldErrorf("max_bytes", "must not be negative (0 means no size limit), got %s", c.MaxBytes))
-	}
-	return errors.Join(errs...)
-}
+// DefaultJournalConfig returns journal.DefaultConfig.
+func DefaultJournalConfig() JournalConfig { return journal.DefaultConfig() }
 
 // AdminConfig configures the admin HTTP endpoint (/healthz, /readyz,
 // /metrics, /debug/pprof).

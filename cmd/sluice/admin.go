@@ -20,7 +20,7 @@ import (
 // metrics, pprof, read access to the journal the engine holds and its
 // dead letters (for `sluice journal` commands run while the engine is up).
 type admin struct {
-	journal *journal.Journal
+	journal journal.Store
 	ready   func() bool
 	metrics http.Handler
 	log     *slog.Logger

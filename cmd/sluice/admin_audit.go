@@ -115,7 +115,7 @@ func (a *admin) export(w http.ResponseWriter, r *http.Request) {
 }
 
 // exportOptions resolves an export's bounds (SEQ or TIME) on j.
-func exportOptions(ctx context.Context, j *journal.Journal, from, to string) (journal.ExportOptions, error) {
+func exportOptions(ctx context.Context, j journal.Store, from, to string) (journal.ExportOptions, error) {
 	now := time.Now()
 	fromB, err := parseBound("from", from, now)
 	if err != nil {

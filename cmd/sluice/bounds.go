@@ -31,7 +31,7 @@ func parseBound(name, v string, now time.Time) (rangeBound, error) {
 }
 
 // seqAtTimer finds the first record appended at or after a time
-// (journal.Journal.SeqAtTime).
+// (journal.Admin.SeqAtTime).
 type seqAtTimer interface {
 	SeqAtTime(ctx context.Context, t time.Time) (uint64, error)
 }

@@ -33,7 +33,7 @@ func checkpointInterval(configured time.Duration) (time.Duration, error) {
 
 // signCheckpoints writes a signed checkpoint of the journal's head every
 // interval until ctx ends; the caller writes the last one at shutdown.
-func signCheckpoints(ctx context.Context, j *journal.Journal, key ed25519.PrivateKey, interval time.Duration, log *slog.Logger) {
+func signCheckpoints(ctx context.Context, j journal.Store, key ed25519.PrivateKey, interval time.Duration, log *slog.Logger) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -46,7 +46,7 @@ func signCheckpoints(ctx context.Context, j *journal.Journal, key ed25519.Privat
 	}
 }
 
-func writeCheckpoint(ctx context.Context, j *journal.Journal, key ed25519.PrivateKey, log *slog.Logger) {
+func writeCheckpoint(ctx context.Context, j journal.Store, key ed25519.PrivateKey, log *slog.Logger) {
 	c, err := j.WriteCheckpoint(context.WithoutCancel(ctx), key)
 	if err != nil {
 		log.Error("journal checkpoint failed", slog.String("error", err.Error()))
@@ -68,7 +68,7 @@ type checkpointView struct {
 
 // verifyJournal runs Verify and then checks the journal against its newest
 // signed checkpoint, which also catches records cut from the end.
-func verifyJournal(ctx context.Context, j *journal.Journal, from, to uint64) (verifyView, error) {
+func verifyJournal(ctx context.Context, j journal.Store, from, to uint64) (verifyView, error) {
 	rep, err := j.Verify(ctx, from, to)
 	if err != nil {
 		return verifyView{}, err

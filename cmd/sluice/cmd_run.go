@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/sluice-dev/sluice/config"
 	"github.com/sluice-dev/sluice/journal"
 	"github.com/sluice-dev/sluice/pipeline"
 )
@@ -83,12 +82,12 @@ func runEngine(ctx context.Context, s streams, path string) error {
 		closeAdminLn()
 		return withExit(exitInvalidConfig, err)
 	}
-	j, err := journal.Open(file.Journal.Dir, journalOptions(file.Journal, log, tel))
+	set := pipeline.Settings{Logger: log, TracerProvider: tel.tracers, MeterProvider: tel.meters, Clock: pipeline.RealClock()}
+	j, err := journalBackends().Open(ctx, file.Journal, journal.ReadWrite, set)
 	if err != nil {
 		closeAdminLn()
 		return journalOpenError(err)
 	}
-	set := pipeline.Settings{Logger: log, TracerProvider: tel.tracers, MeterProvider: tel.meters, Clock: pipeline.RealClock()}
 	p, err := pipeline.New(ctx, file.Pipeline, regs, j, set)
 	if err != nil {
 		closeAdminLn()
@@ -127,31 +126,6 @@ func runEngine(ctx context.Context, s streams, path string) error {
 	}
 	stopAdmin()
 	return errors.Join(runErr, closeErr, g.Wait())
-}
-
-// journalOptions maps the journal section of the config to journal.Options.
-func journalOptions(c config.JournalConfig, log *slog.Logger, tel *telemetry) journal.Options {
-	o := journal.DefaultOptions()
-	if c.SegmentMaxBytes > 0 {
-		o.SegmentMaxBytes = int64(c.SegmentMaxBytes)
-	}
-	if c.SegmentMaxAge > 0 {
-		o.SegmentMaxAge = c.SegmentMaxAge
-	}
-	o.RetentionMaxAge = c.Retention.MaxAge
-	o.RetentionMaxBytes = int64(c.Retention.MaxBytes)
-	if c.FullPolicy != "" {
-		o.FullPolicy = journal.FullPolicy(c.FullPolicy)
-	}
-	if c.CursorFlushInterval > 0 {
-		o.CursorFlushInterval = c.CursorFlushInterval
-	}
-	o.Logger = log.With(slog.String("component", "journal"))
-	if tel != nil {
-		o.MeterProvider = tel.meters
-		o.TracerProvider = tel.tracers
-	}
-	return o
 }
 
 // journalOpenError gives journal open failures their exit codes.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/sluice-dev/sluice/journal"
 	"github.com/sluice-dev/sluice/pipeline"
 	"github.com/sluice-dev/sluice/sinks"
 	"github.com/sluice-dev/sluice/sources"
@@ -19,3 +20,7 @@ func registries() (pipeline.Registries, error) {
 	}
 	return pipeline.Registries{Sources: src, Sinks: snk}, nil
 }
+
+// journalBackends returns the journal backends the engine and its tools
+// open journals with (journal.backend).
+func journalBackends() *journal.Backends { return journal.DefaultBackends() }

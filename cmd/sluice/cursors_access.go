@@ -96,14 +96,8 @@ func parseCursorQuery(q url.Values) (cursorTarget, error) {
 	return cursorTarget{}, errors.New("want seq=N or time=RFC3339")
 }
 
-// seqFinder resolves a time to a sequence (the bbolt journal's
-// SeqAtTime).
-type seqFinder interface {
-	SeqAtTime(ctx context.Context, t time.Time) (uint64, error)
-}
-
 // resolve returns the sequence c names in j.
-func (c cursorTarget) resolve(ctx context.Context, j seqFinder) (uint64, error) {
+func (c cursorTarget) resolve(ctx context.Context, j seqAtTimer) (uint64, error) {
 	if c.seq != 0 {
 		return c.seq, nil
 	}

@@ -9,8 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strconv"
 	"time"
 
@@ -80,34 +78,37 @@ func (f *journalFlags) openWritable(ctx context.Context) (journalView, error) {
 }
 
 func (f *journalFlags) openMode(ctx context.Context, writable bool) (journalView, error) {
-	dir, adminAddr := f.dir, f.admin
-	if dir == "" || adminAddr == "" {
+	cfg, adminAddr := journal.DefaultConfig(), f.admin
+	cfg.Dir = f.dir
+	if f.dir == "" || adminAddr == "" {
 		regs, err := registries()
 		if err != nil {
 			return nil, err
 		}
 		file, err := loadConfig(f.config, regs)
 		if err != nil {
-			if dir == "" {
+			if f.dir == "" {
 				return nil, withExit(exitInvalidConfig, err)
 			}
 		} else {
-			if dir == "" {
-				dir = file.Journal.Dir
+			cfg = file.Journal
+			if f.dir != "" {
+				cfg.Dir = f.dir
 			}
 			if adminAddr == "" && file.Admin.Enabled() {
 				adminAddr = file.Admin.Listen
 			}
 		}
 	}
-	opts := journal.DefaultOptions()
-	opts.ReadOnly = !writable
+	dir := cfg.Dir
+	// A tool never applies retention: only the engine decides what to
+	// remove.
+	cfg.Retention = journal.RetentionConfig{}
+	mode := journal.ReadOnly
 	if writable {
-		if _, err := os.Stat(filepath.Join(dir, "LOCK")); errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("open journal %s: %w", dir, journal.ErrNotFound)
-		}
+		mode = journal.Existing
 	}
-	j, err := journal.Open(dir, opts)
+	j, err := journalBackends().Open(ctx, cfg, mode, pipeline.NopSettings("journal"))
 	if err == nil {
 		return localJournal{j}, nil
 	}
@@ -125,7 +126,7 @@ func (f *journalFlags) openMode(ctx context.Context, writable bool) (journalView
 }
 
 // localJournal reads a stopped engine's journal directly.
-type localJournal struct{ j *journal.Journal }
+type localJournal struct{ j journal.Store }
 
 func (l localJournal) Live() bool { return false }
 

@@ -92,7 +92,7 @@ func newReplayReportView(r pipeline.ReplayReport) replayReportView {
 
 // runReplay resolves req against j and replays it to a new instance of
 // the sink built from spec. Bad requests are usage errors (exit 2).
-func runReplay(ctx context.Context, j *journal.Journal, spec pipeline.Spec, regs pipeline.Registries, set pipeline.Settings,
+func runReplay(ctx context.Context, j journal.Store, spec pipeline.Spec, regs pipeline.Registries, set pipeline.Settings,
 	req replayRequest, onProgress func(pipeline.ReplayProgress),
 ) (replayReportView, error) {
 	if req.Sink == "" {
