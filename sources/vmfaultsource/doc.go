@@ -208,12 +208,13 @@
 //
 // # Testing
 //
-// internal/fakenova is a fake Keystone and Nova built from the official
-// API samples, internal/fakeimds a fake Azure IMDS built from the
-// documented examples, internal/fakegce a fake GCE metadata server; see
-// their docs. The AWS provider is tested against
-// AWS's own simulator, amazon-ec2-metadata-mock (pinned in aemm_test.go),
-// which the tests build once with go install from the Go module proxy
-// into the user cache directory (sluice-peers/) and run as a separate
-// process on 127.0.0.1.
+// The module's internal/fakenova (shared with the e2e tests) is a fake
+// Keystone and Nova built from the official API samples, internal/fakeimds
+// a fake Azure IMDS built from the documented examples, internal/fakegce a
+// fake GCE metadata server; see their docs. The AWS provider is tested
+// against AWS's own simulator, amazon-ec2-metadata-mock (pinned in
+// aemm_test.go), which the tests build once with go install from the Go
+// module proxy into the user cache directory (sluice-peers/) and run as a
+// separate process on 127.0.0.1. e2e/vmfault_test.go runs the binary from
+// a Nova fault to a schema-checked VES collector across a SIGKILL.
 package vmfaultsource

@@ -3,7 +3,7 @@ package vmfaultsource
 import (
 	"testing"
 
-	"github.com/sluice-dev/sluice/sources/vmfaultsource/internal/fakenova"
+	"github.com/sluice-dev/sluice/internal/fakenova"
 )
 
 // FuzzNovaServers: any answer parses or is an error; a record that parses

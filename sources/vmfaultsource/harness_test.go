@@ -9,9 +9,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/sluice-dev/sluice/internal/fakenova"
 	"github.com/sluice-dev/sluice/pipeline"
 	"github.com/sluice-dev/sluice/pipeline/pipelinetest"
-	"github.com/sluice-dev/sluice/sources/vmfaultsource/internal/fakenova"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

@@ -12,9 +12,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sluice-dev/sluice/internal/fakenova"
 	"github.com/sluice-dev/sluice/pipeline"
 	"github.com/sluice-dev/sluice/pipeline/pipelinetest"
-	"github.com/sluice-dev/sluice/sources/vmfaultsource/internal/fakenova"
 )
 
 func TestLifecycle(t *testing.T) {

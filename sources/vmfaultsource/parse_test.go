@@ -7,7 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/sluice-dev/sluice/sources/vmfaultsource/internal/fakenova"
+	"github.com/sluice-dev/sluice/internal/fakenova"
 )
 
 func TestParseTokenFromSample(t *testing.T) {
