@@ -222,6 +222,12 @@ func (v *Value) encode(buf *bytes.Buffer) {
 }
 
 func writeString(buf *bytes.Buffer, s string) {
+	if plain(s) {
+		buf.WriteByte('"')
+		buf.WriteString(s)
+		buf.WriteByte('"')
+		return
+	}
 	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(s)           // a string always encodes
@@ -234,6 +240,15 @@ var errSyntax = errors.New("malformed JSON")
 // parseValue decodes one JSON document into a Value. Duplicate object keys
 // keep the first position and the last value, as Python's json.loads does.
 func parseValue(data []byte) (*Value, error) {
+	if v, ok := scanValue(data); ok {
+		return v, nil
+	}
+	return tokenParse(data)
+}
+
+// tokenParse is parseValue with encoding/json's token API: the reference
+// the fast scanner must agree with, and the path that words errors.
+func tokenParse(data []byte) (*Value, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	v, err := decodeValue(dec, 0)
@@ -318,4 +333,15 @@ func syntaxError(err error) error {
 		return fmt.Errorf("%w: unexpected end of input", errSyntax)
 	}
 	return fmt.Errorf("%w: %w", errSyntax, err)
+}
+
+// plain reports whether s encodes as itself between quotes: printable
+// ASCII without '"' or '\\'.
+func plain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }

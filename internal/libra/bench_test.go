@@ -1,0 +1,22 @@
+package libra_test
+
+import (
+	"testing"
+
+	"github.com/sluice-dev/sluice/internal/libra"
+)
+
+// BenchmarkDecode: validate the PROTOCOLS.md §4.4 example UPDATE and build
+// its PASS reply and journal message.
+func BenchmarkDecode(b *testing.B) {
+	msg := []byte(`{"hpcs_action":"update","loadBalancers":[{"name":"web","protocol":"HTTP","algorithm":"LEAST_CONNECTIONS","nodes":[{"id":"101","address":"10.0.0.5","port":"8080","weight":"2","backup":"FALSE"}],"monitor":{"type":"HTTP","delay":"30","timeout":"30","attempts":"2","path":"healthz"}}]}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		d, ref := libra.Decode(msg)
+		if ref != nil {
+			b.Fatal(ref)
+		}
+		_ = libra.PassReply(d.Message.Clone())
+		_ = libra.NewRequestEvent(d, "id", libra.TransportHTTP, "c")
+	}
+}
