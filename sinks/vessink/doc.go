@@ -70,7 +70,9 @@
 // 64 entries of at most 1 KiB each, the rest counted in sluice.truncated.
 // The other domain also carries the data object whole (jsonObjects, up to
 // 64 KiB). Data that is not a JSON object is one "data" entry (text) or
-// "dataBase64" (binary). So an event of at most a few hundred KiB, far
+// "dataBase64" (binary, and JSON-typed data that is not valid UTF-8, as
+// HTTP binary mode can bring: bodies are always valid UTF-8 JSON). So an
+// event of at most a few hundred KiB, far
 // below VES's 2 MB, whatever the data.
 //
 // # Header

@@ -47,7 +47,9 @@ func parsePayload(e *pipeline.Event) payload {
 	if len(e.Data) == 0 {
 		return p
 	}
-	if jsonContentType(e.DataContentType) {
+	// JSON text is UTF-8 (RFC 8259): data with invalid UTF-8 is sent as
+	// bytes (dataBase64), never embedded, so that bodies stay valid JSON.
+	if jsonContentType(e.DataContentType) && utf8.Valid(e.Data) {
 		data := bytes.TrimSpace(e.Data)
 		if len(data) > 0 && data[0] == '{' {
 			var m map[string]json.RawMessage
