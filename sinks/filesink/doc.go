@@ -16,6 +16,16 @@
 // Delivery is at least once: after a failed fsync or a crash, a batch may
 // appear twice. Readers deduplicate by (source, id).
 //
+// Provision (which the runner calls before Start, and `sluice validate`
+// runs alone) checks the file without creating or changing anything: an
+// existing file is opened for appending and must be a regular file; for a
+// missing one, the nearest existing ancestor must be a directory. Start
+// runs it when nobody did, then creates what is missing and repairs.
+//
+// Every line is valid UTF-8 JSON whatever the event holds: data that is
+// not valid UTF-8 JSON of a JSON content type is written as data_base64,
+// and invalid UTF-8 in attributes becomes U+FFFD.
+//
 // # Files
 //
 // The file is created with mode 0600 and missing parent directories with

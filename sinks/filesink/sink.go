@@ -31,9 +31,16 @@ type sink struct {
 	// line, and nothing is appended until a rollback succeeds.
 	dirty bool
 	buf   []byte
+	// opened is the existing file Provision opened, for Start; provisioned
+	// is set once Provision succeeded.
+	opened      *os.File
+	provisioned bool
 }
 
-var _ pipeline.Sink = (*sink)(nil)
+var (
+	_ pipeline.Sink        = (*sink)(nil)
+	_ pipeline.Provisioner = (*sink)(nil)
+)
 
 func newSink(set pipeline.Settings, cfg *Config) *sink {
 	logger := set.Logger
@@ -43,8 +50,9 @@ func newSink(set pipeline.Settings, cfg *Config) *sink {
 	return &sink{cfg: *cfg, logger: logger}
 }
 
-// Start creates missing parent directories, opens the file for appending
-// and repairs a partial last line left by a crash.
+// Start runs Provision if nobody did, creates missing parent directories
+// and the file (unless Provision opened it), and repairs a partial last
+// line left by a crash.
 func (s *sink) Start(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -54,12 +62,22 @@ func (s *sink) Start(ctx context.Context) error {
 	if s.closed || s.f != nil {
 		return fmt.Errorf("start %s: sink already started or closed", s.cfg.Path)
 	}
-	if err := os.MkdirAll(filepath.Dir(s.cfg.Path), 0o700); err != nil {
-		return fmt.Errorf("start: create directory: %w", err)
+	f := s.opened
+	s.opened = nil
+	if !s.provisioned {
+		var err error
+		if f, err = provisionFile(s.cfg.Path); err != nil {
+			return fmt.Errorf("start: %w", err)
+		}
 	}
-	f, err := os.OpenFile(s.cfg.Path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
-	if err != nil {
-		return fmt.Errorf("start: %w", err)
+	if f == nil {
+		if err := os.MkdirAll(filepath.Dir(s.cfg.Path), 0o700); err != nil {
+			return fmt.Errorf("start: create directory: %w", err)
+		}
+		var err error
+		if f, err = os.OpenFile(s.cfg.Path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600); err != nil {
+			return fmt.Errorf("start: %w", err)
+		}
 	}
 	fi, err := f.Stat()
 	if err != nil {
@@ -131,6 +149,10 @@ func (s *sink) Close(context.Context) error {
 		return nil
 	}
 	s.closed = true
+	if s.opened != nil {
+		_ = s.opened.Close() // provisioned, never written
+		s.opened = nil
+	}
 	if s.f == nil {
 		return nil
 	}

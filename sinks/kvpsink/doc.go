@@ -110,6 +110,8 @@
 // held past lock_timeout fail the delivery with an error that says so; the
 // runner retries it with backoff, nothing is dropped. Start does not fail
 // for them (the directory may appear when hv_kvp_daemon starts).
+// Provision (run by the runner before Start, and by `sluice validate`)
+// only reads the boot time; Start runs it when nobody did.
 //
 // # Truncation and growth
 //

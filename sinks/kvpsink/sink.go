@@ -33,14 +33,22 @@ type sink struct {
 	mu      sync.Mutex
 	started bool
 	closed  bool
-	enc     Encoder
-	pool    pool
-	buf     []byte
-	ends    []int
-	records []int
+	// boot and bootErr are the boot clock read by Provision; provisioned
+	// is set once it ran.
+	boot        bootClock
+	bootErr     error
+	provisioned bool
+	enc         Encoder
+	pool        pool
+	buf         []byte
+	ends        []int
+	records     []int
 }
 
-var _ pipeline.Sink = (*sink)(nil)
+var (
+	_ pipeline.Sink        = (*sink)(nil)
+	_ pipeline.Provisioner = (*sink)(nil)
+)
 
 func newSink(set pipeline.Settings, cfg *Config) (*sink, error) {
 	set = set.WithDefaults()
@@ -67,7 +75,27 @@ func newSink(set pipeline.Settings, cfg *Config) (*sink, error) {
 	}, nil
 }
 
-// Start computes the incarnation (boot time) and, with truncate_on_boot,
+// Provision implements pipeline.Provisioner: it reads the boot time
+// (/proc/uptime), which gives the incarnation. It changes nothing, and it
+// does not fail: without the boot time the incarnation is 0, as in
+// cloud-init, which Start logs. The pool file is not checked: its
+// directory may appear later (when hv_kvp_daemon starts).
+func (s *sink) Provision(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.provisionLocked()
+	return nil
+}
+
+func (s *sink) provisionLocked() {
+	s.boot, s.bootErr = readBootClock(s.clock.Now(), s.uptimePath)
+	s.provisioned = true
+}
+
+// Start runs Provision if nobody did, then computes the incarnation (boot time) and, with truncate_on_boot,
 // empties a pool file written before this boot. Problems with the pool
 // file are logged, not returned: the directory may appear later (when
 // hv_kvp_daemon starts), and deliveries report them and are retried.
@@ -80,7 +108,10 @@ func (s *sink) Start(ctx context.Context) error {
 	if s.started || s.closed {
 		return fmt.Errorf("start %s: sink already started or closed", s.cfg.Path)
 	}
-	boot, err := readBootClock(s.clock.Now(), s.uptimePath)
+	if !s.provisioned {
+		s.provisionLocked()
+	}
+	boot, err := s.boot, s.bootErr
 	if err != nil {
 		// cloud-init uses incarnation 0 when the uptime cannot be read.
 		s.logger.WarnContext(ctx, "kvp sink cannot tell the boot time; using incarnation 0 and not truncating the pool file",

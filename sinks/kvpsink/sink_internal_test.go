@@ -90,6 +90,19 @@ func TestIncarnation(t *testing.T) {
 	assert.InDelta(t, time.Now().Unix()-info.Uptime, b.incarnation, 2)
 }
 
+// TestProvisionReadsTheBootTime: Provision reads the uptime (Start then
+// uses what it read, not the file again) and writes nothing.
+func TestProvisionReadsTheBootTime(t *testing.T) {
+	t.Parallel()
+	cfg := testCfg(t)
+	s := newTestSink(t, cfg, "100.50 180.27\n")
+	require.NoError(t, s.Provision(t.Context()))
+	require.NoError(t, os.WriteFile(s.uptimePath, []byte("??"), 0o644))
+	assert.NoFileExists(t, cfg.Path, "Provision creates nothing")
+	require.NoError(t, s.Start(t.Context()))
+	assert.Equal(t, int64(bootIncarnation), s.enc.Incarnation)
+}
+
 func TestIncarnationWithoutUptime(t *testing.T) {
 	t.Parallel()
 	for _, uptime := range []string{"", "??", "-1 2", "NaN 1"} {
