@@ -13,6 +13,20 @@
 // checks the whole journal's integrity. Options.ReadOnly opens a stopped
 // engine's journal for inspection.
 //
+// # Configuration and backends
+//
+// Config is the `journal:` section of a configuration file (the config
+// package embeds it): DefaultConfig holds the one set of defaults and
+// Validate reports pipeline.FieldErrors. Config.Backend names the
+// implementation; "bbolt" (this package, BBolt) is the default and the
+// only one for now. Backends is the explicit registry the composition
+// root builds (DefaultBackends; no init-time registration); its Open
+// returns a Store, pipeline.Journal plus Admin (Verify, Scan, SeqAtTime,
+// Export, checkpoints), which is all cmd and the admin server use, so a
+// second backend is added here without touching them. Mode says whether
+// Open may create the journal (ReadWrite), only inspects it (ReadOnly) or
+// changes an existing one (Existing, for tools).
+//
 // # Directory layout
 //
 //	dir/                               mode 0700
