@@ -50,26 +50,31 @@ func newMatchErrors(tel *telemetry, log *slog.Logger, clock Clock) *matchErrors 
 
 // note records that route's match failed on e.
 func (m *matchErrors) note(route string, e *Event, err error) {
-	m.mu.Lock()
-	rl, ok := m.routes[route]
-	if !ok {
-		rl = &matchErrorLog{attrs: metric.WithAttributeSet(attribute.NewSet(attribute.String("route", route)))}
-		m.routes[route] = rl
-	}
-	now := m.clock.Now()
-	logIt := rl.lastLogged.IsZero() || now.Sub(rl.lastLogged) >= matchErrorLogInterval
-	suppressed := rl.suppressed
-	if logIt {
-		rl.lastLogged, rl.suppressed = now, 0
-	} else {
-		rl.suppressed++
-	}
-	attrs := rl.attrs
-	m.mu.Unlock()
+	logIt, suppressed, attrs := m.allow(route)
 	m.counter.Add(context.Background(), 1, attrs)
 	if logIt {
 		m.log.Warn("route match could not be evaluated; counted as no match", slog.String("route", route),
 			slog.Uint64("seq", e.Sequence), slog.String("id", e.ID), slog.String("error", err.Error()),
 			slog.Int("suppressed_since_last_log", suppressed))
 	}
+}
+
+// allow reports whether something about key may be logged now (at most
+// once per matchErrorLogInterval), and how many were not since.
+func (m *matchErrors) allow(key string) (bool, int, metric.MeasurementOption) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	rl, ok := m.routes[key]
+	if !ok {
+		rl = &matchErrorLog{attrs: metric.WithAttributeSet(attribute.NewSet(attribute.String("route", key)))}
+		m.routes[key] = rl
+	}
+	now := m.clock.Now()
+	if !rl.lastLogged.IsZero() && now.Sub(rl.lastLogged) < matchErrorLogInterval {
+		rl.suppressed++
+		return false, 0, rl.attrs
+	}
+	suppressed := rl.suppressed
+	rl.lastLogged, rl.suppressed = now, 0
+	return true, suppressed, rl.attrs
 }

@@ -101,8 +101,10 @@ const maxReplayErrors = 10
 //
 // It builds a new instance of the sink from its factory and config (a
 // running engine's own instance is never driven by a second goroutine),
-// starts it, delivers in batches of the sink's batch size with the sink's
-// retry policy, and closes it. It reads the journal with Read only: the
+// with an empty Settings.State (the live sink's state is neither read nor
+// changed), provisions and starts it, delivers in batches of the sink's
+// batch size with the sink's retry policy (through the live consumer's
+// deliver, honouring BatchError), and closes it. It reads the journal with Read only: the
 // sink's cursor is neither read nor moved, and no dead letter is written.
 // Throttles are not applied (use Rate). When ctx ends it abandons the
 // batch in flight (which may or may not have taken effect: its keys make

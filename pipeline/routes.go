@@ -117,9 +117,14 @@ func (r *sinkRoutes) transform(rt *RouteSpec, e *Event) (out Event, err error) {
 	return rt.Transform.Transform(*e)
 }
 
+// panicked turns a route's panic into its error, logged with the stack
+// (at most once a minute per route and call: a matcher that panics on
+// every event must not flood the log).
 func (r *sinkRoutes) panicked(rt *RouteSpec, what string, p any) error {
 	err := &panicError{what: fmt.Sprintf("route %s %s", rt.Name, what), value: p}
-	r.matchErrs.log.Error("component panicked", slog.String("component_call", err.what), slog.Any("panic", p),
-		slog.String("stack", string(debug.Stack())))
+	if ok, suppressed, _ := r.matchErrs.allow("\x00panic " + err.what); ok {
+		r.matchErrs.log.Error("component panicked", slog.String("component_call", err.what), slog.Any("panic", p),
+			slog.String("stack", string(debug.Stack())), slog.Int("suppressed_since_last_log", suppressed))
+	}
 	return err
 }
