@@ -180,6 +180,30 @@ func TestComponentsRestartAlone(t *testing.T) {
 	assert.Equal(t, 1, a.Started(), "the sink itself was not restarted")
 }
 
+// WithSinkStopped lets an operator rewind a running sink's cursor: the
+// consumer resumes from the new position instead of committing over it.
+func TestWithSinkStoppedRewindsARunningSink(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	src := newScriptSource(nil)
+	h.sources["in"] = src
+	out := h.recording("out")
+	j := pipelinetest.NewMemoryJournal()
+	r := startMem(t, h, j, oneRoute("out"), pipeline.NopSettings("test"))
+	ctx := ctxT(t)
+	src.emit(t, events("e", 4)...)
+	_, err := out.WaitForDeliveries(ctx, 4)
+	require.NoError(t, err)
+	require.NoError(t, r.p.WithSinkStopped(ctx, "out", func(ctx context.Context) error {
+		return j.SetCursor(ctx, "out", 2)
+	}))
+	got, err := out.WaitForDeliveries(ctx, 7)
+	require.NoError(t, err, "2..4 delivered again")
+	assert.Equal(t, "e-1", got[4].Event.ID)
+	require.ErrorIs(t, r.p.WithSinkStopped(ctx, "nope", nil), pipeline.ErrNoComponent)
+	require.NoError(t, r.stop(t))
+}
+
 // levelRecorder records the levels and messages of log records.
 type levelRecorder struct {
 	mu     sync.Mutex

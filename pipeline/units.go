@@ -146,3 +146,20 @@ func (p *Pipeline) runningUnits() []*unit {
 	}
 	return out
 }
+
+// WithSinkStopped runs fn while the named sink's consumer is stopped, then
+// starts the consumer again, so that fn may move or reset the sink's
+// cursor (Journal.SetCursor) in a running engine: the consumer resumes
+// from whatever cursor fn left, instead of committing over it. The sink
+// itself stays started. It returns fn's error, or why the consumer could
+// not be stopped (ctx ended first) or started again.
+func (p *Pipeline) WithSinkStopped(ctx context.Context, sink string, fn func(ctx context.Context) error) error {
+	if p.sinkNamed(sink) == nil {
+		return fmt.Errorf("sink %s: %w", sink, ErrNoComponent)
+	}
+	if err := p.stopConsumer(ctx, sink); err != nil {
+		return err
+	}
+	err := fn(ctx)
+	return errors.Join(err, p.startConsumer(sink))
+}
