@@ -131,8 +131,13 @@ func validPageSize(ps int) bool {
 // file fsync'd (on a new file descriptor), so the next bolt.Open uses the
 // previous meta, whose pages the failed transaction did not touch (bbolt
 // never overwrites pages the previous transaction's tree uses). It reports
-// whether it changed the file.
-func undoBoltCommit(path string, txid uint64) (bool, error) {
+// whether it wrote to the file (also when it then failed).
+//
+// With force, the checks are skipped and the page is zeroed and synced
+// again: a previous call wrote it but its fsync failed, after which the
+// page cache may show zeros that never reach the disk, so only a new
+// write and a successful fsync make the undo durable.
+func undoBoltCommit(path string, txid uint64, force bool) (bool, error) {
 	if txid < 2 {
 		return false, nil
 	}
@@ -143,12 +148,14 @@ func undoBoltCommit(path string, txid uint64) (bool, error) {
 	if bf.pageSize == 0 {
 		return false, fmt.Errorf("undo commit %d: no readable meta page", txid)
 	}
-	cur, prev := bf.metas[txid%2], bf.metas[(txid-1)%2]
-	if !cur.valid || cur.txid != txid {
-		return false, nil // the meta of txid never reached the file
-	}
-	if !prev.valid || prev.txid != txid-1 {
-		return false, fmt.Errorf("undo commit %d: the previous meta page holds transaction %d (valid %t)", txid, prev.txid, prev.valid)
+	if !force {
+		cur, prev := bf.metas[txid%2], bf.metas[(txid-1)%2]
+		if !cur.valid || cur.txid != txid {
+			return false, nil // the meta of txid never reached the file
+		}
+		if !prev.valid || prev.txid != txid-1 {
+			return false, fmt.Errorf("undo commit %d: the previous meta page holds transaction %d (valid %t)", txid, prev.txid, prev.valid)
+		}
 	}
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
@@ -163,7 +170,7 @@ func undoBoltCommit(path string, txid uint64) (bool, error) {
 		err = cerr
 	}
 	if err != nil {
-		return false, fmt.Errorf("undo commit %d: %w", txid, err)
+		return true, fmt.Errorf("undo commit %d: %w", txid, err)
 	}
 	return true, nil
 }

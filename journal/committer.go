@@ -32,7 +32,8 @@ type committer struct {
 	// A failed commit breaks the active handle until reopenActive
 	// succeeds (fault.go).
 	broken    error     // the failed commit's error; nil when sound
-	failedTx  uint64    // bbolt id of the failed transaction, 0 once handled
+	failedTx  uint64    // bbolt id of the failed transaction, 0 once undone
+	undoForce bool      // the undo was written but not synced: write it again
 	reopenErr error     // why the last reopen failed
 	retryAt   time.Time // no reopen attempt before
 }

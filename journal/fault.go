@@ -124,14 +124,15 @@ func (j *Journal) refusal() error {
 func (j *Journal) reopenFile(s *segment) (*bolt.DB, int64, error) {
 	c := &j.c
 	if c.failedTx != 0 {
-		undone, err := undoBoltCommit(s.path, c.failedTx)
+		wrote, err := undoBoltCommit(s.path, c.failedTx, c.undoForce)
 		if err != nil {
+			c.undoForce = c.undoForce || wrote
 			return nil, 0, err
 		}
-		if undone {
+		if wrote {
 			j.log.Warn("journal: undid the failed transaction in the segment file", "segment", s.name, "txid", c.failedTx)
 		}
-		c.failedTx = 0
+		c.failedTx, c.undoForce = 0, false
 	}
 	db, err := j.boltOpenActive(s.path, false)
 	if err != nil {

@@ -15,6 +15,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/sluice-dev/sluice/journal"
 	"github.com/sluice-dev/sluice/journal/journaltest"
@@ -39,12 +41,15 @@ func fsyncBatch(b, n int) pipeline.AppendBatch {
 }
 
 // childFsync prints "ok BATCH FIRST LAST" or "err BATCH WRITEFAILED
-// MESSAGE" per batch, then "closed". Batches have 10 events until one is
+// MESSAGE" per batch, then "metrics REFUSING COMMIT_FAILED" (the gauge
+// sluice.journal.refusing and the counter sluice.journal.commit.failed)
+// and "closed". Batches have 10 events until one is
 // refused, then 1: it stops after the first batch acknowledged after a
 // refusal, so that records of a refused batch that survived would lie
 // beyond the head rather than be overwritten by later appends.
 func childFsync(dir string) int {
-	j, err := journal.Open(dir, journal.Options{})
+	reader := sdkmetric.NewManualReader()
+	j, err := journal.Open(dir, journal.Options{MeterProvider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))})
 	if err != nil {
 		fmt.Println("open", err)
 		return 1
@@ -67,6 +72,12 @@ func childFsync(dir string) int {
 			break
 		}
 	}
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(ctx, &rm); err != nil {
+		fmt.Println("collect", err)
+		return 1
+	}
+	fmt.Println("metrics", metricValue(rm, "sluice.journal.refusing"), metricValue(rm, "sluice.journal.commit.failed"))
 	_ = j.Close(ctx) // may fail when the disk keeps failing
 	fmt.Println("closed")
 	return 0
@@ -92,7 +103,9 @@ func TestFsyncFailure(t *testing.T) {
 	tests := []struct {
 		name       string
 		when       string // strace's when= expression for the failing fdatasync
+		fsyncWhen  string // and for fsync (the undo's sync), if any
 		keepsFail  bool
+		refusing   bool // the reopen keeps failing too
 		minRefused int
 	}{
 		{name: "call 1 fails (data pages)", when: "1", minRefused: 1},
@@ -103,6 +116,10 @@ func TestFsyncFailure(t *testing.T) {
 		// strace's counters are per thread: only failing every call keeps
 		// the disk failing for every thread.
 		{name: "the disk keeps failing", when: "1+", keepsFail: true, minRefused: 2},
+		// Meta syncs fail, and so does every fsync, including the one that
+		// would make the undo of the failed meta durable: the segment
+		// cannot be reopened and writes stay refused.
+		{name: "the disk keeps failing, undo too", when: "2+", fsyncWhen: "1+", keepsFail: true, refusing: true, minRefused: 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -114,13 +131,23 @@ func TestFsyncFailure(t *testing.T) {
 			require.NoError(t, err)
 			closeJ(t, j0)
 			// Only the segment's syncs count (-P): not the dead-letter file's.
-			cmd := exec.CommandContext(ctxT(t), strace, "-f", "-qq", "-o", "/dev/null",
-				"-P", filepath.Join(dir, "00000000000000000001.seg"), "-e", "trace=fdatasync", "-e", "inject=fdatasync:error=EIO:when="+tt.when,
-				os.Args[0], "-test.run=^$")
+			args := []string{"-f", "-qq", "-o", "/dev/null",
+				"-P", filepath.Join(dir, "00000000000000000001.seg"), "-e", "trace=fdatasync,fsync",
+				"-e", "inject=fdatasync:error=EIO:when=" + tt.when}
+			if tt.fsyncWhen != "" {
+				args = append(args, "-e", "inject=fsync:error=EIO:when="+tt.fsyncWhen)
+			}
+			cmd := exec.CommandContext(ctxT(t), strace, append(args, os.Args[0], "-test.run=^$")...)
 			cmd.Env = append(os.Environ(), fsyncEnv+"="+dir)
 			out, err := cmd.CombinedOutput()
 			require.NoError(t, err, "child: %s", out)
-			acked, refused := parseFsyncChild(t, out)
+			acked, refused, refusing, failed := parseFsyncChild(t, out)
+			if tt.refusing { // one commit failed; the rest were refused without one
+				assert.GreaterOrEqual(t, failed, int64(1), "sluice.journal.commit.failed counts the failed commits")
+			} else {
+				assert.GreaterOrEqual(t, failed, int64(len(refused)), "sluice.journal.commit.failed counts the failed commits")
+			}
+			assert.Equal(t, tt.refusing, refusing == 1, "sluice.journal.refusing is 1 while the segment cannot be reopened")
 			require.GreaterOrEqual(t, len(refused), tt.minRefused, "the injected failure must refuse a batch: %s", out)
 			if tt.keepsFail {
 				require.Less(t, acked[len(acked)-1].batch, refused[0], "nothing is acknowledged once the disk fails: %s", out)
@@ -151,6 +178,29 @@ func TestFsyncFailure(t *testing.T) {
 	}
 }
 
+// metricValue returns the sum of an int64 gauge's or counter's points.
+func metricValue(rm metricdata.ResourceMetrics, name string) int64 {
+	var v int64
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if m.Name != name {
+				continue
+			}
+			switch d := m.Data.(type) {
+			case metricdata.Gauge[int64]:
+				for _, p := range d.DataPoints {
+					v += p.Value
+				}
+			case metricdata.Sum[int64]:
+				for _, p := range d.DataPoints {
+					v += p.Value
+				}
+			}
+		}
+	}
+	return v
+}
+
 type ackedBatch struct {
 	batch       int
 	first, last uint64
@@ -158,7 +208,7 @@ type ackedBatch struct {
 
 // parseFsyncChild checks the child's outcomes: acknowledged batches are
 // contiguous from sequence 1 and every refusal wraps ErrWriteFailed.
-func parseFsyncChild(t *testing.T, out []byte) (acked []ackedBatch, refused []int) {
+func parseFsyncChild(t *testing.T, out []byte) (acked []ackedBatch, refused []int, refusing, failed int64) {
 	t.Helper()
 	acked = []ackedBatch{{batch: 0, first: 1, last: 10}} // appended by the parent
 	next := uint64(11)
@@ -178,12 +228,15 @@ func parseFsyncChild(t *testing.T, out []byte) (acked []ackedBatch, refused []in
 			b, _ := strconv.Atoi(f[1])
 			require.Equal(t, "true", f[2], "a refusal wraps ErrWriteFailed: %s", sc.Text())
 			refused = append(refused, b)
+		case len(f) == 3 && f[0] == "metrics":
+			refusing, _ = strconv.ParseInt(f[1], 10, 64)
+			failed, _ = strconv.ParseInt(f[2], 10, 64)
 		case len(f) == 1 && f[0] == "closed":
 			closed = true
 		}
 	}
 	require.True(t, closed, "child output: %s", out)
-	return acked, refused
+	return acked, refused, refusing, failed
 }
 
 // TestFsyncFailureNeedsStrace documents the dependency: the strace binary

@@ -102,7 +102,10 @@ func Repair(ctx context.Context, dir string, opts RepairOptions) (RepairReport, 
 			Reason: fmt.Sprintf("records %d..%d missing before the oldest segment (deleted outside retention)", floor, firsts[0]-1)}
 	}
 	cursors := readCursors(segs[len(segs)-1])
-	bad, k := findDamage(ctx, segs)
+	bad, k, err := findDamage(ctx, segs)
+	if err != nil {
+		return rep, fmt.Errorf("repair %s: %w", dir, err)
+	}
 	if err := ctx.Err(); err != nil {
 		return rep, err
 	}
@@ -183,17 +186,21 @@ func Repair(ctx context.Context, dir string, opts RepairOptions) (RepairReport, 
 }
 
 // findDamage verifies segs in order like Verify and returns the first
-// problem and the index of the segment holding it.
-func findDamage(ctx context.Context, segs []*segment) (*CorruptionError, int) {
+// problem and the index of the segment holding it. A lack of resources
+// (ErrResources) is returned as an error, never taken for damage.
+func findDamage(ctx context.Context, segs []*segment) (*CorruptionError, int, error) {
 	v := verifier{ctx: ctx, chain: newChainer(), expect: segs[0].first, from: segs[0].first, to: math.MaxUint64}
 	for i, s := range segs {
 		if s.first > v.expect {
 			return &CorruptionError{Segment: s.name, Seq: v.expect,
-				Reason: fmt.Sprintf("records %d..%d missing (segment deleted?)", v.expect, s.first-1)}, max(i-1, 0)
+				Reason: fmt.Sprintf("records %d..%d missing (segment deleted?)", v.expect, s.first-1)}, max(i-1, 0), nil
 		}
 		err := s.view(func(tx *bolt.Tx) error { return v.segment(tx, s, i == len(segs)-1) })
 		if err == nil {
 			continue
+		}
+		if errors.Is(err, ErrResources) {
+			return nil, 0, err
 		}
 		var ce *CorruptionError
 		if !errors.As(err, &ce) {
@@ -206,11 +213,11 @@ func findDamage(ctx context.Context, segs []*segment) (*CorruptionError, int) {
 			ce.Seq = max(v.expect, s.first)
 		}
 		if ce.Seq < s.first { // the previous segment's last record
-			return ce, max(i-1, 0)
+			return ce, max(i-1, 0), nil
 		}
-		return ce, i
+		return ce, i, nil
 	}
-	return nil, 0
+	return nil, 0, nil
 }
 
 // readFloor returns the retention floor recorded in the newest segment,
