@@ -25,6 +25,9 @@ func (j *Journal) ageReason(s *segment, cutoff int64) string {
 
 // isDiskFull reports a *FullError for a full disk (not the size limit).
 func isDiskFull(err error) bool {
+	if err == nil {
+		return false // before errors.As, whose target escapes: no allocation per commit
+	}
 	var fe *FullError
 	return errors.As(err, &fe) && fe.Reason == FullReasonDiskFull
 }
