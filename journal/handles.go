@@ -75,10 +75,16 @@ func (c *handleCache) open() int {
 }
 
 // closeIdle closes the handle of a sealed segment no reader holds and
-// reports whether the segment now holds no handle.
+// reports whether the cache should forget the segment: its handle is
+// closed, or it is gone (retire and release close a gone segment's
+// handle).
 func (s *segment) closeIdle() bool {
 	s.mu.Lock()
-	if s.refs > 0 || s.gone || s.reopen != nil {
+	if s.gone {
+		s.mu.Unlock()
+		return true
+	}
+	if s.refs > 0 || s.reopen != nil {
 		s.mu.Unlock()
 		return false
 	}
