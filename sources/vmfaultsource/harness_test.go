@@ -2,6 +2,7 @@ package vmfaultsource
 
 import (
 	"context"
+	"os"
 	"encoding/json"
 	"testing"
 	"time"
@@ -14,7 +15,13 @@ import (
 	"github.com/sluice-dev/sluice/pipeline/pipelinetest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(benchNovaEnv) != "" {
+		runBenchNova()
+		return
+	}
+	goleak.VerifyTestMain(m)
+}
 
 const (
 	idA = "0e44cc9c-e052-415d-afbf-469b0d384170"
