@@ -2,8 +2,8 @@ package vmfaultsource
 
 import (
 	"context"
-	"os"
 	"encoding/json"
+	"os"
 	"testing"
 	"time"
 
