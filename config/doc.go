@@ -168,7 +168,9 @@
 // `event`, with the keys id, source, type, subject, origin (the Sluice
 // source's name), datacontenttype, dataschema, severity (the level name),
 // level (debug -1 … emergency 6), time (timestamp), sequence (uint),
-// attributes (map) and data (the payload decoded from JSON, else null).
+// attributes (map) and data (the payload decoded from JSON when its
+// datacontenttype is JSON or absent, pipeline.IsJSONContentType; else
+// null).
 // It must yield a boolean; a key missing from an event is an evaluation
 // error, and such events are dead-lettered for the route's sinks with
 // reason "match failed" (use has(event.attributes.x) to test first).

@@ -97,7 +97,9 @@ func (m *matcher) Match(e *pipeline.Event) (bool, error) {
 // level's name, "warning"), level (int: debug -1, info 0, notice 1,
 // warning 2, error 3, critical 4, alert 5, emergency 6), time (timestamp),
 // sequence (uint), attributes (map of extension attributes) and data (the
-// payload decoded from JSON, or null when it is not JSON).
+// payload decoded from JSON when pipeline.IsJSONContentType says its
+// datacontenttype is JSON, an absent one included; null otherwise, or
+// when it does not parse).
 type Expression struct {
 	source   string
 	program  cel.Program
@@ -151,7 +153,7 @@ func (x *Expression) Match(e *pipeline.Event) (bool, error) {
 	if e.Time.IsZero() {
 		ev["time"] = time.Unix(0, 0).UTC()
 	}
-	if x.needData && len(e.Data) > 0 {
+	if x.needData && len(e.Data) > 0 && pipeline.IsJSONContentType(e.DataContentType) {
 		var data any
 		if json.Unmarshal(e.Data, &data) == nil {
 			ev["data"] = data

@@ -8,7 +8,6 @@ import (
 	"maps"
 	"mime"
 	"strconv"
-	"strings"
 )
 
 // CloudEventsSpecVersion is the CloudEvents version Sluice speaks.
@@ -84,7 +83,7 @@ func UnmarshalCloudEventJSON(b []byte) (Event, error) {
 		// JSON data is kept as its JSON text; a JSON string with a
 		// non-JSON content type is the string itself.
 		var s string
-		if !isJSONContentType(attrs["datacontenttype"]) && attrs["datacontenttype"] != "" && json.Unmarshal(data, &s) == nil {
+		if !IsJSONContentType(attrs["datacontenttype"]) && json.Unmarshal(data, &s) == nil {
 			data = []byte(s)
 		} else if string(data) == "null" {
 			data = nil
@@ -206,15 +205,4 @@ func validExtensionName(k string) bool {
 		}
 	}
 	return true
-}
-
-func isJSONContentType(ct string) bool {
-	if ct == "" {
-		return true
-	}
-	mt, _, err := mime.ParseMediaType(ct)
-	if err != nil {
-		return false
-	}
-	return mt == "application/json" || mt == "text/json" || strings.HasSuffix(mt, "+json")
 }

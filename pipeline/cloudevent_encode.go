@@ -116,20 +116,6 @@ type attr struct {
 	kind       attrKind
 }
 
-// IsJSONContentType reports whether data of content type ct is embedded
-// as JSON in the CloudEvents JSON format (empty, application/json,
-// text/json or any +json media type). The common exact spellings skip
-// media type parsing.
-func IsJSONContentType(ct string) bool {
-	switch ct {
-	case "", "application/json", "text/json", "application/cloudevents+json":
-		return true
-	case "text/plain", "application/octet-stream":
-		return false
-	}
-	return isJSONContentType(ct)
-}
-
 // AppendJSONString appends s as a JSON string with encoding/json's
 // HTML-safe escaping, as AppendCloudEventJSON writes attribute values.
 func AppendJSONString(dst []byte, s string) []byte { return appendJSONString(dst, s) }

@@ -181,7 +181,7 @@ func (v *eventView) getData(p []string) (selected, error) {
 // decodeData decodes a JSON payload; a payload declared as something
 // other than JSON is an error.
 func decodeData(e *pipeline.Event) (any, error) {
-	if ct := e.DataContentType; ct != "" && !isJSONContentType(ct) {
+	if ct := e.DataContentType; !pipeline.IsJSONContentType(ct) {
 		return nil, fmt.Errorf("data is %s, not JSON", ct)
 	}
 	dec := json.NewDecoder(bytes.NewReader(e.Data))
@@ -194,12 +194,6 @@ func decodeData(e *pipeline.Event) (any, error) {
 		return nil, errors.New("data is not JSON: more than one value")
 	}
 	return x, nil
-}
-
-func isJSONContentType(ct string) bool {
-	ct, _, _ = strings.Cut(ct, ";")
-	ct = strings.ToLower(strings.TrimSpace(ct))
-	return ct == "application/json" || ct == "text/json" || strings.HasSuffix(ct, "+json")
 }
 
 // jsonText turns a decoded JSON value into selected text.

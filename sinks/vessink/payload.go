@@ -49,7 +49,7 @@ func parsePayload(e *pipeline.Event) payload {
 	}
 	// JSON text is UTF-8 (RFC 8259): data with invalid UTF-8 is sent as
 	// bytes (dataBase64), never embedded, so that bodies stay valid JSON.
-	if jsonContentType(e.DataContentType) && utf8.Valid(e.Data) {
+	if pipeline.IsJSONContentType(e.DataContentType) && utf8.Valid(e.Data) {
 		data := bytes.TrimSpace(e.Data)
 		if len(data) > 0 && data[0] == '{' {
 			var m map[string]json.RawMessage
@@ -214,17 +214,6 @@ func truncate(s string, n int) string {
 	return s[:cut] + "…"
 }
 
-func jsonContentType(ct string) bool {
-	if ct == "" {
-		return true
-	}
-	mt, _, err := mime.ParseMediaType(ct)
-	if err != nil {
-		return false
-	}
-	return mt == "application/json" || mt == "text/json" || strings.HasSuffix(mt, "+json")
-}
-
 func textContentType(ct string) bool {
 	if ct == "" {
 		return true
@@ -233,5 +222,5 @@ func textContentType(ct string) bool {
 	if err != nil {
 		return false
 	}
-	return strings.HasPrefix(mt, "text/") || jsonContentType(ct) || strings.HasSuffix(mt, "+xml") || mt == "application/xml"
+	return strings.HasPrefix(mt, "text/") || pipeline.IsJSONContentType(ct) || strings.HasSuffix(mt, "+xml") || mt == "application/xml"
 }
