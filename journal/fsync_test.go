@@ -28,7 +28,7 @@ import (
 // (see TestFsyncFailure).
 const fsyncEnv = "SLUICE_JOURNAL_TEST_CHILD_FSYNC"
 
-const fsyncBatches = 40
+const fsyncBatches = 200 // enough calls that some thread reaches the n-th (strace counts per thread)
 
 // fsyncBatch is batch b of the child, of n events whose data names the
 // batch, and a state update that records it.
