@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -66,6 +67,10 @@ type Backend interface {
 	Name() string
 	// Open opens the journal cfg (validated) describes.
 	Open(ctx context.Context, cfg Config, mode Mode, set pipeline.Settings) (Store, error)
+	// CheckFree returns an error matching ErrInUse if another process
+	// holds the journal cfg describes, without creating or changing
+	// anything, so that the engine can say so before it binds listeners.
+	CheckFree(ctx context.Context, cfg Config) error
 }
 
 // Backends is the explicit registry of journal backends; the composition
@@ -106,12 +111,29 @@ func (r *Backends) Names() []string {
 // Open opens the journal cfg describes with its backend (an empty
 // Backend means bbolt).
 func (r *Backends) Open(ctx context.Context, cfg Config, mode Mode, set pipeline.Settings) (Store, error) {
+	b, err := r.lookup(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return b.Open(ctx, cfg, mode, set)
+}
+
+// CheckFree calls the backend's CheckFree (see Backend).
+func (r *Backends) CheckFree(ctx context.Context, cfg Config) error {
+	b, err := r.lookup(cfg)
+	if err != nil {
+		return err
+	}
+	return b.CheckFree(ctx, cfg)
+}
+
+func (r *Backends) lookup(cfg Config) (Backend, error) {
 	name := cmp.Or(cfg.Backend, BackendBBolt)
 	b, ok := r.byName[name]
 	if !ok {
 		return nil, fmt.Errorf("journal backend %q: %w (have %v)", name, pipeline.ErrUnknownType, r.Names())
 	}
-	return b.Open(ctx, cfg, mode, set)
+	return b, nil
 }
 
 // Exists reports whether dir holds a journal (its LOCK file, which Open
@@ -138,4 +160,20 @@ func (BBolt) Open(_ context.Context, cfg Config, mode Mode, set pipeline.Setting
 		return nil, err
 	}
 	return j, nil
+}
+
+// CheckFree implements Backend: a shared, non-blocking flock of dir/LOCK,
+// released at once; a journal that does not exist yet is free.
+func (BBolt) CheckFree(_ context.Context, cfg Config) error {
+	if !Exists(cfg.Dir) {
+		return nil
+	}
+	l, err := lockDir(cfg.Dir, true)
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		}
+		return fmt.Errorf("open journal %s: %w", cfg.Dir, err)
+	}
+	return l.release()
 }

@@ -93,3 +93,21 @@ func TestBackends(t *testing.T) {
 	_, err = journal.NewBackends(journal.BBolt{}, journal.BBolt{})
 	require.ErrorIs(t, err, pipeline.ErrDuplicateType)
 }
+
+func TestBackendCheckFree(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := journal.DefaultBackends()
+	c := journal.DefaultConfig()
+	c.Dir = filepath.Join(t.TempDir(), "j")
+	require.NoError(t, b.CheckFree(ctx, c), "a journal not created yet is free")
+	assert.NoDirExists(t, c.Dir, "CheckFree creates nothing")
+	s, err := b.Open(ctx, c, journal.ReadWrite, pipeline.Settings{})
+	require.NoError(t, err)
+	require.ErrorIs(t, b.CheckFree(ctx, c), journal.ErrInUse)
+	require.NoError(t, s.Close(ctx))
+	require.NoError(t, b.CheckFree(ctx, c))
+	s, err = b.Open(ctx, c, journal.ReadWrite, pipeline.Settings{})
+	require.NoError(t, err, "CheckFree leaves no lock behind")
+	require.NoError(t, s.Close(ctx))
+}

@@ -54,8 +54,12 @@ func runEngine(ctx context.Context, s streams, path string) error {
 		log.Warn("config", slog.String("warning", w.String()))
 	}
 	defer hup.log(ctx, log)()
-	// Every listener is bound (the admin's) or checked (the sources')
-	// before anything is created on disk.
+	// A journal held by another engine is the error to report, not that
+	// engine's listeners; then every listener is bound (the admin's) or
+	// checked (the sources') before anything is created on disk.
+	if err := journalBackends().CheckFree(ctx, file.Journal); err != nil {
+		return journalOpenError(err)
+	}
 	adminLn, err := preflight(file, configText(path))
 	if err != nil {
 		return err
