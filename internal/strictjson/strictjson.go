@@ -1,6 +1,7 @@
 package strictjson
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"strconv"
@@ -97,7 +98,8 @@ func joinPath(p []string) string {
 // *Error, checks syntax only as far as it needs to walk b, and never
 // panics.
 func Check(b []byte) error {
-	c := checker{b: b}
+	var stack [16]step // the path of most documents, without allocating
+	c := checker{b: b, path: stack[:0]}
 	if err := c.value(); err != nil {
 		return err
 	}
@@ -111,12 +113,28 @@ func Check(b []byte) error {
 type checker struct {
 	b     []byte
 	i     int
-	path  []string
+	path  []step
 	depth int
 }
 
+// step is one element of the path to the value being walked: a member
+// name (raw, or unescaped when escaped) or an array index. Building the
+// path costs no allocation until fail renders it.
+type step struct {
+	name  []byte
+	index int // -1 for a member
+}
+
 func (c *checker) fail(err error) error {
-	return &Error{Path: append([]string(nil), c.path...), Offset: c.i, Err: err}
+	path := make([]string, len(c.path))
+	for i, st := range c.path {
+		if st.index >= 0 {
+			path[i] = "[" + strconv.Itoa(st.index) + "]"
+		} else {
+			path[i] = string(st.name)
+		}
+	}
+	return &Error{Path: path, Offset: c.i, Err: err}
 }
 
 func (c *checker) space() {
@@ -186,7 +204,7 @@ func (c *checker) array() error {
 		return nil
 	}
 	for n := 0; ; n++ {
-		c.path = append(c.path, "["+strconv.Itoa(n)+"]")
+		c.path = append(c.path, step{index: n})
 		if err := c.value(); err != nil {
 			return err
 		}
@@ -227,7 +245,8 @@ func (c *checker) object() error {
 		c.depth--
 		return nil
 	}
-	var names []string
+	var few [16][]byte // the names seen, while few
+	names := few[:0]
 	var seen map[string]struct{}
 	for {
 		c.space()
@@ -239,14 +258,18 @@ func (c *checker) object() error {
 		if err != nil {
 			return err
 		}
-		name := string(raw)
+		name := raw
 		if escaped {
-			if json.Unmarshal(c.b[at:c.i], &name) != nil {
+			var unescaped string
+			if json.Unmarshal(c.b[at:c.i], &unescaped) != nil {
 				return c.fail(ErrSyntax)
 			}
+			name = []byte(unescaped)
 		}
-		if dup := remember(&names, &seen, name); dup {
-			c.path = append(c.path, name)
+		var dup bool
+		names, seen, dup = remember(names, seen, name)
+		if dup {
+			c.path = append(c.path, step{name: name, index: -1})
 			c.i = at
 			return c.fail(ErrDuplicateMember)
 		}
@@ -255,7 +278,7 @@ func (c *checker) object() error {
 			return c.fail(ErrSyntax)
 		}
 		c.i++
-		c.path = append(c.path, name)
+		c.path = append(c.path, step{name: name, index: -1})
 		if err := c.value(); err != nil {
 			return err
 		}
@@ -267,29 +290,28 @@ func (c *checker) object() error {
 }
 
 // remember adds name to the names seen in one object and reports whether
-// it was there already: a slice while few, a map beyond.
-func remember(names *[]string, seen *map[string]struct{}, name string) bool {
-	const few = 16
-	if *seen == nil {
-		for _, n := range *names {
-			if n == name {
-				return true
+// it was there already: a slice while there are at most cap(names), a map
+// beyond.
+func remember(names [][]byte, seen map[string]struct{}, name []byte) ([][]byte, map[string]struct{}, bool) {
+	if seen == nil {
+		for _, n := range names {
+			if bytes.Equal(n, name) {
+				return names, nil, true
 			}
 		}
-		if len(*names) < few {
-			*names = append(*names, name)
-			return false
+		if len(names) < cap(names) {
+			return append(names, name), nil, false
 		}
-		*seen = make(map[string]struct{}, 2*few)
-		for _, n := range *names {
-			(*seen)[n] = struct{}{}
+		seen = make(map[string]struct{}, 2*len(names))
+		for _, n := range names {
+			seen[string(n)] = struct{}{}
 		}
 	}
-	if _, ok := (*seen)[name]; ok {
-		return true
+	if _, ok := seen[string(name)]; ok {
+		return names, seen, true
 	}
-	(*seen)[name] = struct{}{}
-	return false
+	seen[string(name)] = struct{}{}
+	return names, seen, false
 }
 
 // str walks a string starting at its opening quote and returns its raw

@@ -143,3 +143,25 @@ func countTopMembers(t *testing.T, b []byte) int {
 	}
 	return n
 }
+
+func BenchmarkCheck(b *testing.B) {
+	ev := []byte(`{"specversion":"1.0","id":"a","source":"/bench","type":"sluice.bench","subject":"web","time":"2025-01-02T03:04:05Z","datacontenttype":"application/json","data":{"up":true,"latency_ms":12,"items":[1,2,3]}}`)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(ev)))
+	for b.Loop() {
+		if err := strictjson.Check(ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkValid(b *testing.B) {
+	ev := []byte(`{"specversion":"1.0","id":"a","source":"/bench","type":"sluice.bench","subject":"web","time":"2025-01-02T03:04:05Z","datacontenttype":"application/json","data":{"up":true,"latency_ms":12,"items":[1,2,3]}}`)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(ev)))
+	for b.Loop() {
+		if !json.Valid(ev) {
+			b.Fatal("invalid")
+		}
+	}
+}
