@@ -36,7 +36,9 @@ type Body struct {
 }
 
 // Body opens r's body: it returns ErrTooLarge when the announced length
-// is over max_body_bytes, and ErrBusy when it does not fit the budget.
+// is over max_body_bytes, and ErrBusy when it does not fit the budget
+// (after discarding the body, which costs no memory, so that the client
+// reads the 503).
 // The caller must Close the Body.
 func (s *Server) Body(w http.ResponseWriter, r *http.Request) (*Body, error) {
 	limit := int64(s.cfg.MaxBodyBytes)
@@ -46,6 +48,7 @@ func (s *Server) Body(w http.ResponseWriter, r *http.Request) (*Body, error) {
 	}
 	if r.ContentLength > 0 {
 		if !s.budget.TryAcquire(r.ContentLength) {
+			drain(b.r)
 			return nil, ErrBusy
 		}
 		b.held, b.reserved = r.ContentLength, true
@@ -58,6 +61,7 @@ func (b *Body) Read(p []byte) (int, error) {
 	n, err := b.r.Read(p)
 	if n > 0 && !b.reserved {
 		if !b.budget.TryAcquire(int64(n)) {
+			drain(b.r)
 			return 0, ErrBusy
 		}
 		b.held += int64(n)
@@ -77,4 +81,11 @@ func (b *Body) Close() error {
 	b.budget.Release(b.held)
 	b.held = 0
 	return nil
+}
+
+// drain reads and discards what is left of a refused body (at most
+// max_body_bytes, through a small buffer), so that the client, still
+// sending, reads the answer instead of a connection reset.
+func drain(r io.Reader) {
+	_, _ = io.Copy(io.Discard, r)
 }

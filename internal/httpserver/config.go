@@ -33,7 +33,7 @@ type Config struct {
 	// MaxInflightBytes bounds the bytes of request bodies read and held
 	// by all the requests in flight together; a request that would go
 	// beyond it gets 503 with Retry-After: 1 (before its body is read
-	// when it announces its length). Default 64MiB; at least
+	// when it announces its length). Default 32MiB; at least
 	// max_body_bytes.
 	MaxInflightBytes pipeline.ByteSize `yaml:"max_inflight_bytes"`
 	// MaxConnections bounds the connections open at once, idle
@@ -63,7 +63,7 @@ func Defaults(listen string) Config {
 	return Config{
 		Listen:           listen,
 		MaxBodyBytes:     1 << 20,
-		MaxInflightBytes: 64 << 20,
+		MaxInflightBytes: 32 << 20,
 		MaxConnections:   1024,
 		ReadTimeout:      10 * time.Second,
 		WriteTimeout:     30 * time.Second,

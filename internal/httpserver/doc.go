@@ -12,15 +12,16 @@
 //   - max_body_bytes (default 1MiB, at most 256MiB): a larger body is
 //     refused with ErrTooLarge (413), before it is read when its length is
 //     announced;
-//   - max_inflight_bytes (default 64MiB, at least max_body_bytes): the
+//   - max_inflight_bytes (default 32MiB, at least max_body_bytes): the
 //     bytes of the bodies being read or held by the requests in flight,
 //     together. A body that announces its length takes it from the budget
 //     before it is read; a chunked one takes its bytes as they arrive.
 //     Beyond the budget a request gets ErrBusy (503, Retry-After: 1). The
 //     bytes return to the budget when the handler closes the Body, after
-//     it is done with what it decoded. Memory per request is then about
-//     its body, so 64MiB bounds the bodies of all requests, whatever
-//     their number;
+//     it is done with what it decoded. A byte in flight costs a few bytes
+//     of memory while it is decoded and appended (the http source: about
+//     5, measured with 1MB events), so the default bounds the memory of
+//     requests to about 160MiB, whatever their number;
 //   - max_connections (default 1024): connections open at once, idle
 //     keep-alive ones included (golang.org/x/net/netutil.LimitListener);
 //     beyond it new connections wait in the kernel's listen backlog until

@@ -45,7 +45,7 @@ func TestDefaultConfig(t *testing.T) {
 		Config: httpserver.Config{
 			Listen:           "127.0.0.1:8088",
 			MaxBodyBytes:     1 << 20,
-			MaxInflightBytes: 64 << 20,
+			MaxInflightBytes: 32 << 20,
 			MaxConnections:   1024,
 			ReadTimeout:      10 * time.Second,
 			WriteTimeout:     30 * time.Second,

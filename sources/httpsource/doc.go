@@ -59,7 +59,7 @@
 //
 // The server part of the configuration is internal/httpserver's, where
 // each limit is documented: max_body_bytes (default 1MiB) per request;
-// max_inflight_bytes (default 64MiB) for the bodies of all requests in
+// max_inflight_bytes (default 32MiB) for the bodies of all requests in
 // flight together, beyond which requests get 503 with Retry-After: 1 (a
 // body with a Content-Length takes its length before it is read, a
 // chunked one its bytes as they arrive; they return when the request has
