@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/sluice-dev/sluice/internal/safefile"
 	"github.com/sluice-dev/sluice/pipeline"
 )
 
@@ -70,7 +71,7 @@ func (j *Journal) WriteCheckpoint(ctx context.Context, key ed25519.PrivateKey) (
 	if err != nil {
 		return Checkpoint{}, fmt.Errorf("checkpoint: %w", err)
 	}
-	f, err := os.OpenFile(filepath.Join(j.dir, checkpointFile), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	f, err := safefile.OpenFile(filepath.Join(j.dir, checkpointFile), os.O_CREATE|os.O_APPEND|os.O_WRONLY, fileMode)
 	if err != nil {
 		return Checkpoint{}, fmt.Errorf("checkpoint: %w", err)
 	}

@@ -9,6 +9,8 @@ import (
 	"strconv"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sluice-dev/sluice/internal/safefile"
 )
 
 // lockFileName is the lock file inside a journal directory.
@@ -24,13 +26,21 @@ type dirLock struct {
 	shared bool
 }
 
+// lockDir locks dir. An exclusive lock (a writer) first refuses, with
+// safefile.ErrUnsafe, a directory another user could write into, and opens
+// LOCK with safefile.OpenFile; a shared lock writes nothing and only
+// refuses to follow a symbolic link.
 func lockDir(dir string, shared bool) (*dirLock, error) {
 	path := filepath.Join(dir, lockFileName)
-	flag, how := os.O_RDWR|os.O_CREATE, unix.LOCK_EX
+	how := unix.LOCK_EX
+	var f *os.File
+	var err error
 	if shared {
-		flag, how = os.O_RDONLY, unix.LOCK_SH
+		how = unix.LOCK_SH
+		f, err = os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	} else if err = safefile.CheckDir("journal directory", dir); err == nil {
+		f, err = safefile.OpenFile(path, os.O_RDWR|os.O_CREATE, fileMode)
 	}
-	f, err := os.OpenFile(path, flag, 0o600)
 	if err != nil {
 		if shared && errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("lock %s: %w", path, ErrNotFound)

@@ -31,4 +31,11 @@
 // The file is created with mode 0600 and missing parent directories with
 // 0700; the modes of existing files and directories are left alone. The
 // sink assumes it is the file's only writer.
+//
+// So that another local user cannot redirect the writes (Sluice often runs
+// as root), the file's directory must be owned by this user or root and
+// not writable by group or others, and the file itself is never followed
+// through a symbolic link and must be a regular file owned by this user or
+// root with one link. Anything else is refused, untouched, with an error
+// naming the path and the fix (internal/safefile, docs/security.md).
 package filesink

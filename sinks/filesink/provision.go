@@ -7,7 +7,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/sluice-dev/sluice/internal/safefile"
 )
+
+// dirWhat names the file's directory in safefile errors.
+const dirWhat = "file sink directory"
 
 // Provision implements pipeline.Provisioner. It checks, without creating
 // or changing anything (`sluice validate` runs it), that Start can open
@@ -38,18 +43,17 @@ func (s *sink) Provision(ctx context.Context) error {
 }
 
 // provisionFile opens path for appending when it exists (nil, nil when it
-// does not and its nearest existing ancestor is a directory).
+// does not and its nearest existing ancestor is a directory). The file's
+// directory, when it exists, must pass safefile.CheckDir, and the file is
+// opened with safefile.OpenFile: a symbolic link, a hard-linked file or
+// another user's file is refused untouched.
 func provisionFile(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
+	if err := safefile.CheckDir(dirWhat, filepath.Dir(path)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	f, err := safefile.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
 	switch {
 	case err == nil:
-		fi, err := f.Stat()
-		if err != nil {
-			return nil, errors.Join(err, f.Close())
-		}
-		if !fi.Mode().IsRegular() {
-			return nil, errors.Join(fmt.Errorf("%s is not a regular file (%s)", path, fi.Mode().Type()), f.Close())
-		}
 		return f, nil
 	case !errors.Is(err, fs.ErrNotExist):
 		return nil, err

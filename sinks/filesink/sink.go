@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/sluice-dev/sluice/internal/safefile"
 	"github.com/sluice-dev/sluice/pipeline"
 )
 
@@ -74,8 +75,11 @@ func (s *sink) Start(ctx context.Context) error {
 		if err := os.MkdirAll(filepath.Dir(s.cfg.Path), 0o700); err != nil {
 			return fmt.Errorf("start: create directory: %w", err)
 		}
+		if err := safefile.CheckDir(dirWhat, filepath.Dir(s.cfg.Path)); err != nil {
+			return fmt.Errorf("start: %w", err)
+		}
 		var err error
-		if f, err = os.OpenFile(s.cfg.Path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600); err != nil {
+		if f, err = safefile.OpenFile(s.cfg.Path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600); err != nil {
 			return fmt.Errorf("start: %w", err)
 		}
 	}

@@ -2,6 +2,9 @@ package kvpsink
 
 import (
 	"errors"
+	"fmt"
+	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,6 +24,9 @@ const (
 	// DefaultLockTimeout bounds the wait for the pool file's locks.
 	DefaultLockTimeout = 10 * time.Second
 
+	// DefaultFileMode is the mode of a created pool file.
+	DefaultFileMode = "0600"
+
 	minFileBytes = 64 << 10
 	minMessage   = 1 << 10
 )
@@ -30,10 +36,17 @@ const (
 // guest pool.
 type Config struct {
 	// Path is the pool file to append to. Default
-	// /var/lib/hyperv/.kvp_pool_1. The file is created (mode 0644) when its
-	// directory exists; a missing directory fails deliveries (retried) until
-	// it appears.
+	// /var/lib/hyperv/.kvp_pool_1. The file is created (with FileMode) when
+	// its directory exists; a missing directory fails deliveries (retried)
+	// until it appears. The directory must be owned by this user or root and
+	// not writable by group or others, and the file is never followed
+	// through a symbolic link (see internal/safefile).
 	Path string `yaml:"path"`
+	// FileMode is the octal permission a created pool file gets (before
+	// the umask). Default "0600": the pool holds event data and probe
+	// output, and hv_kvp_daemon reads it as root. "0644" is what
+	// hv_kvp_daemon itself uses. An existing file keeps its mode.
+	FileMode string `yaml:"file_mode"`
 	// Prefix is the key's first field. Default "CLOUD_INIT", so that
 	// cloud-init's tooling and the host's consumers of cloud-init's
 	// records read Sluice's too; set e.g. "SLUICE" to keep them apart.
@@ -69,6 +82,7 @@ type Config struct {
 func defaultConfig() *Config {
 	return &Config{
 		Path:            DefaultPath,
+		FileMode:        DefaultFileMode,
 		Prefix:          DefaultPrefix,
 		Mode:            ModeHostSafe,
 		TruncateOnBoot:  true,
@@ -90,6 +104,9 @@ func (c *Config) Validate() error {
 	case strings.HasSuffix(c.Path, "/"):
 		errs = append(errs, pipeline.FieldErrorf("path", "%q names a directory, want a file", c.Path))
 	}
+	if _, err := parseFileMode(c.FileMode); err != nil {
+		errs = append(errs, pipeline.FieldErrorf("file_mode", "%w", err))
+	}
 	if err := validPrefix(c.Prefix); err != nil {
 		errs = append(errs, pipeline.FieldErrorf("prefix", "%w", err))
 	}
@@ -107,6 +124,15 @@ func (c *Config) Validate() error {
 		errs = append(errs, pipeline.FieldErrorf("lock_timeout", "must be positive, got %s", c.LockTimeout))
 	}
 	return errors.Join(errs...)
+}
+
+// parseFileMode parses an octal permission of at most 0666.
+func parseFileMode(s string) (os.FileMode, error) {
+	m, err := strconv.ParseUint(s, 8, 32)
+	if err != nil || m&^0o666 != 0 {
+		return 0, fmt.Errorf("must be an octal permission of at most 0666 (e.g. \"0600\"), got %q", s)
+	}
+	return os.FileMode(m), nil
 }
 
 func validPrefix(p string) error {

@@ -34,7 +34,7 @@ func loadConfig(t *testing.T, name string) (*kvpsink.Config, error) {
 func TestConfig(t *testing.T) {
 	t.Parallel()
 	defaults := &kvpsink.Config{
-		Path: "/var/lib/hyperv/.kvp_pool_1", Prefix: "CLOUD_INIT", Mode: kvpsink.ModeHostSafe, TruncateOnBoot: true,
+		Path: "/var/lib/hyperv/.kvp_pool_1", FileMode: "0600", Prefix: "CLOUD_INIT", Mode: kvpsink.ModeHostSafe, TruncateOnBoot: true,
 		MaxFileBytes: 1024 * 2560, MaxMessageBytes: 16 << 10, LockTimeout: 10 * time.Second, FSync: true,
 	}
 	tests := []struct {
@@ -47,8 +47,9 @@ func TestConfig(t *testing.T) {
 		{file: "config_full.yaml", want: &kvpsink.Config{
 			Path: "/run/test/.kvp_pool_1", Prefix: "SLUICE", Mode: kvpsink.ModeCloudInit, TruncateOnBoot: false,
 			MaxFileBytes: 1 << 20, MaxMessageBytes: 64 << 10, LockTimeout: 2 * time.Second, FSync: false,
+			FileMode: "0644",
 		}},
-		{file: "config_bad.yaml", wantFields: []string{"path", "prefix", "max_file_bytes", "max_message_bytes", "lock_timeout"},
+		{file: "config_bad.yaml", wantFields: []string{"path", "file_mode", "prefix", "max_file_bytes", "max_message_bytes", "lock_timeout"},
 			wantErr: "names a directory"},
 		{file: "config_mode.yaml", wantErr: `unknown mode "azure-init" (want host-safe or cloud-init)`},
 		{file: "config_prefix.yaml", wantFields: []string{"prefix"}, wantErr: "prefix: must be printable ASCII"},

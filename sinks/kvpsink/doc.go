@@ -12,6 +12,7 @@
 //	      prefix: CLOUD_INIT                  # the default
 //	      mode: host-safe                     # or cloud-init
 //	      max_file_bytes: 2560KiB             # 1024 records, the default
+//	      file_mode: "0600"                   # of a created pool file, the default
 //
 // # Records
 //
@@ -94,7 +95,9 @@
 // # Writing, locking and durability
 //
 // A batch is encoded in memory and appended with one write. The file is
-// opened for every batch (created with mode 0644 if missing) and locked
+// opened for every batch (created with file_mode, default 0600, if missing;
+// never through a symbolic link, and only in a directory owned by this user
+// or root that group and others cannot write) and locked
 // with both an exclusive flock, which cloud-init and azure-init take, and
 // an exclusive fcntl write lock on the whole file, which hv_kvp_daemon
 // takes (the two kinds never see each other on Linux, so one alone does

@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sluice-dev/sluice/internal/safefile"
 	"github.com/sluice-dev/sluice/pipeline"
 )
 
@@ -28,6 +29,7 @@ const (
 // batches is picked up. Not safe for concurrent use.
 type pool struct {
 	path        string
+	perm        os.FileMode
 	maxBytes    int64
 	fsync       bool
 	lockTimeout time.Duration
@@ -76,20 +78,27 @@ var (
 	ErrNotStarted = errors.New("kvp sink not started")
 )
 
-// open opens the pool file for appending, creating it (mode 0644, as
-// hv_kvp_daemon does) when create is set. Errors name the cause an operator
-// can fix.
+// open opens the pool file for appending, creating it (mode perm) when
+// create is set. The directory must pass safefile.CheckDir and the file is
+// opened with safefile.OpenFile, so a symbolic link, a hard-linked file or
+// another user's file is refused untouched (safefile.ErrUnsafe). Errors
+// name the cause an operator can fix.
 func (p *pool) open(create bool) (*os.File, error) {
-	flags := os.O_WRONLY | os.O_APPEND | syscall.O_CLOEXEC
+	flags := os.O_WRONLY | os.O_APPEND
 	if create {
 		flags |= os.O_CREATE
 	}
-	f, err := os.OpenFile(p.path, flags, 0o644)
-	if err == nil {
-		return f, nil
-	}
 	dir := filepath.Dir(p.path)
+	err := safefile.CheckDir("kvp pool directory", dir)
+	if err == nil {
+		var f *os.File
+		if f, err = safefile.OpenFile(p.path, flags, p.perm); err == nil {
+			return f, nil
+		}
+	}
 	switch {
+	case errors.Is(err, safefile.ErrUnsafe):
+		return nil, fmt.Errorf("open pool file: %w", err)
 	case errors.Is(err, fs.ErrNotExist):
 		if _, derr := os.Stat(dir); errors.Is(derr, fs.ErrNotExist) {
 			return nil, fmt.Errorf("open pool file: directory %s does not exist (hv_kvp_daemon creates it; is hyperv-daemons installed?): %w", dir, err)

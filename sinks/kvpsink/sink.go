@@ -56,6 +56,10 @@ func newSink(set pipeline.Settings, cfg *Config) (*sink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kvp sink telemetry: %w", err)
 	}
+	perm, err := parseFileMode(cfg.FileMode)
+	if err != nil {
+		return nil, fmt.Errorf("kvp sink file_mode: %w", err)
+	}
 	return &sink{
 		cfg:        *cfg,
 		logger:     set.Logger,
@@ -65,6 +69,7 @@ func newSink(set pipeline.Settings, cfg *Config) (*sink, error) {
 		enc:        Encoder{Prefix: cfg.Prefix, Mode: cfg.Mode, MaxMessage: int(cfg.MaxMessageBytes)},
 		pool: pool{
 			path:        cfg.Path,
+			perm:        perm,
 			maxBytes:    int64(cfg.MaxFileBytes),
 			fsync:       cfg.FSync,
 			lockTimeout: cfg.LockTimeout,

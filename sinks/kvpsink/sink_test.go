@@ -171,7 +171,7 @@ func TestMissingDirectoryIsRetried(t *testing.T) {
 	require.Len(t, readPool(t, cfg.Path), 1)
 	fi, err := os.Stat(cfg.Path)
 	require.NoError(t, err)
-	assert.Equal(t, os.FileMode(0o644), fi.Mode().Perm(), "created like hv_kvp_daemon creates pool files")
+	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), "created private by default (event data and probe output)")
 }
 
 func TestNotARegularFile(t *testing.T) {
