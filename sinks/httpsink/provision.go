@@ -2,7 +2,6 @@ package httpsink
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/sluice-dev/sluice/pipeline"
 )
@@ -14,8 +13,5 @@ var _ pipeline.Provisioner = (*sink)(nil)
 // unreadable one is reported before Start, by `sluice validate` too. It
 // neither connects nor sends. Start runs it when nobody did.
 func (s *sink) Provision(ctx context.Context) error {
-	if err := s.creds.Provision(ctx); err != nil {
-		return fmt.Errorf("provision http sink: %w", err)
-	}
-	return nil
+	return s.creds.Provision(ctx) // errors name the field; the runner names the sink
 }

@@ -31,11 +31,11 @@ func TestProvision(t *testing.T) {
 		{name: "ca and client certificate", mod: func(c *httpsink.Config) {
 			c.TLS = httpsink.TLSConfig{CAFile: ca.caFile, CertFile: ca.clientCert, KeyFile: ca.clientKey}
 		}},
-		{name: "missing ca_file", mod: func(c *httpsink.Config) { c.TLS.CAFile = missing }, wantErr: "provision http sink: tls.ca_file: open " + missing},
+		{name: "missing ca_file", mod: func(c *httpsink.Config) { c.TLS.CAFile = missing }, wantErr: "tls.ca_file: open " + missing},
 		{name: "missing key_file", mod: func(c *httpsink.Config) {
 			c.TLS = httpsink.TLSConfig{CertFile: ca.clientCert, KeyFile: missing}
-		}, wantErr: "provision http sink: tls.key_file: open " + missing},
-		{name: "missing bearer_token_file", mod: func(c *httpsink.Config) { c.BearerTokenFile = missing }, wantErr: "provision http sink: bearer_token_file: open " + missing},
+		}, wantErr: "tls.key_file: open " + missing},
+		{name: "missing bearer_token_file", mod: func(c *httpsink.Config) { c.BearerTokenFile = missing }, wantErr: "bearer_token_file: open " + missing},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,7 +2,6 @@ package vessink
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/sluice-dev/sluice/pipeline"
 )
@@ -18,7 +17,7 @@ var _ pipeline.Provisioner = (*sink)(nil)
 // nobody did.
 func (s *sink) Provision(ctx context.Context) error {
 	if err := s.creds.Provision(ctx); err != nil {
-		return fmt.Errorf("provision ves sink: %w", err)
+		return err // it names the field; the runner names the sink
 	}
 	s.migration.provision(s.state)
 	return nil

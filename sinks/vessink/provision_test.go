@@ -23,8 +23,8 @@ func TestProvision(t *testing.T) {
 		wantErr string
 	}{
 		{name: "nothing to read", mod: func(*vessink.Config) {}},
-		{name: "missing ca_file", mod: func(c *vessink.Config) { c.TLS.CAFile = missing }, wantErr: "provision ves sink: tls.ca_file: open " + missing},
-		{name: "missing password_file", mod: func(c *vessink.Config) { c.Username, c.PasswordFile = "u", missing }, wantErr: "provision ves sink: password_file: open " + missing},
+		{name: "missing ca_file", mod: func(c *vessink.Config) { c.TLS.CAFile = missing }, wantErr: "tls.ca_file: open " + missing},
+		{name: "missing password_file", mod: func(c *vessink.Config) { c.Username, c.PasswordFile = "u", missing }, wantErr: "password_file: open " + missing},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
