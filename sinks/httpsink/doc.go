@@ -136,10 +136,12 @@
 // TLS certificates are verified by default, against the system roots or
 // tls.ca_file; tls.cert_file and tls.key_file add a client certificate
 // (mutual TLS). tls.insecure_skip_verify turns verification off and is
-// logged as a warning at Start. Credentials (basic, bearer_token, header
-// values) are pipeline.Secret values that never print, and the sink logs
-// neither headers nor bodies. password_file and bearer_token_file are read
-// once, at Start. The URL may not hold credentials, and its query is left
+// logged as a warning at Start; it cannot be combined with tls.ca_file.
+// Credentials (basic, bearer_token, header values) are pipeline.Secret
+// values that never print, and the sink logs neither headers nor bodies.
+// The TLS files, password_file and bearer_token_file are read once, by
+// Provision (so `sluice validate` reports a missing one with its
+// FILE:LINE:COL), or by Start when nothing provisioned the sink. The URL may not hold credentials, and its query is left
 // out of errors, logs and spans.
 //
 // # Tracing and telemetry

@@ -196,9 +196,11 @@
 // tls.ca_file); tls.cert_file and tls.key_file present a client
 // certificate (mutual TLS, TLS 1.2 or later). Basic authentication needs
 // https; the password is a pipeline.Secret (from ${VAR} or ${file:...} in
-// the config, or password_file read at Start) and is never logged. The URL
-// may not carry credentials or a query. tls.insecure_skip_verify is logged
-// as a warning at Start.
+// the config, or password_file) and is never logged. The TLS files and
+// password_file are read by Provision (or by Start when nothing
+// provisioned the sink). The URL may not carry credentials or a query.
+// tls.insecure_skip_verify is logged as a warning at Start and cannot be
+// combined with tls.ca_file.
 //
 // # Telemetry
 //
