@@ -37,7 +37,9 @@ type Config struct {
 	// SigningKey is an ed25519 private key file (PEM, from `sluice journal
 	// keygen`). With it the engine signs a checkpoint of the journal's
 	// head every CheckpointInterval and at shutdown, and signs the exports
-	// it makes. $SLUICE_SIGNING_KEY is used when this is empty.
+	// it makes. $SLUICE_SIGNING_KEY is used when this is empty. A key file
+	// that group or others may access (mode beyond 0600) is refused, as
+	// ssh refuses one.
 	SigningKey string `yaml:"signing_key"`
 	// CheckpointInterval is how often a signed checkpoint is written.
 	CheckpointInterval time.Duration `yaml:"checkpoint_interval"`

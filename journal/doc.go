@@ -320,7 +320,8 @@
 // that record Seq had chain hash HeadHash at Time, signed with an ed25519
 // key over "sluice journal checkpoint\n" and the unsigned line. The engine
 // writes one periodically and at shutdown when it has a signing key
-// ($SLUICE_SIGNING_KEY). VerifyCheckpoint checks the journal against one:
+// ($SLUICE_SIGNING_KEY; ReadSigningKey refuses a key file group or others
+// may access, ErrKeyExposed). VerifyCheckpoint checks the journal against one:
 // the hash chain proves every record links to the one before, but cannot
 // show that records were cut from the very end; a checkpoint newer than the
 // journal's head can.

@@ -255,6 +255,24 @@ func TestSigningKeyFiles(t *testing.T) {
 	require.ErrorContains(t, err, "no PEM block")
 }
 
+// TestSigningKeyExposedRefused: as ssh does, a private key that group or
+// others can read is refused, with the fix in the error.
+func TestSigningKeyExposedRefused(t *testing.T) {
+	t.Parallel()
+	_, key, err := ed25519.GenerateKey(nil)
+	require.NoError(t, err)
+	priv, _, err := journal.MarshalSigningKey(key)
+	require.NoError(t, err)
+	for _, mode := range []os.FileMode{0o640, 0o604, 0o644, 0o620} {
+		path := filepath.Join(t.TempDir(), "key.pem")
+		require.NoError(t, os.WriteFile(path, priv, 0o600))
+		require.NoError(t, os.Chmod(path, mode))
+		_, err := journal.ReadSigningKey(path)
+		require.ErrorIs(t, err, journal.ErrKeyExposed, "mode %04o", mode)
+		require.ErrorContains(t, err, "chmod 600 "+path)
+	}
+}
+
 func FuzzVerifyExport(f *testing.F) {
 	j, err := journal.Open(f.TempDir(), journal.Options{})
 	require.NoError(f, err)

@@ -161,6 +161,9 @@ func IsManifestLine(line []byte) bool { return bytes.HasPrefix(line, manifestPre
 // "PRIVATE KEY", as written by GenerateSigningKey or `openssl genpkey
 // -algorithm ed25519`).
 func ReadSigningKey(path string) (ed25519.PrivateKey, error) {
+	if err := checkKeyMode(path); err != nil {
+		return nil, err
+	}
 	block, err := readPEM(path, "PRIVATE KEY")
 	if err != nil {
 		return nil, err
@@ -193,6 +196,23 @@ func ReadPublicKey(path string) (ed25519.PublicKey, error) {
 		return nil, fmt.Errorf("read public key %s: not an ed25519 key (%T)", path, k)
 	}
 	return key, nil
+}
+
+// ErrKeyExposed is returned (wrapped) by ReadSigningKey for a private key
+// file that group or others may read or write: as ssh does, the key is
+// refused, since anyone who can read it can sign forged exports.
+var ErrKeyExposed = errors.New("signing key file is accessible by group or others")
+
+// checkKeyMode refuses a key file with any group or other permission bit.
+func checkKeyMode(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("read key: %w", err)
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		return fmt.Errorf("read signing key %s: %w (mode %04o): run chmod 600 %s", path, ErrKeyExposed, perm, path)
+	}
+	return nil
 }
 
 func readPEM(path, typ string) (*pem.Block, error) {
