@@ -113,6 +113,7 @@ func TestParseFull(t *testing.T) {
 		Retention:           config.RetentionConfig{MaxAge: 168 * time.Hour, MaxBytes: 2 << 30},
 		FullPolicy:          config.FullPolicyDropOldest,
 		CursorFlushInterval: time.Second,
+		MaxOpenSegments:     64,
 		CheckpointInterval:  5 * time.Minute,
 		OrphanCursorTTL:     24 * time.Hour,
 	}, f.Journal)

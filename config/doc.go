@@ -13,6 +13,7 @@
 //	  retention: {max_age: 168h, max_bytes: 2GiB}   # defaults; 0 = no bound
 //	  full_policy: refuse            # refuse (default) | drop_oldest
 //	  cursor_flush_interval: 1s      # default 1s
+//	  max_open_segments: 64          # default 64: sealed segments kept open and mapped
 //	admin:
 //	  listen: 127.0.0.1:9464         # default; "off" or "" disables it
 //	log: {level: info, format: text} # debug|info|warn|error; text|json

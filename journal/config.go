@@ -34,6 +34,10 @@ type Config struct {
 	// CursorFlushInterval is how often batched cursor commits are made
 	// durable when no append does it first.
 	CursorFlushInterval time.Duration `yaml:"cursor_flush_interval"`
+	// MaxOpenSegments bounds the sealed segments kept open (a file
+	// descriptor and a memory map each); least recently used idle ones
+	// are closed beyond it (Options.MaxOpenSegments).
+	MaxOpenSegments int `yaml:"max_open_segments"`
 	// SigningKey is an ed25519 private key file (PEM, from `sluice journal
 	// keygen`). With it the engine signs a checkpoint of the journal's
 	// head every CheckpointInterval and at shutdown, and signs the exports
@@ -75,7 +79,8 @@ var (
 
 // DefaultConfig returns the defaults, without Dir: the bbolt backend,
 // 64 MiB or 24h segments, retention of 168h and 2 GiB, refusing appends
-// when full, cursor flushes every second, a checkpoint every 5 minutes
+// when full, cursor flushes every second, at most 64 open sealed
+// segments, a checkpoint every 5 minutes
 // and orphan cursors kept for 24h.
 func DefaultConfig() Config {
 	return Config{
@@ -85,6 +90,7 @@ func DefaultConfig() Config {
 		Retention:           RetentionConfig{MaxAge: DefaultRetentionMaxAge, MaxBytes: DefaultRetentionMaxBytes},
 		FullPolicy:          FullPolicyRefuse,
 		CursorFlushInterval: DefaultCursorFlushInterval,
+		MaxOpenSegments:     DefaultMaxOpenSegments,
 		CheckpointInterval:  DefaultCheckpointInterval,
 		OrphanCursorTTL:     pipeline.DefaultOrphanCursorTTL,
 	}
@@ -125,6 +131,9 @@ func (c *Config) Validate() error {
 	if c.CursorFlushInterval <= 0 {
 		bad("cursor_flush_interval", "must be positive, got %s", c.CursorFlushInterval)
 	}
+	if c.MaxOpenSegments < 1 {
+		bad("max_open_segments", "must be at least 1, got %d", c.MaxOpenSegments)
+	}
 	return errors.Join(errs...)
 }
 
@@ -162,6 +171,7 @@ func (c *Config) Options(set pipeline.Settings, readOnly bool) Options {
 		RetentionMaxBytes:   int64(c.Retention.MaxBytes),
 		FullPolicy:          c.FullPolicy,
 		CursorFlushInterval: c.CursorFlushInterval,
+		MaxOpenSegments:     c.MaxOpenSegments,
 		ReadOnly:            readOnly,
 		Logger:              set.Logger.With("component", "journal"),
 		MeterProvider:       set.MeterProvider,

@@ -29,6 +29,7 @@ func TestConfigValidate(t *testing.T) {
 		{"retention below two segments", func(c *journal.Config) { c.Retention.MaxBytes = c.SegmentMaxBytes }, "retention.max_bytes"},
 		{"full policy", func(c *journal.Config) { c.FullPolicy = "drop" }, "full_policy"},
 		{"orphan ttl", func(c *journal.Config) { c.OrphanCursorTTL = 0 }, "orphan_cursor_ttl"},
+		{"max open segments", func(c *journal.Config) { c.MaxOpenSegments = 0 }, "max_open_segments"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -52,6 +53,7 @@ func TestConfigOptions(t *testing.T) {
 	assert.Equal(t, int64(journal.DefaultRetentionMaxBytes), o.RetentionMaxBytes)
 	assert.Equal(t, journal.FullPolicyDropOldest, o.FullPolicy)
 	assert.Equal(t, 3*time.Second, o.CursorFlushInterval)
+	assert.Equal(t, journal.DefaultMaxOpenSegments, o.MaxOpenSegments)
 	assert.True(t, o.ReadOnly)
 	require.NoError(t, o.Validate())
 }
