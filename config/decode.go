@@ -60,8 +60,10 @@ type decoder struct {
 	scalars map[*yaml.Node]scalarText
 	// expanded counts nodes reached through aliases; active holds the
 	// alias targets being expanded, to catch self-reference.
-	expanded     int
-	aliasBombed  bool
+	expanded    int
+	aliasBombed bool
+	// refs are the names decoded into fields tagged with a refKind.
+	refs         []reference
 	active       map[*yaml.Node]bool
 	subtreeSizes map[*yaml.Node]int
 }
@@ -201,6 +203,9 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		fp := joinPath(path, name)
 		d.keys[fp] = e.key
 		d.decode(e.value, fieldByIndex(v, f.index), fp)
+		if f.ref != "" {
+			d.collectRefs(f.ref, fieldByIndex(v, f.index), fp)
+		}
 		if f.required && d.isEmpty(e.value) {
 			d.errs.addCovering(e.value, path, fp, nil, "required key %q has no value", name)
 		}

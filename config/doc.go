@@ -73,6 +73,14 @@
 // `config:"required"` is preferred. Required keys are checked only in
 // mappings that are written (a `with` that is left out counts as written).
 //
+// A string or []string setting that names other components is tagged
+// with their kind, `config:"route"`, `config:"sink"` or `config:"source"`
+// (a VES rule's routes, a source's reply_after sinks). Each name is then
+// checked as a route's from and to are: an unknown one is an error at its
+// position with a did-you-mean and the defined names, a component of the
+// other kind is an error, and a route named by a sink's setting that does
+// not deliver to that sink is a warning (the setting can never apply).
+//
 // Values decode by the target type, not by YAML's quoting: "8080" and 8080
 // both fill an int. Supported are strings, bools (true or false), ints and
 // uints (decimal, 0x, 0o, 0b), finite floats, time.Duration, structs,

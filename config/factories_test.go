@@ -30,6 +30,8 @@ type genConfig struct {
 	Mode     mode              `yaml:"mode"`
 	Extra    any               `yaml:"extra"`
 	Port     uint16            `yaml:"port"`
+	// ReplyAfter names sinks, checked as references.
+	ReplyAfter []string `yaml:"reply_after" config:"sink"`
 }
 
 type genField struct {
@@ -113,7 +115,14 @@ type memoryConfig struct {
 	FlushEvery time.Duration     `yaml:"flush_every"`
 	Endpoint   endpointConfig    `yaml:"endpoint"`
 	Headers    []string          `yaml:"headers"`
+	Rules      []memoryRule      `yaml:"rules"`
 	Timeouts
+}
+
+// memoryRule names routes, checked as references (as the VES sink's rules).
+type memoryRule struct {
+	Routes []string `yaml:"routes" config:"route"`
+	Only   string   `yaml:"only" config:"route"`
 }
 
 // Timeouts is embedded, so its keys sit beside memoryConfig's.

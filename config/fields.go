@@ -13,6 +13,9 @@ type fieldInfo struct {
 	name     string
 	index    []int
 	required bool
+	// ref is the kind of component ("route", "sink" or "source") the
+	// field's names refer to (a `config:"route"` tag), or "".
+	ref string
 }
 
 // structInfo lists the YAML keys of a struct type.
@@ -66,7 +69,7 @@ func collectFields(info *structInfo, depth map[string]int, t reflect.Type, index
 		if d, ok := depth[tag.name]; ok && d <= level {
 			continue
 		}
-		f := &fieldInfo{name: tag.name, index: idx, required: tag.required}
+		f := &fieldInfo{name: tag.name, index: idx, required: tag.required, ref: tag.ref}
 		if old, ok := info.byName[tag.name]; ok {
 			info.fields = slices.DeleteFunc(info.fields, func(x *fieldInfo) bool { return x == old })
 		}
@@ -82,9 +85,11 @@ type fieldTag struct {
 	inline   bool
 	required bool
 	skip     bool
+	ref      string
 }
 
-// parseTag reads `yaml:"name,flags"` and `config:"required"`. Untagged
+// parseTag reads `yaml:"name,flags"` and `config:"required"` (or one of
+// refKinds, for a string or []string field of names). Untagged
 // fields use the lower-cased field name, as yaml.v3 does; embedded structs
 // without a name are inlined, as encoding/json does.
 func parseTag(sf reflect.StructField) fieldTag {
@@ -103,8 +108,11 @@ func parseTag(sf reflect.StructField) fieldTag {
 		}
 	}
 	for _, f := range strings.Split(sf.Tag.Get("config"), ",") {
-		if f == "required" {
+		switch {
+		case f == "required":
 			ft.required = true
+		case slices.Contains(refKinds, f):
+			ft.ref = f
 		}
 	}
 	st := sf.Type

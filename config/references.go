@@ -50,6 +50,7 @@ func (p *parser) checkReferences(doc *document) {
 
 	used := map[string]bool{}
 	routeNames := map[string]string{}
+	routes := map[string]routeEntry{}
 	for i, r := range doc.Routes {
 		path := indexPath("routes", i)
 		if p.checkName(joinPath(path, "name"), "route", r.Name) {
@@ -59,6 +60,7 @@ func (p *parser) checkReferences(doc *document) {
 					"duplicate route name %q: %s at line %d, column %d has it already", r.Name, prev, first.Line, first.Column)
 			} else {
 				routeNames[r.Name] = path
+				routes[r.Name] = r
 			}
 		}
 		p.checkRefs(r.Name, joinPath(path, "from"), "source", r.From, byName, sources, used)
@@ -69,6 +71,7 @@ func (p *parser) checkReferences(doc *document) {
 			p.errs.warn(p.dec.valueNode(joinPath(c.path, "name")), c.path, "%s %q is not used by any route", c.kind, c.name)
 		}
 	}
+	p.checkComponentRefs(doc, byName, routes)
 }
 
 // checkRefs checks the names in one route's from (kind "source") or to

@@ -74,8 +74,9 @@ type ObservationConfig struct {
 	// * any run, crossing '.' and '/', ? one character). Required.
 	Types []string `yaml:"types"`
 	// Routes, when set, limit the rule to deliveries of these routes, so
-	// that one route can map the same events differently.
-	Routes []string `yaml:"routes"`
+	// that one route can map the same events differently. Names are
+	// checked at load: an unknown route is an error.
+	Routes []string `yaml:"routes" config:"route"`
 	// When maps selectors to the exact text they must select, e.g.
 	// {data.kind: hostplugin}.
 	When map[string]string `yaml:"when"`

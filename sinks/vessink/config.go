@@ -102,8 +102,9 @@ type TLSConfig = tlsconfig.Config
 // route is in Routes (or Routes is empty) and its type matches one of
 // Types (or Types is empty).
 type Rule struct {
-	// Routes are route names (pipeline.Delivery.Route).
-	Routes []string `yaml:"routes"`
+	// Routes are route names (pipeline.Delivery.Route), checked at load:
+	// an unknown one is an error.
+	Routes []string `yaml:"routes" config:"route"`
 	// Types are event type globs (internal/glob: * any run, crossing '.'
 	// and '/', ? one character), e.g.
 	// "sluice.probe.*".
