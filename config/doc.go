@@ -43,7 +43,9 @@
 // Each source and sink is an envelope: a name, a type and its settings
 // under `with`; sinks also take `retry` (pipeline.RetryConfig) and `batch`
 // (pipeline.BatchConfig), which default to pipeline.DefaultRetryConfig and
-// pipeline.DefaultBatchConfig. The type selects a factory in the
+// pipeline.DefaultBatchConfig, and `start_at` (pipeline.StartAt: oldest,
+// the default, newest or an RFC 3339 time), where a sink that has no
+// cursor yet begins. The type selects a factory in the
 // pipeline.Registries given to Load; `with` is decoded over the factory's
 // DefaultConfig, so unset keys keep their defaults, and the result is
 // validated.
@@ -181,8 +183,12 @@
 // datacontenttype is JSON or absent, pipeline.IsJSONContentType; else
 // null).
 // It must yield a boolean; a key missing from an event is an evaluation
-// error, and such events are dead-lettered for the route's sinks with
-// reason "match failed" (use has(event.attributes.x) to test first).
+// error, which counts as no match (a later route may select the event),
+// counted in sluice_route_match_errors_total{route} and logged at most
+// once a minute per route; with `on_error: dead_letter` on the route such
+// events are dead-lettered for its sinks with reason "match failed"
+// instead (on_error: no_match is the default). Use
+// has(event.attributes.x) to test first.
 //
 // Transform values are Go text/template templates over the event's
 // fields: .ID .Source .Type .Subject .Origin .Severity .DataContentType
