@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -41,15 +42,24 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// handedOut holds the addresses freeAddr returned, so that two parallel
+// tests never get the same one (the kernel may give a port just closed to
+// the next listener).
+var handedOut sync.Map
+
 // freeAddr returns a loopback address with a port that was free a moment
-// ago.
+// ago and that no other test of this process was given.
 func freeAddr(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	return addr
+	for {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		addr := ln.Addr().String()
+		require.NoError(t, ln.Close())
+		if _, taken := handedOut.LoadOrStore(addr, true); !taken {
+			return addr
+		}
+	}
 }
 
 // engine is one running sluice process.
@@ -106,7 +116,9 @@ func startEngine(t testing.TB, cfg string, env ...string) *engine {
 	return e
 }
 
-// waitReady polls the admin /readyz until 200 or the timeout.
+// waitReady polls the admin /readyz until 200 or the timeout. Only an
+// answer while this engine holds the listening socket on adminAddr counts,
+// so that another process on the port cannot pass for it.
 func (e *engine) waitReady(adminAddr string, timeout time.Duration) {
 	e.t.Helper()
 	deadline := time.Now().Add(timeout)
@@ -115,6 +127,10 @@ func (e *engine) waitReady(adminAddr string, timeout time.Duration) {
 		case <-e.done:
 			e.t.Fatalf("sluice exited before ready: %v\nstderr:\n%s", e.err, e.stderr.String())
 		default:
+		}
+		if !e.listensOn(adminAddr) {
+			time.Sleep(20 * time.Millisecond)
+			continue
 		}
 		resp, err := http.Get("http://" + adminAddr + "/readyz")
 		if err == nil {
@@ -126,6 +142,44 @@ func (e *engine) waitReady(adminAddr string, timeout time.Duration) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	e.t.Fatalf("sluice not ready after %s\nstderr:\n%s", timeout, e.stderr.String())
+}
+
+// listensOn reports whether the engine process itself holds a listening
+// TCP socket on addr (from /proc: its socket inodes against /proc/net/tcp).
+func (e *engine) listensOn(addr string) bool {
+	_, portText, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	port, err := strconv.Atoi(portText)
+	if err != nil {
+		return false
+	}
+	inodes := map[string]bool{}
+	fdDir := fmt.Sprintf("/proc/%d/fd", e.cmd.Process.Pid)
+	fds, err := os.ReadDir(fdDir)
+	if err != nil {
+		return false
+	}
+	for _, fd := range fds {
+		target, err := os.Readlink(filepath.Join(fdDir, fd.Name()))
+		if err == nil && strings.HasPrefix(target, "socket:[") {
+			inodes[strings.TrimSuffix(strings.TrimPrefix(target, "socket:["), "]")] = true
+		}
+	}
+	table, err := os.ReadFile("/proc/net/tcp")
+	if err != nil {
+		return false
+	}
+	want := fmt.Sprintf(":%04X", port)
+	for _, line := range strings.Split(string(table), "\n")[1:] {
+		fields := strings.Fields(line)
+		const listen = "0A"
+		if len(fields) > 9 && strings.HasSuffix(fields[1], want) && fields[3] == listen && inodes[fields[9]] {
+			return true
+		}
+	}
+	return false
 }
 
 // kill sends SIGKILL and waits for the process to end.
