@@ -158,7 +158,7 @@ type Probe Config
 
 // TLSConfig is the client side of TLS for https probes (see
 // tlsconfig.Config). Verification is on unless insecure_skip_verify says
-// otherwise; the files are read when the source is built.
+// otherwise; the files are read by the source's Provision.
 type TLSConfig = tlsconfig.Config
 
 var _ pipeline.Config = (*Config)(nil)

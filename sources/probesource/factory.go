@@ -11,7 +11,7 @@ const Type = "probe"
 
 // NewFactory returns the probe source factory.
 func NewFactory() pipeline.SourceFactory {
-	return pipeline.NewSourceFactory(Type, defaultConfig, func(ctx context.Context, set pipeline.Settings, cfg *Config) (pipeline.Source, error) {
-		return newSource(ctx, set, cfg)
+	return pipeline.NewSourceFactory(Type, defaultConfig, func(_ context.Context, set pipeline.Settings, cfg *Config) (pipeline.Source, error) {
+		return newSource(set, cfg)
 	})
 }

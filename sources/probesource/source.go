@@ -23,11 +23,26 @@ type source struct {
 	tel        *telemetry
 	probes     []*probe
 	transports []*http.Transport
+	// tls is the TLS configuration of each transport, which Provision
+	// reads and installs.
+	tls         []transportTLS
+	provisioned bool
 }
 
-var _ pipeline.Source = (*source)(nil)
+// transportTLS is the TLS configuration of one shared transport, and a
+// probe that uses it (for messages).
+type transportTLS struct {
+	tr    *http.Transport
+	conf  TLSConfig
+	probe string
+}
 
-func newSource(ctx context.Context, set pipeline.Settings, cfg *Config) (*source, error) {
+var (
+	_ pipeline.Source      = (*source)(nil)
+	_ pipeline.Provisioner = (*source)(nil)
+)
+
+func newSource(set pipeline.Settings, cfg *Config) (*source, error) {
 	tel, err := newTelemetry(set)
 	if err != nil {
 		return nil, fmt.Errorf("probe telemetry: %w", err)
@@ -35,7 +50,7 @@ func newSource(ctx context.Context, set pipeline.Settings, cfg *Config) (*source
 	s := &source{set: set, tel: tel}
 	transports := map[transportKey]*http.Transport{}
 	for _, sp := range resolve(cfg, set.ID) {
-		c, err := s.newChecker(ctx, sp, transports)
+		c, err := s.newChecker(sp, transports)
 		if err != nil {
 			s.closeTransports()
 			return nil, fmt.Errorf("probe %q: %w", sp.name, err)
@@ -57,27 +72,17 @@ type transportKey struct {
 }
 
 // newChecker builds the checker of one probe, sharing one HTTP transport
-// between the probes with the same TLS and keep-alive settings; it reads
-// their TLS files.
-func (s *source) newChecker(ctx context.Context, sp spec, transports map[transportKey]*http.Transport) (checker, error) {
+// between the probes with the same TLS and keep-alive settings; Provision
+// reads their TLS files.
+func (s *source) newChecker(sp spec, transports map[transportKey]*http.Transport) (checker, error) {
 	transport := func(k transportKey) (*http.Transport, error) {
 		if tr, ok := transports[k]; ok {
 			return tr, nil
 		}
-		conf := k.tls // a copy: the key stays as resolved
-		if err := conf.Provision(ctx); err != nil {
-			return nil, err
-		}
-		tc, err := conf.Client()
-		if err != nil {
-			return nil, err
-		}
-		if k.tls.InsecureSkipVerify {
-			s.set.Logger.Warn("TLS verification is off for a probe", slog.String("probe", sp.name))
-		}
-		tr := newTransport(tc, k.keepAlive)
+		tr := newTransport(nil, k.keepAlive)
 		transports[k] = tr
 		s.transports = append(s.transports, tr)
+		s.tls = append(s.tls, transportTLS{tr: tr, conf: k.tls, probe: sp.name})
 		return tr, nil
 	}
 	switch sp.kind {
@@ -109,11 +114,40 @@ func (s *source) closeTransports() {
 	}
 }
 
-// Run implements pipeline.Source. It restores each probe's state from the
-// journal, then runs every probe on its own phase until ctx ends (see
-// scheduler).
+// Provision implements pipeline.Provisioner: it reads the TLS files of
+// the https probes (tls.ca_file, tls.cert_file, tls.key_file) and
+// installs their configuration, so that a missing file is reported
+// before Run, by `sluice validate` too. It contacts no target. Run
+// provisions a source that was not provisioned.
+func (s *source) Provision(ctx context.Context) error {
+	for _, t := range s.tls {
+		conf := t.conf // a copy: Provision keeps what it read
+		if err := conf.Provision(ctx); err != nil {
+			return fmt.Errorf("probe %q: %w", t.probe, err)
+		}
+		tc, err := conf.Client()
+		if err != nil {
+			return fmt.Errorf("probe %q: %w", t.probe, err)
+		}
+		if conf.InsecureSkipVerify {
+			s.set.Logger.WarnContext(ctx, "TLS verification is off for a probe", slog.String("probe", t.probe))
+		}
+		t.tr.TLSClientConfig = tc
+	}
+	s.provisioned = true
+	return nil
+}
+
+// Run implements pipeline.Source. It provisions the source if nobody
+// did, restores each probe's state from the journal, then runs every
+// probe on its own phase until ctx ends (see scheduler).
 func (s *source) Run(ctx context.Context, host pipeline.SourceHost) error {
 	defer s.closeTransports()
+	if !s.provisioned {
+		if err := s.Provision(ctx); err != nil {
+			return err
+		}
+	}
 	if err := s.restore(ctx, host); err != nil {
 		if ctx.Err() != nil {
 			return nil

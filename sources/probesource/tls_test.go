@@ -24,6 +24,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sluice-dev/sluice/pipeline"
+	"github.com/sluice-dev/sluice/pipeline/pipelinetest"
 	"github.com/sluice-dev/sluice/sources/probesource"
 )
 
@@ -159,9 +160,10 @@ func TestHTTPSWithSelfSignedCA(t *testing.T) {
 	}
 }
 
-// TestTLSFilesCheckedAtBuild checks that unreadable TLS files fail the
-// source's construction with a clear error.
-func TestTLSFilesCheckedAtBuild(t *testing.T) {
+// TestTLSFilesCheckedAtProvision checks that unreadable TLS files fail
+// the source's Provision (and Run, when nobody provisioned it) with a
+// clear error, and that building it reads nothing.
+func TestTLSFilesCheckedAtProvision(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	notPEM := filepath.Join(dir, "ca.txt")
@@ -175,9 +177,15 @@ func TestTLSFilesCheckedAtBuild(t *testing.T) {
 			t.Parallel()
 			cfg, err := decode(t, "{kind: https, url: 'https://127.0.0.1/', tls: "+tc.tls+"}")
 			require.NoError(t, err)
-			_, err = probesource.NewFactory().NewSource(t.Context(), pipeline.NopSettings("probe"), cfg)
+			src, err := probesource.NewFactory().NewSource(t.Context(), pipeline.NopSettings("probe"), cfg)
+			require.NoError(t, err, "building reads no file")
+			p, ok := src.(pipeline.Provisioner)
+			require.True(t, ok, "the probe source is a pipeline.Provisioner")
+			err = p.Provision(t.Context())
 			require.ErrorContains(t, err, tc.err)
 			assert.ErrorContains(t, err, `probe "probe"`)
+			err = src.Run(t.Context(), pipelinetest.NewRecordingHost("probe"))
+			require.ErrorContains(t, err, tc.err, "Run provisions a source nobody provisioned")
 		})
 	}
 }

@@ -69,9 +69,9 @@ func (e *errs) add(name, format string, args ...any) {
 	e.list = append(e.list, pipeline.FieldErrorf(f, format, args...))
 }
 
-// Validate implements pipeline.Config. It checks syntax only: files (the
-// TLS ones) are read, and exec paths resolved, when the source is built
-// and run.
+// Validate implements pipeline.Config. It checks syntax only: the TLS
+// files are read by Provision, exec paths resolved when the source is
+// built and run.
 func (c *Config) Validate() error {
 	e := &errs{}
 	if len(c.Probes) == 0 {
