@@ -183,7 +183,7 @@ func TestTLSFilesCheckedAtProvision(t *testing.T) {
 			require.True(t, ok, "the probe source is a pipeline.Provisioner")
 			err = p.Provision(t.Context())
 			require.ErrorContains(t, err, tc.err)
-			assert.ErrorContains(t, err, `probe "probe"`)
+			require.ErrorContains(t, err, `probe "probe"`)
 			err = src.Run(t.Context(), pipelinetest.NewRecordingHost("probe"))
 			require.ErrorContains(t, err, tc.err, "Run provisions a source nobody provisioned")
 		})
