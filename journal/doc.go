@@ -199,6 +199,9 @@
 // every 200 ms, reads of the active segment fail with the same error, and
 // the gauge sluice.journal.refusing is 1; sluice.journal.commit.failed
 // counts failed commits and sluice.journal.reopened{outcome} the attempts.
+// ErrWriteFailed and ErrResources match pipeline.ErrJournalUnavailable: sink
+// consumers wait and retry (their backoff, without max_elapsed) instead of
+// ending the run, and the http source answers 503.
 // A failed rotation removes the new file; the active segment is untouched.
 //
 // Full disk (ENOSPC, as opposed to Options.RetentionMaxBytes). Before the

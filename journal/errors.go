@@ -46,14 +46,15 @@ var (
 	// a new file descriptor and removed whatever the refused transaction
 	// left in the file. A full disk additionally matches
 	// pipeline.ErrJournalFull (a *FullError). See "Failure model" in the
-	// package documentation.
-	ErrWriteFailed = errors.New("journal write failed")
+	// package documentation. It matches pipeline.ErrJournalUnavailable:
+	// sink consumers retry their cursor commits instead of failing.
+	ErrWriteFailed error = transientError("journal write failed")
 
 	// ErrResources is returned when a segment cannot be opened for lack of
 	// file descriptors (EMFILE, ENFILE) or memory (ENOMEM), or because its
 	// file lock is held elsewhere. It is transient and never reported as
-	// corruption.
-	ErrResources = errors.New("journal resources exhausted")
+	// corruption; it matches pipeline.ErrJournalUnavailable.
+	ErrResources error = transientError("journal resources exhausted")
 
 	// ErrInvalidCursor is returned by CommitCursor and Cursor for an empty
 	// or oversized consumer name, and by CommitCursor for a position beyond
@@ -139,3 +140,14 @@ func (e *FullError) Is(target error) bool { return target == pipeline.ErrJournal
 
 // Unwrap returns the underlying error.
 func (e *FullError) Unwrap() error { return e.Err }
+
+// transientError is a sentinel that also matches
+// pipeline.ErrJournalUnavailable, so that the pipeline, which knows
+// nothing of this package, waits and retries instead of stopping.
+type transientError string
+
+// Error implements error.
+func (e transientError) Error() string { return string(e) }
+
+// Is reports whether target is pipeline.ErrJournalUnavailable.
+func (e transientError) Is(target error) bool { return target == pipeline.ErrJournalUnavailable }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 )
 
@@ -51,7 +52,7 @@ func (s *sinkRunner) consume(ctx, hard context.Context) error {
 			timer = s.clock.NewTimer(max(0, at.Sub(s.clock.Now())))
 			due = timer.C()
 		}
-		records, err := s.readOrWake(ctx, next, limit, wake, due)
+		records, err := s.readRetrying(ctx, next, limit, wake, due)
 		if timer != nil {
 			timer.Stop()
 		}
@@ -101,7 +102,10 @@ func (c *consumer) commit(ctx context.Context, upTo uint64) error {
 		return nil
 	}
 	upTo = max(upTo, c.committed)
-	if err := c.journal.CommitCursor(context.WithoutCancel(ctx), c.name, upTo, changes...); err != nil {
+	err := retry(ctx, c.clock, c.retry.withoutElapsed(), c.journalRetrying("commit cursor"), func(int) error {
+		return asPermanentUnlessUnavailable(c.journal.CommitCursor(context.WithoutCancel(ctx), c.name, upTo, changes...))
+	})
+	if err != nil {
 		return fmt.Errorf("commit cursor: %w", err)
 	}
 	c.committed = upTo
@@ -133,6 +137,38 @@ func (c *consumer) pending(ctx context.Context, b batch) error {
 // failed implements outcomes: the deliveries go to the dead-letter store.
 func (c *consumer) failed(ctx context.Context, b batch, errs []error, reason string, h history) error {
 	return c.giveUp(ctx, b, errs, reason, h)
+}
+
+// readRetrying is readOrWake, waiting and trying again (with the sink's
+// retry policy, but without its MaxElapsed: the journal holds the
+// backlog) while the journal is unavailable (ErrJournalUnavailable):
+// a transient journal error delays the sink, it does not end the run.
+func (s *sinkRunner) readRetrying(ctx context.Context, from uint64, limit ReadLimit, wake <-chan struct{}, due <-chan time.Time) ([]Record, error) {
+	var records []Record
+	err := retry(ctx, s.clock, s.retry.withoutElapsed(), s.journalRetrying("read journal"), func(int) error {
+		var err error
+		records, err = s.readOrWake(ctx, from, limit, wake, due)
+		return asPermanentUnlessUnavailable(err)
+	})
+	return records, err
+}
+
+// asPermanentUnlessUnavailable marks every journal error but
+// ErrJournalUnavailable permanent, so that retry returns it at once.
+func asPermanentUnlessUnavailable(err error) error {
+	if err == nil || errors.Is(err, ErrJournalUnavailable) {
+		return err
+	}
+	return Permanent(err)
+}
+
+// journalRetrying logs a journal operation that failed transiently and
+// will be tried again.
+func (s *sinkRunner) journalRetrying(op string) func(attempt int, wait time.Duration, err error) {
+	return func(attempt int, wait time.Duration, err error) {
+		s.log.Warn("journal unavailable; the sink waits and tries again",
+			slog.String("op", op), slog.Int("attempt", attempt), slog.Duration("wait", wait), slog.String("error", err.Error()))
+	}
 }
 
 // readOrWake is Journal.Read that also returns (with no records) when wake

@@ -15,6 +15,15 @@ var (
 	// ErrJournalClosed is returned by journal methods called after Close.
 	ErrJournalClosed = errors.New("journal closed")
 
+	// ErrJournalUnavailable is matched (errors.Is) by journal errors that
+	// are transient: the journal cannot serve a read or a write just now
+	// (file descriptors or memory exhausted, a segment being reopened
+	// after a failed commit) but loses nothing already stored. Sink
+	// consumers wait and try again (with the sink's retry policy) instead
+	// of failing the run; sources report it to clients as a refusal to
+	// retry later.
+	ErrJournalUnavailable = errors.New("journal temporarily unavailable")
+
 	// ErrUnknownType is returned by Registry.Lookup callers when no factory
 	// is registered for a component type.
 	ErrUnknownType = errors.New("unknown component type")

@@ -127,6 +127,8 @@ func (h *handler) emit(ctx context.Context, events []pipeline.Event) response {
 		return accepted(len(events))
 	case errors.Is(err, pipeline.ErrJournalFull):
 		return unavailable(retryAfterFull, err, "journal full: events not accepted, retry later")
+	case errors.Is(err, pipeline.ErrJournalUnavailable):
+		return unavailable(retryAfterShutdown, err, "journal unavailable: events not accepted, retry later")
 	case errors.Is(err, pipeline.ErrJournalClosed):
 		return unavailable(retryAfterShutdown, err, "journal closed: events not accepted, retry later")
 	case isClosed(h.srv.Abandoned()):

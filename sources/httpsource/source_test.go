@@ -188,6 +188,10 @@ func TestRequests(t *testing.T) {
 			wantStatus: 503, wantEmits: 1, wantError: "journal full",
 		},
 		{
+			name: "journal unavailable", hostErr: fmt.Errorf("append: %w", pipeline.ErrJournalUnavailable), req: structured(validEvent),
+			wantStatus: 503, wantEmits: 1, wantError: "journal unavailable", wantHeader: map[string]string{"Retry-After": "5"},
+		},
+		{
 			name: "journal closed", hostErr: pipeline.ErrJournalClosed, req: structured(validEvent),
 			wantStatus: 503, wantEmits: 1, wantError: "journal closed", wantHeader: map[string]string{"Retry-After": "5"},
 		},

@@ -216,6 +216,8 @@ func emitFailureReason(err error) string {
 		return "full"
 	case errors.Is(err, pipeline.ErrJournalClosed):
 		return "closed"
+	case errors.Is(err, pipeline.ErrJournalUnavailable):
+		return "unavailable"
 	}
 	return "error"
 }
