@@ -3,8 +3,6 @@ package journal
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -97,6 +95,10 @@ type deadLetterStore struct {
 	db     *bolt.DB // nil when read-only and the file does not exist
 	closed bool
 
+	// fault is the state of a handle whose commit failed
+	// (deadletters_fault.go).
+	fault deadLetterFault
+
 	// wake is closed, and replaced, by each redrive request that marked a
 	// letter.
 	wakeMu sync.Mutex
@@ -125,10 +127,18 @@ func openDeadLetters(dir string, readOnly bool) (*deadLetterStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open dead letters: %w", err)
 	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		_, err := tx.CreateBucketIfNotExists(deadLettersBucket)
-		return err
+	// Only a new file gets a write (and fsync) at open.
+	exists := false
+	err = db.View(func(tx *bolt.Tx) error {
+		exists = tx.Bucket(deadLettersBucket) != nil
+		return nil
 	})
+	if err == nil && !exists {
+		err = db.Update(func(tx *bolt.Tx) error {
+			_, err := tx.CreateBucketIfNotExists(deadLettersBucket)
+			return err
+		})
+	}
 	if err == nil && errors.Is(statErr, os.ErrNotExist) {
 		err = syncDir(dir)
 	}
@@ -157,9 +167,14 @@ func (s *deadLetterStore) close() error {
 	return nil
 }
 
-// update runs fn in a write transaction, which bbolt fsyncs on commit.
+// update runs fn in a write transaction, which bbolt fsyncs on commit. A
+// commit that fails breaks the handle (see deadletters_fault.go): the
+// error wraps ErrWriteFailed and the next call reopens the file first.
 func (s *deadLetterStore) update(ctx context.Context, fn func(b *bolt.Bucket) error) error {
 	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := s.mend(); err != nil {
 		return err
 	}
 	s.mu.RLock()
@@ -169,14 +184,28 @@ func (s *deadLetterStore) update(ctx context.Context, fn func(b *bolt.Bucket) er
 		return pipeline.ErrJournalClosed
 	case s.readOnly:
 		return ErrReadOnly
+	case s.db == nil: // a reopen after a failed commit failed
+		return errDeadLettersBroken
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(deadLettersBucket)
-		if b == nil {
-			return &CorruptionError{Segment: deadLettersFileName, Reason: "dead-letter bucket missing"}
-		}
-		return fn(b)
-	})
+	tx, err := s.db.Begin(true)
+	if err != nil {
+		return err
+	}
+	b := tx.Bucket(deadLettersBucket)
+	if b == nil {
+		_ = tx.Rollback()
+		return &CorruptionError{Segment: deadLettersFileName, Reason: "dead-letter bucket missing"}
+	}
+	if err := fn(b); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	id := uint64(tx.ID())
+	if err := tx.Commit(); err != nil {
+		s.breakHandle(id, err)
+		return fmt.Errorf("%w: %s: commit: %w", ErrWriteFailed, deadLettersFileName, err)
+	}
+	return nil
 }
 
 // view runs fn in a read transaction; b is nil when nothing was ever
@@ -185,13 +214,19 @@ func (s *deadLetterStore) view(ctx context.Context, fn func(b *bolt.Bucket) erro
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if err := s.mend(); err != nil {
+		return err
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
 		return pipeline.ErrJournalClosed
 	}
 	if s.db == nil {
-		return fn(nil)
+		if s.readOnly {
+			return fn(nil)
+		}
+		return errDeadLettersBroken
 	}
 	return s.db.View(func(tx *bolt.Tx) error { return fn(tx.Bucket(deadLettersBucket)) })
 }
@@ -402,74 +437,4 @@ func scanDeadLetters(b *bolt.Bucket, f pipeline.DeadLetterFilter, after []byte, 
 		}
 	}
 	return nil
-}
-
-// checkDeadLetterSink rejects sink names the key layout cannot hold.
-func checkDeadLetterSink(sink string) error {
-	if sink == "" || len(sink) > 1024 || bytes.IndexByte([]byte(sink), 0) >= 0 {
-		return fmt.Errorf("invalid sink name %q", sink)
-	}
-	return nil
-}
-
-func deadLetterKey(sink string, seq uint64) []byte {
-	k := make([]byte, 0, len(sink)+9)
-	k = append(k, sink...)
-	k = append(k, 0)
-	return binary.BigEndian.AppendUint64(k, seq)
-}
-
-// storedLetter is the stored form of a pipeline.DeadLetter; Sink and Seq
-// are the key. Event is the journal's binary event encoding
-// (MarshalEvent), base64 in the JSON.
-type storedLetter struct {
-	V                int       `json:"v"`
-	Route            string    `json:"route,omitempty"`
-	Event            []byte    `json:"event"`
-	Key              string    `json:"key,omitempty"`
-	Reason           string    `json:"reason"`
-	Attempts         int       `json:"attempts"`
-	FirstError       string    `json:"first_error,omitempty"`
-	LastError        string    `json:"last_error,omitempty"`
-	FirstAt          time.Time `json:"first_at"`
-	LastAt           time.Time `json:"last_at"`
-	Redrives         int       `json:"redrives,omitempty"`
-	RedriveRequested bool      `json:"redrive_requested,omitempty"`
-}
-
-func encodeDeadLetter(l *pipeline.DeadLetter) ([]byte, error) {
-	return json.Marshal(storedLetter{
-		V: deadLetterVersion, Route: l.Route, Event: MarshalEvent(nil, &l.Event), Key: l.Key,
-		Reason: l.Reason, Attempts: l.Attempts, FirstError: l.FirstError, LastError: l.LastError,
-		FirstAt: l.FirstAt, LastAt: l.LastAt, Redrives: l.Redrives, RedriveRequested: l.RedriveRequested,
-	})
-}
-
-// decodeDeadLetter decodes a stored letter; the result shares nothing with
-// k and v.
-func decodeDeadLetter(k, v []byte) (pipeline.DeadLetter, error) {
-	bad := func(reason string, err error) (pipeline.DeadLetter, error) {
-		return pipeline.DeadLetter{}, &CorruptionError{Segment: deadLettersFileName, Reason: reason, Err: err}
-	}
-	if len(k) < 10 || k[len(k)-9] != 0 {
-		return bad(fmt.Sprintf("malformed dead-letter key %q", k), nil)
-	}
-	sink, seq := string(k[:len(k)-9]), binary.BigEndian.Uint64(k[len(k)-8:])
-	var s storedLetter
-	if err := json.Unmarshal(v, &s); err != nil {
-		return bad(fmt.Sprintf("dead letter %s/%d", sink, seq), err)
-	}
-	if s.V != deadLetterVersion {
-		return bad(fmt.Sprintf("dead letter %s/%d: unknown version %d", sink, seq, s.V), nil)
-	}
-	ev, err := UnmarshalEvent(s.Event)
-	if err != nil {
-		return bad(fmt.Sprintf("dead letter %s/%d: event", sink, seq), err)
-	}
-	ev.Sequence = seq
-	return pipeline.DeadLetter{
-		Sink: sink, Route: s.Route, Seq: seq, Event: ev, Key: s.Key, Reason: s.Reason, Attempts: s.Attempts,
-		FirstError: s.FirstError, LastError: s.LastError, FirstAt: s.FirstAt, LastAt: s.LastAt,
-		Redrives: s.Redrives, RedriveRequested: s.RedriveRequested,
-	}, nil
 }

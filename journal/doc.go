@@ -199,6 +199,9 @@
 // every 200 ms, reads of the active segment fail with the same error, and
 // the gauge sluice.journal.refusing is 1; sluice.journal.commit.failed
 // counts failed commits and sluice.journal.reopened{outcome} the attempts.
+// The dead-letter store (deadletters.db) follows the same rule: a failed
+// commit is refused with ErrWriteFailed, its meta page undone, and the file
+// reopened on a new descriptor before the next operation.
 // ErrWriteFailed and ErrResources match pipeline.ErrJournalUnavailable: sink
 // consumers wait and retry (their backoff, without max_elapsed) instead of
 // ending the run, and the http source answers 503.

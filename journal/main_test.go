@@ -38,6 +38,9 @@ func TestMain(m *testing.M) {
 	if dir := os.Getenv(fsyncEnv); dir != "" {
 		os.Exit(childFsync(dir))
 	}
+	if dir := os.Getenv(deadLettersFsyncEnv); dir != "" {
+		os.Exit(childDeadLettersFsync(dir))
+	}
 	if dir := os.Getenv(handlesEnv); dir != "" {
 		os.Exit(childHandles(dir))
 	}
