@@ -247,10 +247,16 @@ func readLines(t *testing.T, path string) []string {
 	return lines
 }
 
-// postEvent posts one structured CloudEvent and returns the status code
-// (0 on a transport error).
+// postEvent posts one structured CloudEvent of type e2e.test and returns
+// the status code (0 on a transport error).
 func postEvent(client *http.Client, url, id string) int {
-	body := `{"specversion":"1.0","id":"` + id + `","source":"/e2e","type":"e2e.test","data":{"id":"` + id + `"}}`
+	return postTyped(client, url, id, "e2e.test")
+}
+
+// postTyped posts one structured CloudEvent of type typ, with data
+// {"id": id}, and returns the status code (0 on a transport error).
+func postTyped(client *http.Client, url, id, typ string) int {
+	body := `{"specversion":"1.0","id":"` + id + `","source":"/e2e","type":"` + typ + `","data":{"id":"` + id + `"}}`
 	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
 	if err != nil {
 		return 0
