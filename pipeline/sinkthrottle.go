@@ -72,38 +72,55 @@ func (t *sinkThrottles) oldestPending() uint64 {
 	return oldest
 }
 
-// throttle passes deliveries through the sink's throttles and returns
-// what to deliver now: the held deliveries that came due, then the new
-// ones let through, in sequence order.
+// throttle passes deliveries through the sink's throttles (pass) at the
+// clock's now, counting and logging the outcomes.
 func (s *sinkRunner) throttle(ctx context.Context, in []Delivery) []Delivery {
-	if s.throttles.sink == nil && len(s.throttles.byRoute) == 0 {
+	if s.throttles.empty() {
 		return in
 	}
-	now := s.clock.Now()
+	return s.throttles.pass(s.clock.Now(), in, func(outcome string, d *Delivery, err error) {
+		if err != nil {
+			s.log.Warn("throttle could not evaluate an event; delivering it unthrottled",
+				slog.Uint64("seq", d.Event.Sequence), slog.String("error", err.Error()))
+			return
+		}
+		s.tel.sinkThrottled.Add(ctx, 1, s.attrs, metric.WithAttributes(attribute.String("outcome", outcome)))
+	})
+}
+
+// empty reports whether the sink has no throttle at all.
+func (t *sinkThrottles) empty() bool { return t.sink == nil && len(t.byRoute) == 0 }
+
+// pass returns what to deliver at now: the held deliveries that came due,
+// then those of in let through, in sequence order. note is told each
+// delivery held back ("held"), superseded by a newer one ("superseded"),
+// let through past MaxKeys ("overflow"), or that could not be evaluated
+// (err set: it is let through). Used by the consumer and by Simulate.
+func (t *sinkThrottles) pass(now time.Time, in []Delivery, note func(outcome string, d *Delivery, err error)) []Delivery {
 	var out []Delivery
-	s.throttles.all(func(th *throttle) { out = append(out, th.due(now)...) })
-	for _, d := range in {
-		th := s.throttles.forRoute(d.Route)
+	t.all(func(th *throttle) { out = append(out, th.due(now)...) })
+	for i := range in {
+		d := &in[i]
+		th := t.forRoute(d.Route)
 		if th == nil {
-			out = append(out, d)
+			out = append(out, *d)
 			continue
 		}
-		res, superseded, err := th.offer(d, now)
+		res, superseded, err := th.offer(*d, now)
 		if superseded != nil {
-			s.tel.sinkThrottled.Add(ctx, 1, s.attrs, metric.WithAttributes(attribute.String("outcome", "superseded")))
+			note("superseded", superseded, nil)
 		}
 		switch {
 		case err != nil:
-			s.log.Warn("throttle could not evaluate an event; delivering it unthrottled",
-				slog.Uint64("seq", d.Event.Sequence), slog.String("error", err.Error()))
-			out = append(out, d)
+			note("", d, err)
+			out = append(out, *d)
 		case res == throttleHeld:
-			s.tel.sinkThrottled.Add(ctx, 1, s.attrs, metric.WithAttributes(attribute.String("outcome", "held")))
+			note("held", d, nil)
 		case res == throttleOverflow:
-			s.tel.sinkThrottled.Add(ctx, 1, s.attrs, metric.WithAttributes(attribute.String("outcome", "overflow")))
-			out = append(out, d)
+			note("overflow", d, nil)
+			out = append(out, *d)
 		default:
-			out = append(out, d)
+			out = append(out, *d)
 		}
 	}
 	sortBySequence(out)

@@ -67,6 +67,7 @@ Exit codes:
 	root.AddCommand(
 		newRunCommand(s),
 		newValidateCommand(s),
+		newTestCommand(s),
 		newJournalCommand(s),
 		newVersionCommand(s.out),
 	)

@@ -72,19 +72,15 @@ func (s *sink) Deliver(ctx context.Context, batch []pipeline.Delivery) error {
 	if s.state != started {
 		return fmt.Errorf("deliver: %w", ErrNotOpen)
 	}
-	buf := s.buf[:0]
-	for i := range batch {
-		var err error
-		if buf, err = s.encode(buf, &batch[i].Event); err != nil {
-			e := &batch[i].Event
-			return pipeline.Permanent(fmt.Errorf("deliver: encode event %q (sequence %d): %w", e.ID, e.Sequence, err))
-		}
+	buf, err := s.appendBatch(s.buf[:0], batch)
+	if err != nil {
+		return fmt.Errorf("deliver: %w", err)
 	}
 	if cap(buf) <= maxRetainedBuffer {
 		s.buf = buf
 	}
 	writeMu.Lock()
-	_, err := s.w.Write(buf)
+	_, err = s.w.Write(buf)
 	writeMu.Unlock()
 	if err != nil {
 		return fmt.Errorf("deliver: write: %w", err)
