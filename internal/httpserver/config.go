@@ -56,6 +56,12 @@ type Config struct {
 	// too, clients must present a certificate it verifies (mutual TLS).
 	// Off by default. Read by Provision.
 	TLS tlsconfig.Config `yaml:"tls"`
+	// AllowedHosts are the names, besides loopback ones and the listen
+	// address's host, that clients may send as Host: DNS names, IP
+	// addresses, "*.example.com" for the names under example.com, "*" for
+	// any. Requests with another Host, and browser requests from another
+	// site's page, are refused with 403 (Guard).
+	AllowedHosts []string `yaml:"allowed_hosts"`
 }
 
 // Defaults returns the default configuration, listening on listen.
@@ -106,6 +112,7 @@ func (c *Config) Validate() []error {
 			add(d.field, "must be positive, got %s", d.v)
 		}
 	}
+	errs = append(errs, ValidateAllowedHosts("allowed_hosts", c.AllowedHosts)...)
 	return append(errs, c.TLS.ValidateServer()...)
 }
 

@@ -30,6 +30,15 @@
 //     slow client's hold on a connection and its budget;
 //   - shutdown_timeout (10s) bounds the graceful stop.
 //
+// # Host and Origin
+//
+// Server.CheckSite (a Guard) refuses, with 403 and a reason, what a
+// browser could be tricked into sending: a Host that is not loopback, the
+// listen address's host or in allowed_hosts (a DNS rebinding attack
+// sends the attacker's own name), an Origin other than the server's own,
+// and Sec-Fetch-Site cross-site or same-site. Components call it first
+// for every request; the engine's admin listener uses a Guard too.
+//
 // # Lifecycle
 //
 // New builds a server from its Config; Provision reads the TLS files;

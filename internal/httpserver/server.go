@@ -18,7 +18,7 @@ import (
 // configured), checks bearer tokens, bounds request bodies one by one and
 // together (Body), tracks the requests in flight and shuts down
 // gracefully. The component brings the handler, which calls Enter and
-// Leave around each request, Authorize and Body.
+// Leave around each request, CheckSite, Authorize and Body.
 //
 // A Server serves once: Listen, then Serve.
 type Server struct {
@@ -26,6 +26,7 @@ type Server struct {
 	name   string
 	log    *slog.Logger
 	auth   *bearer
+	guard  *Guard
 	budget *Budget
 
 	inflight inflight
@@ -40,6 +41,7 @@ func New(cfg *Config, name string, logger *slog.Logger) *Server {
 	return &Server{
 		cfg: *cfg, name: name, log: logger,
 		auth:      newBearer(cfg.Token.Reveal()),
+		guard:     NewGuard(cfg.Listen, cfg.AllowedHosts),
 		budget:    NewBudget(int64(cfg.MaxInflightBytes)),
 		abandoned: make(chan struct{}),
 	}
@@ -61,6 +63,12 @@ func (s *Server) Budget() *Budget { return s.budget }
 // token or none is configured, and ErrMissingToken or ErrInvalidToken
 // otherwise (answer 401 with WWW-Authenticate: Challenge(err)).
 func (s *Server) Authorize(h http.Header) error { return s.auth.check(h) }
+
+// CheckSite returns nil when the request's Host is one of the server's
+// names and no other site's page sent it, and an error wrapping
+// ErrHostNotAllowed or ErrCrossSite otherwise (answer 403 with the
+// error as the reason). See Guard.
+func (s *Server) CheckSite(r *http.Request) error { return s.guard.Check(r) }
 
 // AuthRequired reports whether a token is configured.
 func (s *Server) AuthRequired() bool { return s.auth != nil }

@@ -51,7 +51,7 @@ func BenchmarkHandler(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(body)))
 			for b.Loop() {
-				req := httptest.NewRequest(http.MethodPost, "/events", bytes.NewReader(body))
+				req := httptest.NewRequest(http.MethodPost, "http://127.0.0.1/events", bytes.NewReader(body))
 				for k, v := range c.headers {
 					req.Header.Set(k, v)
 				}

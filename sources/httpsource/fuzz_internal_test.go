@@ -59,7 +59,7 @@ func FuzzRequest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, method, contentType, name, value, auth string, ce uint8, body []byte) {
 		host := pipelinetest.NewRecordingHost("fuzz")
 		h := src.newHandler(host)
-		req := httptest.NewRequest(http.MethodPost, "/events", bytes.NewReader(body))
+		req := httptest.NewRequest(http.MethodPost, "http://127.0.0.1/events", bytes.NewReader(body))
 		req.Method = method
 		if contentType != "" {
 			req.Header.Set("Content-Type", contentType)

@@ -85,6 +85,9 @@ var errShuttingDown = errors.New("source shutting down")
 
 // handle checks and decodes one request and emits its events.
 func (h *handler) handle(ctx context.Context, w http.ResponseWriter, r *http.Request) response {
+	if err := h.srv.CheckSite(r); err != nil {
+		return failure(http.StatusForbidden, "%v", err)
+	}
 	if r.URL.Path != h.cfg.Path {
 		return failure(http.StatusNotFound, "not found: events are accepted at %s", h.cfg.Path)
 	}

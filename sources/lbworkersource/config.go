@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluice-dev/sluice/internal/httpserver"
 	"github.com/sluice-dev/sluice/pipeline"
 )
 
@@ -73,6 +74,10 @@ type HTTPConfig struct {
 	// Token, when set, is the bearer token every request must present. It
 	// is compared in constant time and never logged.
 	Token pipeline.Secret `yaml:"token"`
+	// AllowedHosts are the Host names accepted besides loopback ones and
+	// the listen host (httpserver.Guard: DNS rebinding and cross-site
+	// requests get 403).
+	AllowedHosts []string `yaml:"allowed_hosts"`
 	// ReadTimeout bounds reading a request. Default 10s.
 	ReadTimeout time.Duration `yaml:"read_timeout"`
 	// WriteTimeout bounds handling a request to the end of its reply,
@@ -161,6 +166,7 @@ func (c *Config) Validate() error {
 		if !strings.HasPrefix(c.HTTP.Path, "/") || strings.ContainsAny(c.HTTP.Path, "?# \t\r\n") {
 			add("http.path", "must be a plain URL path starting with /, got %q", c.HTTP.Path)
 		}
+		errs = append(errs, httpserver.ValidateAllowedHosts("http.allowed_hosts", c.HTTP.AllowedHosts)...)
 		if c.HTTP.ReadTimeout <= 0 {
 			add("http.read_timeout", "must be positive, got %s", c.HTTP.ReadTimeout)
 		}

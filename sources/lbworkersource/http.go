@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/sluice-dev/sluice/internal/httpserver"
 	"github.com/sluice-dev/sluice/internal/libra"
 )
 
@@ -20,8 +21,18 @@ const maxIdempotencyKey = 255
 // serveHTTP runs the HTTP transport on ln until ctx ends, then shuts down
 // gracefully within shutdown_timeout.
 func (s *source) serveHTTP(ctx context.Context, ln net.Listener) error {
+	guard := httpserver.NewGuard(s.cfg.HTTP.Listen, s.cfg.HTTP.AllowedHosts)
 	mux := http.NewServeMux()
-	mux.HandleFunc(s.cfg.HTTP.Path, s.serveRequest)
+	mux.HandleFunc(s.cfg.HTTP.Path, func(w http.ResponseWriter, r *http.Request) {
+		// DNS rebinding and cross-site requests (httpserver.Guard).
+		if err := guard.Check(r); err != nil {
+			s.log.InfoContext(r.Context(), "lbworker http request refused", slog.String("remote", r.RemoteAddr), slog.String("reason", err.Error()))
+			w.Header().Set("Content-Type", "application/json")
+			writeReply(w, http.StatusForbidden, libra.FailReply(nil, err.Error()))
+			return
+		}
+		s.serveRequest(w, r)
+	})
 	srv := &http.Server{
 		Handler:           mux,
 		ReadTimeout:       s.cfg.HTTP.ReadTimeout,
@@ -51,7 +62,8 @@ func (s *source) serveHTTP(ctx context.Context, ln net.Listener) error {
 
 // serveRequest answers one POST: the body is a Libra message, the reply
 // body is Libra's reply. Status: 200 PASS (or the first reply to a
-// resubmitted Idempotency-Key), 400 badRequest, 422 FAIL, 413 too large,
+// resubmitted Idempotency-Key), 403 a Host or Origin refused by the
+// guard (serveHTTP), 400 badRequest, 422 FAIL, 413 too large,
 // 503 not journaled, 401 without the bearer token, 405 not a POST.
 func (s *source) serveRequest(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")

@@ -140,3 +140,37 @@ func TestHTTPConcurrentRequests(t *testing.T) {
 	wg.Wait()
 	assert.Len(t, host.Events(), n/2+1)
 }
+
+// TestHTTPRefusesRebindingAndCrossSite: the Libra HTTP transport refuses
+// a foreign Host (DNS rebinding) and another site's Origin with 403, and
+// journals nothing (issue 13 item 2).
+func TestHTTPRefusesRebindingAndCrossSite(t *testing.T) {
+	t.Parallel()
+	host := pipelinetest.NewRecordingHost("lb")
+	url := startHTTP(t, host)
+	for _, tc := range []struct {
+		name, host, origin string
+		want               string
+	}{
+		{"rebinding", "rebind.attacker.example", "", "allowed_hosts"},
+		{"cross-site", "", "http://attacker.example", "Origin"},
+	} {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, url, strings.NewReader(exampleUpdate))
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer t0ken")
+		if tc.host != "" {
+			req.Host = tc.host
+		}
+		if tc.origin != "" {
+			req.Header.Set("Origin", tc.origin)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		b, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		assert.Equal(t, http.StatusForbidden, resp.StatusCode, tc.name)
+		assert.Contains(t, string(b), tc.want, tc.name)
+		assert.Contains(t, string(b), `"hpcs_response":"FAIL"`, tc.name)
+	}
+	assert.Empty(t, host.Events())
+}

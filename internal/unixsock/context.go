@@ -1,0 +1,24 @@
+package unixsock
+
+import (
+	"context"
+	"net"
+)
+
+type credKey struct{}
+
+// ConnContext is an http.Server ConnContext: it puts a *Conn's peer
+// credentials into the connection's context, for CredFrom.
+func ConnContext(ctx context.Context, c net.Conn) context.Context {
+	if uc, ok := c.(*Conn); ok {
+		return context.WithValue(ctx, credKey{}, uc.cred)
+	}
+	return ctx
+}
+
+// CredFrom returns the peer credentials ConnContext stored in ctx; ok is
+// false for a connection that is not a *Conn.
+func CredFrom(ctx context.Context) (Cred, bool) {
+	c, ok := ctx.Value(credKey{}).(Cred)
+	return c, ok
+}
