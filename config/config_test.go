@@ -186,6 +186,24 @@ func TestParseAdminOff(t *testing.T) {
 	assert.Equal(t, []string{}, mem.Headers)
 }
 
+func TestParseAdminTCP(t *testing.T) {
+	t.Parallel()
+	f, err := parseFixture(t, "testdata/valid/admin_tcp.yaml")
+	require.NoError(t, err)
+	assert.True(t, f.Admin.APIOnTCP())
+	assert.True(t, f.Admin.PProf)
+	assert.Equal(t, []uint32{1000}, f.Admin.AllowUIDs)
+	assert.Equal(t, []string{"sluice.example.com", "*.vm.example.com"}, f.Admin.AllowedHosts)
+	assert.Equal(t, "/etc/sluice/admin.token", f.Admin.TokenPath("/data"))
+	assert.Equal(t, "/data/admin.sock", f.Admin.SocketPath("/data"))
+
+	d, err := parseFixture(t, "testdata/valid/minimal.yaml")
+	require.NoError(t, err)
+	assert.False(t, d.Admin.APIOnTCP(), "the admin API is on the socket only by default")
+	assert.False(t, d.Admin.PProf, "pprof is off by default")
+	assert.Equal(t, "/var/lib/sluice/admin.token", d.Admin.TokenPath(d.Journal.Dir))
+}
+
 func TestErrorFields(t *testing.T) {
 	t.Parallel()
 	_, err := parseFixture(t, "testdata/invalid/unknown_type.yaml")

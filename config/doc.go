@@ -15,7 +15,14 @@
 //	  cursor_flush_interval: 1s      # default 1s
 //	  max_open_segments: 64          # default 64: sealed segments kept open and mapped
 //	admin:
-//	  listen: 127.0.0.1:9464         # default; "off" or "" disables it
+//	  listen: 127.0.0.1:9464         # default; "off" or "" disables it: /healthz, /readyz, /metrics
+//	  api: socket                    # socket (default) | tcp: the admin API on listen too, with a token
+//	  socket: JOURNAL_DIR/admin.sock # default; the admin API's Unix socket (0600)
+//	  allow_uids: []                 # users besides root and the engine's own who may use the socket
+//	  token_file: JOURNAL_DIR/admin.token  # api: tcp only; generated 0600 when missing
+//	  tls: {cert_file: ..., key_file: ..., ca_file: ...}  # HTTPS on listen; off by default
+//	  allowed_hosts: []              # Host names accepted besides loopback and the listen host
+//	  pprof: false                   # /debug/pprof/ with the admin API
 //	log: {level: info, format: text} # debug|info|warn|error; text|json
 //	shutdown_timeout: 30s            # default 30s
 //	sources:
@@ -37,6 +44,22 @@
 // decision. At least one source, sink and route is required. Top-level
 // keys starting with "x-" are ignored, so they can hold YAML anchors for
 // reuse (x-retry: &retry {...}, then retry: *retry or <<: *retry).
+//
+// # Admin
+//
+// The admin TCP listener (admin.listen) serves /healthz, /readyz and
+// /metrics to anyone who can reach it. The admin API (journal records,
+// stats and verify, dead letters, cursors, replay, export, status, and
+// pprof when admin.pprof is true) is served on a Unix socket in the
+// journal directory, mode 0600, that accepts only root and the engine's
+// user (and admin.allow_uids) by the credentials the kernel reports;
+// `sluice journal` commands use it. With admin.api: tcp the API is on
+// admin.listen too, where every API request must present the bearer
+// token of admin.token_file (compared in constant time), over HTTPS when
+// admin.tls is set. Every admin listener refuses a Host that is not
+// loopback, the listen host or in admin.allowed_hosts (DNS rebinding)
+// and cross-site browser requests, with 403. docs/security.md has the
+// whole model.
 //
 // # Components
 //

@@ -13,7 +13,6 @@ import (
 )
 
 var (
-	_ pipeline.Config          = (*AdminConfig)(nil)
 	_ pipeline.Config          = (*LogConfig)(nil)
 	_ encoding.TextUnmarshaler = (*FullPolicy)(nil)
 	_ encoding.TextUnmarshaler = (*LogFormat)(nil)
@@ -38,34 +37,6 @@ const (
 
 // DefaultJournalConfig returns journal.DefaultConfig.
 func DefaultJournalConfig() JournalConfig { return journal.DefaultConfig() }
-
-// AdminConfig configures the admin HTTP endpoint (/healthz, /readyz,
-// /metrics, /debug/pprof).
-type AdminConfig struct {
-	// Listen is host:port. "off" or "" disables the endpoint.
-	Listen string `yaml:"listen"`
-}
-
-// AdminListenOff is the Listen value that disables the admin endpoint.
-const AdminListenOff = "off"
-
-// DefaultAdminConfig listens on loopback only: pprof must not be exposed
-// by accident.
-func DefaultAdminConfig() AdminConfig { return AdminConfig{Listen: "127.0.0.1:9464"} }
-
-// Enabled reports whether the admin endpoint should run.
-func (c AdminConfig) Enabled() bool { return c.Listen != "" && c.Listen != AdminListenOff }
-
-// Validate checks that Listen is host:port with a numeric port.
-func (c *AdminConfig) Validate() error {
-	if !c.Enabled() {
-		return nil
-	}
-	if err := validateListen(c.Listen); err != nil {
-		return &pipeline.FieldError{Field: "listen", Err: err}
-	}
-	return nil
-}
 
 func validateListen(addr string) error {
 	_, port, err := net.SplitHostPort(addr)

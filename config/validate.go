@@ -106,8 +106,9 @@ func (p *parser) validateSettings(doc *document) {
 	p.warnExposedAdmin(doc.Admin)
 }
 
-// warnExposedAdmin warns when the admin endpoint, which serves pprof, is
-// reachable from other hosts.
+// warnExposedAdmin warns when the admin TCP listener is reachable from
+// other hosts: its metrics always, and with api: tcp the admin API, whose
+// token crosses the network in clear without tls.
 func (p *parser) warnExposedAdmin(c AdminConfig) {
 	if !c.Enabled() || p.errs.covered("admin.listen") {
 		return
@@ -119,6 +120,14 @@ func (p *parser) warnExposedAdmin(c AdminConfig) {
 	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
 		return
 	}
+	what := "the admin endpoint (health, readiness, metrics)"
+	if c.APIOnTCP() {
+		what = "the admin API (journal, dead letters, replay, export)"
+	}
 	p.errs.warn(p.dec.valueNode("admin.listen"), "admin.listen",
-		"the admin endpoint (metrics, pprof) is reachable from other hosts; listen on 127.0.0.1 unless that is intended")
+		"%s is reachable from other hosts; listen on 127.0.0.1 unless that is intended", what)
+	if c.APIOnTCP() && c.TLS.IsZero() {
+		p.errs.warn(p.dec.valueNode("admin.listen"), "admin.listen",
+			"the admin API's bearer token crosses the network in clear: set admin.tls.cert_file and admin.tls.key_file")
+	}
 }
