@@ -1,24 +1,26 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/pprof"
 	"strconv"
-	"time"
+
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/sluice-dev/sluice/journal"
 	"github.com/sluice-dev/sluice/pipeline"
 )
 
-// admin is the engine's loopback HTTP listener: health, readiness,
-// metrics, pprof, read access to the journal the engine holds and its
-// dead letters (for `sluice journal` commands run while the engine is up).
+// admin serves the engine's admin endpoints: health, readiness and
+// metrics for anyone who reaches the TCP listener, and the admin API
+// (journal records, stats and verify, dead letters, cursors, replay,
+// export, pprof when enabled) for the `sluice journal` commands, on the
+// Unix socket (admin_socket.go) and, with admin.api: tcp, on the TCP
+// listener behind the bearer token (admin_tcp.go).
 type admin struct {
 	journal journal.Store
 	ready   func() bool
@@ -26,11 +28,26 @@ type admin struct {
 	log     *slog.Logger
 	// audit runs replays and exports inside the engine (admin_audit.go).
 	audit auditDeps
+	// identity is the journal the engine holds, for clients to check.
+	identity journalIdentity
+	// pprof serves /debug/pprof/ with the API (admin.pprof).
+	pprof bool
+	// refusals counts refused requests (admin_refuse.go); nil: not counted.
+	refusals metric.Int64Counter
 }
 
-// handler returns the admin routes.
+// handler returns every admin route: the public ones and the API. It is
+// what the Unix socket serves, behind the peer check.
 func (a *admin) handler() http.Handler {
 	mux := http.NewServeMux()
+	a.publicRoutes(mux)
+	a.apiRoutes(mux)
+	return mux
+}
+
+// publicRoutes adds what the TCP listener serves to anyone: health,
+// readiness and metrics.
+func (a *admin) publicRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeText(w, http.StatusOK, "ok\n")
 	})
@@ -42,18 +59,25 @@ func (a *admin) handler() http.Handler {
 		writeText(w, http.StatusServiceUnavailable, "not ready: journal or sinks not started\n")
 	})
 	mux.Handle("GET /metrics", a.metrics)
-	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
-	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+}
+
+// apiRoutes adds the admin API: what reads or changes the journal, its
+// dead letters and cursors, and pprof when enabled.
+func (a *admin) apiRoutes(mux *http.ServeMux) {
+	if a.pprof {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
+	mux.HandleFunc("GET /journal/identity", a.identityHandler)
 	mux.HandleFunc("GET /journal/stats", a.stats)
 	mux.HandleFunc("GET /journal/records", a.records)
 	mux.HandleFunc("GET /journal/verify", a.verify)
 	a.dlqRoutes(mux)
 	a.cursorRoutes(mux)
 	a.auditRoutes(mux)
-	return mux
 }
 
 func (a *admin) stats(w http.ResponseWriter, r *http.Request) {
@@ -107,48 +131,20 @@ func (a *admin) records(w http.ResponseWriter, r *http.Request) {
 	}
 	follow := q.Get("follow") == "1" || q.Get("follow") == "true"
 	w.Header().Set("Content-Type", "application/x-ndjson")
-	flusher, _ := w.(http.Flusher)
+	sw := streaming(w, r)
 	ctx := r.Context()
 	emit := func(rec pipeline.Record) error {
 		line, err := recordJSON(rec)
 		if err != nil {
 			return err
 		}
-		_, err = w.Write(line)
+		_, err = sw.Write(line)
 		return err
 	}
-	err := streamRecords(ctx, a.journal, from, limit, follow, emit, func() {
-		if flusher != nil {
-			flusher.Flush()
-		}
-	})
+	err := streamRecords(ctx, a.journal, from, limit, follow, emit, sw.Flush)
 	if err != nil && ctx.Err() == nil {
 		a.log.Warn("journal records stream ended", slog.String("error", err.Error()))
 	}
-}
-
-// serveAdmin serves on ln until ctx ends, then shuts down within a few
-// seconds. It closes ln.
-func serveAdmin(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
-	log.Info("admin listening", slog.String("addr", ln.Addr().String()))
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("admin listener: %w", err)
-	case <-ctx.Done():
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	err := srv.Shutdown(shutdownCtx)
-	if errors.Is(err, context.DeadlineExceeded) {
-		err = srv.Close()
-	}
-	if serveErr := <-errc; !errors.Is(serveErr, http.ErrServerClosed) && err == nil {
-		err = serveErr
-	}
-	return err
 }
 
 func parseUintParam(s string, def uint64) (uint64, error) {

@@ -57,7 +57,7 @@ func (a *admin) replay(w http.ResponseWriter, r *http.Request) {
 	}
 	var mu sync.Mutex
 	started := false
-	flusher, _ := w.(http.Flusher)
+	sw := streaming(w, r)
 	send := func(l replayLine) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -66,10 +66,8 @@ func (a *admin) replay(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusOK)
 			started = true
 		}
-		_ = json.NewEncoder(w).Encode(l)
-		if flusher != nil {
-			flusher.Flush()
-		}
+		_ = json.NewEncoder(sw).Encode(l)
+		sw.Flush()
 	}
 	a.log.Info("replay requested through the admin listener", slog.String("sink", req.Sink),
 		slog.String("from", req.From), slog.String("to", req.To), slog.Bool("dry_run", req.DryRun))
@@ -107,7 +105,7 @@ func (a *admin) export(w http.ResponseWriter, r *http.Request) {
 	}
 	opts.Signer = a.audit.signer
 	w.Header().Set("Content-Type", "application/x-ndjson")
-	if _, err := a.journal.Export(r.Context(), w, opts); err != nil {
+	if _, err := a.journal.Export(r.Context(), streaming(w, r), opts); err != nil {
 		// The client sees a stream without a manifest and reports it.
 		a.log.Warn("journal export ended", slog.String("error", err.Error()))
 		panic(http.ErrAbortHandler)

@@ -43,7 +43,7 @@ func (a *admin) dlqList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/x-ndjson")
-	enc := json.NewEncoder(w)
+	enc := json.NewEncoder(streaming(w, r))
 	wrote := false
 	err = a.journal.DeadLetters(r.Context(), f, func(l pipeline.DeadLetter) error {
 		v, err := newDeadLetterView(l)

@@ -29,7 +29,7 @@ func TestAdminEndpoints(t *testing.T) {
 	var ready atomic.Bool
 	tel, err := newTelemetry()
 	require.NoError(t, err)
-	a := &admin{journal: j, ready: ready.Load, metrics: tel.metricsHandler(), log: pipeline.NopSettings("admin").Logger}
+	a := &admin{journal: j, ready: ready.Load, metrics: tel.metricsHandler(), log: pipeline.NopSettings("admin").Logger, pprof: true}
 	srv := httptest.NewServer(a.handler())
 	t.Cleanup(srv.Close)
 
@@ -77,4 +77,12 @@ func TestAdminEndpoints(t *testing.T) {
 	assert.Contains(t, body, "invalid number")
 	code, _ = get("/nope")
 	assert.Equal(t, http.StatusNotFound, code)
+
+	a.pprof = false
+	noPprof := httptest.NewServer(a.handler())
+	t.Cleanup(noPprof.Close)
+	resp, err := http.Get(noPprof.URL + "/debug/pprof/")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode, "pprof is off unless admin.pprof")
 }

@@ -98,15 +98,18 @@ func runEngine(ctx context.Context, s streams, path string) error {
 		return errors.Join(withExit(exitInvalidConfig, err), j.Close(context.WithoutCancel(ctx)))
 	}
 
-	// The admin listener outlives the pipeline so that /readyz reports the
-	// shutdown; it stops after the journal is closed.
+	// The admin listeners outlive the pipeline so that /readyz reports the
+	// shutdown; they stop after the journal is closed.
 	adminCtx, stopAdmin := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopAdmin()
 	var g errgroup.Group
-	if adminLn != nil {
-		a := &admin{journal: j, ready: p.Ready, metrics: tel.metricsHandler(), log: log.With(slog.String("component", "admin")),
-			audit: auditDeps{spec: file.Pipeline, regs: regs, settings: set, signer: signer}}
-		g.Go(func() error { return serveAdmin(adminCtx, adminLn, a.handler(), a.log) })
+	if err := startAdmin(ctx, adminCtx, &g, file, adminLn, adminDeps{
+		journal: j, ready: p.Ready, tel: tel, log: log.With(slog.String("component", "admin")),
+		audit: auditDeps{spec: file.Pipeline, regs: regs, settings: set, signer: signer},
+	}); err != nil {
+		stopAdmin()
+		_ = g.Wait()
+		return errors.Join(err, j.Close(context.WithoutCancel(ctx)))
 	}
 	// With a signing key, the head hash is signed periodically and at
 	// shutdown, so an auditor can prove nothing was cut from the end.

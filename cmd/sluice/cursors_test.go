@@ -4,10 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -114,11 +112,9 @@ func TestCursorsCommandsOnline(t *testing.T) {
 	t.Cleanup(func() { _ = j.Close(context.Background()) })
 	a := &admin{journal: j, ready: func() bool { return true }, metrics: http.NotFoundHandler(), log: pipeline.NopSettings("admin").Logger,
 		audit: auditDeps{spec: pipeline.Spec{Sinks: []pipeline.SinkSpec{{Name: "out"}}}}}
-	srv := httptest.NewServer(a.handler())
-	t.Cleanup(srv.Close)
-	addr := strings.TrimPrefix(srv.URL, "http://")
+	sock := serveAdminSocket(t, dir, a)
 	cur := func(args ...string) (int, string, string) {
-		return sluice(t, append([]string{"journal", "--dir", dir, "--admin", addr, "cursors"}, args...)...)
+		return sluice(t, append([]string{"journal", "--dir", dir, "cursors"}, args...)...)
 	}
 
 	code, out, errOut := cur("list", "--json")
@@ -148,7 +144,7 @@ func TestCursorsCommandsOnline(t *testing.T) {
 	assert.NotContains(t, st.Cursors, "old")
 
 	// The mutating endpoints need the admin header.
-	resp, err := http.Post(srv.URL+"/journal/cursors/x/delete", "", nil)
+	resp, err := socketClient(sock).client.Post("http://sluice-admin/journal/cursors/x/delete", "", nil)
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusForbidden, resp.StatusCode)

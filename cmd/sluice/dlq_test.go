@@ -170,11 +170,9 @@ func TestDLQCommandsOnline(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = j.Close(context.Background()) })
 	a := &admin{journal: j, ready: func() bool { return true }, metrics: http.NotFoundHandler(), log: pipeline.NopSettings("admin").Logger}
-	srv := httptest.NewServer(a.handler())
-	t.Cleanup(srv.Close)
-	addr := strings.TrimPrefix(srv.URL, "http://")
+	serveAdminSocket(t, dir, a)
 	dl := func(args ...string) (int, string, string) {
-		return sluice(t, append([]string{"journal", "dlq", "--dir", dir, "--admin", addr}, args...)...)
+		return sluice(t, append([]string{"journal", "dlq", "--dir", dir}, args...)...)
 	}
 
 	code, out, errOut := dl("list", "--since", "1h")

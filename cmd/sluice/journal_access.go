@@ -6,21 +6,22 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/sluice-dev/sluice/config"
 	"github.com/sluice-dev/sluice/journal"
 	"github.com/sluice-dev/sluice/pipeline"
 )
 
 // journalFlags locate a journal: --dir, or the journal of -c FILE (the
-// embedded default without either); --admin overrides the admin address
-// used when a running engine holds the journal.
+// embedded default without either). When a running engine holds it, the
+// commands reach the engine's admin API on its Unix socket (admin.socket,
+// by default in the journal directory), or with --admin over TCP with
+// the token of admin.token_file (admin.api: tcp).
 type journalFlags struct {
 	config string
 	dir    string
@@ -30,11 +31,11 @@ type journalFlags struct {
 func (f *journalFlags) register(cmd *cobra.Command) {
 	cmd.PersistentFlags().StringVarP(&f.config, "config", "c", "", "configuration file whose journal to use (default: the embedded default)")
 	cmd.PersistentFlags().StringVar(&f.dir, "dir", "", "journal directory (overrides the configuration's journal.dir)")
-	cmd.PersistentFlags().StringVar(&f.admin, "admin", "", "admin address of the running engine (overrides the configuration's admin.listen)")
+	cmd.PersistentFlags().StringVar(&f.admin, "admin", "", "reach the running engine's admin API over TCP at HOST:PORT or https://HOST:PORT (admin.api: tcp; default: its Unix socket)")
 }
 
 // journalView is what journal commands read: a journal opened directly
-// when the engine is stopped, or the running engine's admin listener.
+// when the engine is stopped, or the running engine's admin API.
 type journalView interface {
 	Stats(ctx context.Context) (statsView, error)
 	// Records writes records as JSON lines (see recordJSON) to emit.
@@ -66,7 +67,8 @@ type journalView interface {
 }
 
 // open returns a read-only view of the journal: directly if no process
-// holds it, otherwise through the admin listener of the engine that does.
+// holds it, otherwise through the admin API of the engine that does,
+// after checking that this engine holds this journal.
 func (f *journalFlags) open(ctx context.Context) (journalView, error) {
 	return f.openMode(ctx, false)
 }
@@ -78,29 +80,22 @@ func (f *journalFlags) openWritable(ctx context.Context) (journalView, error) {
 }
 
 func (f *journalFlags) openMode(ctx context.Context, writable bool) (journalView, error) {
-	cfg, adminAddr := journal.DefaultConfig(), f.admin
+	cfg, adminCfg := journal.DefaultConfig(), config.DefaultAdminConfig()
 	cfg.Dir = f.dir
-	if f.dir == "" || adminAddr == "" {
+	if f.dir == "" || f.config != "" {
 		regs, err := registries()
 		if err != nil {
 			return nil, err
 		}
 		file, err := loadConfig(f.config, regs)
 		if err != nil {
-			if f.dir == "" {
-				return nil, withExit(exitInvalidConfig, err)
-			}
-		} else {
-			cfg = file.Journal
-			if f.dir != "" {
-				cfg.Dir = f.dir
-			}
-			if adminAddr == "" && file.Admin.Enabled() {
-				adminAddr = file.Admin.Listen
-			}
+			return nil, withExit(exitInvalidConfig, err)
+		}
+		cfg, adminCfg = file.Journal, file.Admin
+		if f.dir != "" {
+			cfg.Dir = f.dir
 		}
 	}
-	dir := cfg.Dir
 	// A tool never applies retention: only the engine decides what to
 	// remove.
 	cfg.Retention = journal.RetentionConfig{}
@@ -115,12 +110,9 @@ func (f *journalFlags) openMode(ctx context.Context, writable bool) (journalView
 	if !errors.Is(err, journal.ErrInUse) {
 		return nil, journalOpenError(err)
 	}
-	if adminAddr == "" {
-		return nil, withExit(exitJournalInUse, fmt.Errorf("open journal: %w, and no admin address to reach the engine (use --admin)", err))
-	}
-	r := &remoteJournal{base: "http://" + adminAddr, client: &http.Client{}}
-	if _, err := r.Stats(ctx); err != nil {
-		return nil, withExit(exitJournalInUse, fmt.Errorf("journal %s is in use and the engine's admin listener %s did not answer: %w", dir, adminAddr, err))
+	r, err := dialEngine(ctx, adminCfg, cfg.Dir, f.admin)
+	if err != nil {
+		return nil, withExit(exitJournalInUse, fmt.Errorf("journal %s is in use and its engine could not be reached: %w", cfg.Dir, err))
 	}
 	return r, nil
 }
@@ -164,13 +156,6 @@ func journalDamageError(err error) error {
 		return withExit(exitJournalDamage, err)
 	}
 	return err
-}
-
-// remoteJournal reads a running engine's journal through its admin
-// listener.
-type remoteJournal struct {
-	base   string
-	client *http.Client
 }
 
 func (r *remoteJournal) Live() bool { return true }
@@ -235,23 +220,3 @@ func (r *remoteJournal) Verify(ctx context.Context, from, to uint64) (verifyView
 
 func (r *remoteJournal) Close(context.Context) error { return nil }
 
-func (r *remoteJournal) get(ctx context.Context, path string, q url.Values) (*http.Response, error) {
-	u := r.base + path
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := r.client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		resp.Body.Close()
-		return nil, fmt.Errorf("%s: %s: %s", path, resp.Status, body)
-	}
-	return resp, nil
-}

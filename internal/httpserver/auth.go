@@ -56,3 +56,9 @@ func Challenge(err error) string {
 	}
 	return `Bearer realm="sluice"`
 }
+
+// TokenCheck returns a check of "Authorization: Bearer TOKEN" against
+// token, compared in constant time as Server.Authorize does: it returns
+// nil, ErrMissingToken or ErrInvalidToken (answer 401 with
+// WWW-Authenticate: Challenge(err)). An empty token accepts everything.
+func TokenCheck(token string) func(h http.Header) error { return newBearer(token).check }
