@@ -148,4 +148,3 @@ func (r *remoteJournal) get(ctx context.Context, path string, q url.Values) (*ht
 	}
 	return resp, nil
 }
-

@@ -50,8 +50,10 @@ func serveAdmin(ctx context.Context, ln net.Listener, h http.Handler, t adminTim
 		WriteTimeout:      t.Write,
 		IdleTimeout:       t.Idle,
 		ConnContext:       connContext,
-		BaseContext:       func(net.Listener) context.Context { return context.WithValue(context.WithoutCancel(ctx), writeTimeoutKey{}, t.Write) },
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		BaseContext: func(net.Listener) context.Context {
+			return context.WithValue(context.WithoutCancel(ctx), writeTimeoutKey{}, t.Write)
+		},
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
 	log.Info("admin listening", slog.String("addr", ln.Addr().String()))
 	errc := make(chan error, 1)

@@ -60,7 +60,7 @@ func readAdminToken(path string, owned bool) (string, error) {
 		}
 		return "", fmt.Errorf("%w: %w", errTokenFile, err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	fi, err := f.Stat()
 	if err != nil {
 		return "", fmt.Errorf("%w %s: %w", errTokenFile, path, err)

@@ -219,4 +219,3 @@ func (r *remoteJournal) Verify(ctx context.Context, from, to uint64) (verifyView
 }
 
 func (r *remoteJournal) Close(context.Context) error { return nil }
-

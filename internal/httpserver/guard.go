@@ -26,7 +26,7 @@ var (
 	ErrCrossSite = errors.New("cross-site request refused")
 )
 
-// AnyHost, as an allowed_hosts entry, accepts every Host (the DNS
+// AnyHost is the allowed_hosts entry that accepts every Host (the DNS
 // rebinding check is then off; Origin and Sec-Fetch-Site are still
 // checked).
 const AnyHost = "*"
