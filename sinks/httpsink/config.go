@@ -71,6 +71,11 @@ type Config struct {
 	// failure. Other redirects are never followed, because they turn the
 	// request into a GET without the events.
 	FollowRedirects bool `yaml:"follow_redirects"`
+	// AllowInsecureAuth allows basic or bearer authentication over a plain
+	// http URL to a host that is not loopback. Default false: such a
+	// configuration is refused, since the credentials would be sent in
+	// clear (internal/httpclient.CheckCredentialTransport).
+	AllowInsecureAuth bool `yaml:"allow_insecure_auth"`
 }
 
 // BasicAuth is the user name and password for HTTP Basic authentication.
@@ -136,6 +141,15 @@ func (c *Config) Validate() error {
 		add("max_idle_conns", "must be at least 1, got %d", c.MaxIdleConns)
 	}
 	errs = append(errs, c.validateAuth()...)
+	if c.hasAuth() {
+		if err := httpclient.CheckCredentialTransport(u, c.AllowInsecureAuth); err != nil {
+			field := "bearer_token"
+			if c.Basic != nil {
+				field = "basic"
+			}
+			add(field, "%w", err)
+		}
+	}
 	errs = append(errs, validateHeaders(c.Headers, c.hasAuth())...)
 	errs = append(errs, c.validateTLS(u)...)
 	return errors.Join(errs...)

@@ -100,6 +100,10 @@ func (s *sink) Start(ctx context.Context) error {
 		s.logger.WarnContext(ctx, "TLS CERTIFICATE VERIFICATION IS DISABLED (tls.insecure_skip_verify): anyone on the path can read and change the events; use tls.ca_file instead",
 			slog.String("url", s.target))
 	}
+	if len(s.cfg.Headers) > 0 && s.targetURL.Scheme == "http" && !httpclient.IsLoopbackHost(s.targetURL.Hostname()) {
+		s.logger.WarnContext(ctx, "http sink sends its configured headers (secrets) in clear over plain http; use an https url",
+			slog.String("url", s.target), slog.Int("headers", len(s.cfg.Headers)))
+	}
 	s.client, s.auth, s.started = client, auth, true
 	s.logger.InfoContext(ctx, "http sink started", slog.String("url", s.target), slog.String("mode", string(s.cfg.Mode)))
 	return nil
