@@ -141,8 +141,13 @@
 // values that never print, and the sink logs neither headers nor bodies.
 // The TLS files, password_file and bearer_token_file are read once, by
 // Provision (so `sluice validate` reports a missing one with its
-// FILE:LINE:COL), or by Start when nothing provisioned the sink. The URL may not hold credentials, and its query is left
-// out of errors, logs and spans.
+// FILE:LINE:COL), or by Start when nothing provisioned the sink. The URL
+// may not hold credentials, and its query is left out of errors, logs and
+// spans. Basic or bearer authentication over a plain http URL is refused
+// unless the host is loopback (localhost, 127.0.0.0/8, ::1) or
+// allow_insecure_auth: true accepts that anyone on the path can read the
+// credentials; headers configured for a plain http URL to another host
+// are warned about at Start, since they are sent in clear too.
 //
 // # Tracing and telemetry
 //
