@@ -129,6 +129,12 @@ func (d *decoder) mergeSources(v *yaml.Node, path string) []entry {
 // plainCopy returns a copy of n with aliases expanded, merge keys applied
 // and scalars interpolated, for NodeUnmarshaler hooks.
 func (d *decoder) plainCopy(n *yaml.Node, path string, depth int) (*yaml.Node, bool) {
+	return d.copyNode(n, path, depth, true)
+}
+
+// copyNode is plainCopy, with scalars interpolated only when interpolate
+// is set (WrittenUnmarshaler hooks see them as written).
+func (d *decoder) copyNode(n *yaml.Node, path string, depth int, interpolate bool) (*yaml.Node, bool) {
 	if depth > 100 {
 		d.errs.add(n, path, nil, "nesting is too deep")
 		return nil, false
@@ -149,7 +155,7 @@ func (d *decoder) plainCopy(n *yaml.Node, path string, depth int) (*yaml.Node, b
 		if !st.ok {
 			return nil, false
 		}
-		if st.interpolated {
+		if st.interpolated && interpolate {
 			c.Value, c.Tag, c.Style = st.value, "!!str", yaml.DoubleQuotedStyle
 		}
 		return &c, true
@@ -157,7 +163,7 @@ func (d *decoder) plainCopy(n *yaml.Node, path string, depth int) (*yaml.Node, b
 		es := d.entries(n, path)
 		c.Content = make([]*yaml.Node, 0, 2*len(es))
 		for _, e := range es {
-			v, ok := d.plainCopy(e.value, joinPath(path, e.key.Value), depth+1)
+			v, ok := d.copyNode(e.value, joinPath(path, e.key.Value), depth+1, interpolate)
 			if !ok {
 				return nil, false
 			}
@@ -168,7 +174,7 @@ func (d *decoder) plainCopy(n *yaml.Node, path string, depth int) (*yaml.Node, b
 	}
 	c.Content = make([]*yaml.Node, len(n.Content))
 	for i, item := range n.Content {
-		v, ok := d.plainCopy(item, indexPath(path, i), depth+1)
+		v, ok := d.copyNode(item, indexPath(path, i), depth+1, interpolate)
 		if !ok {
 			return nil, false
 		}

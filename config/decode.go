@@ -22,6 +22,16 @@ type NodeUnmarshaler interface {
 	UnmarshalYAMLNode(node *yaml.Node) error
 }
 
+// WrittenUnmarshaler is implemented by config types that also keep their
+// value as written, before interpolation, to show it without the secrets
+// ${...} filled in (the probe source's exec command is its events'
+// target). After the value's NodeUnmarshaler or yaml.Unmarshaler hook
+// succeeded, the loader calls UnmarshalYAMLWritten with the node as
+// written: aliases expanded, ${...} references left as they are.
+type WrittenUnmarshaler interface {
+	UnmarshalYAMLWritten(written *yaml.Node) error
+}
+
 // Defaulter is implemented by config types whose list elements, map values
 // or pointer targets need defaults: the loader calls SetDefaults on every
 // such value it allocates, before decoding into it. Values that exist
@@ -135,10 +145,14 @@ func (d *decoder) decodeValue(n *yaml.Node, v reflect.Value, path string) {
 		pt := v.Addr().Type()
 		switch {
 		case pt.Implements(nodeUnmarshalerType):
-			d.callHook(n, path, v.Addr().Interface().(NodeUnmarshaler).UnmarshalYAMLNode)
+			if d.callHook(n, path, v.Addr().Interface().(NodeUnmarshaler).UnmarshalYAMLNode) {
+				d.callWritten(n, path, v.Addr().Interface())
+			}
 			return
 		case pt.Implements(yamlUnmarshalerType):
-			d.callHook(n, path, v.Addr().Interface().(yaml.Unmarshaler).UnmarshalYAML)
+			if d.callHook(n, path, v.Addr().Interface().(yaml.Unmarshaler).UnmarshalYAML) {
+				d.callWritten(n, path, v.Addr().Interface())
+			}
 			return
 		case v.Type() == durationType, pt.Implements(textUnmarshalerType):
 			d.decodeScalar(n, v, path)
@@ -169,12 +183,29 @@ func (d *decoder) decodeValue(n *yaml.Node, v reflect.Value, path string) {
 	}
 }
 
-func (d *decoder) callHook(n *yaml.Node, path string, hook func(*yaml.Node) error) {
+func (d *decoder) callHook(n *yaml.Node, path string, hook func(*yaml.Node) error) bool {
 	c, ok := d.plainCopy(n, path, 0)
+	if !ok {
+		return false
+	}
+	if err := hook(c); err != nil {
+		d.errs.add(n, path, err, "%v", err)
+		return false
+	}
+	return true
+}
+
+// callWritten gives a WrittenUnmarshaler its value as written.
+func (d *decoder) callWritten(n *yaml.Node, path string, v any) {
+	wu, ok := v.(WrittenUnmarshaler)
 	if !ok {
 		return
 	}
-	if err := hook(c); err != nil {
+	c, ok := d.copyNode(n, path, 0, false)
+	if !ok {
+		return
+	}
+	if err := wu.UnmarshalYAMLWritten(c); err != nil {
 		d.errs.add(n, path, err, "%v", err)
 	}
 }

@@ -2,7 +2,6 @@ package httpclient_test
 
 import (
 	"net/url"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -41,7 +40,7 @@ func TestCheckCredentialTransport(t *testing.T) {
 				return
 			}
 			require.ErrorIs(t, err, httpclient.ErrCleartextCredentials)
-			require.False(t, strings.Contains(err.Error(), "pw"), "the error must not carry the password: %v", err)
+			require.NotContains(t, err.Error(), "pw", "the error must not carry the password")
 		})
 	}
 }

@@ -17,6 +17,10 @@ type Command struct {
 	line string
 	// isLine reports that the command was written as one string.
 	isLine bool
+	// written is the command as written in the config file, before
+	// ${...} interpolation (see UnmarshalYAMLWritten); nil when it is the
+	// command itself.
+	written *Command
 }
 
 // Argv returns a Command that runs args as they are.
@@ -55,6 +59,30 @@ func (c *Command) UnmarshalYAML(n *yaml.Node) error {
 		return nil
 	}
 	return errors.New("command: want a list of strings or one string")
+}
+
+// UnmarshalYAMLWritten implements config.WrittenUnmarshaler: it keeps the
+// command as written, before interpolation, which is what events and
+// logs show (Shown), so that a password filled in from ${VAR} or
+// ${file:...} never reaches them.
+func (c *Command) UnmarshalYAMLWritten(n *yaml.Node) error {
+	var w Command
+	if err := w.UnmarshalYAML(n); err != nil {
+		return err
+	}
+	c.written = &w
+	return nil
+}
+
+// Shown returns the command as it is shown in events and logs: as
+// written in the config file, with its ${...} references rather than
+// their values, and /bin/sh -c before it when shell is set.
+func (c Command) Shown(shell bool) string {
+	w := c
+	if c.written != nil {
+		w = *c.written
+	}
+	return strings.Join(w.resolve(shell), " ")
 }
 
 // MarshalYAML implements yaml.Marshaler.

@@ -94,10 +94,17 @@ type Config struct {
 	ExpectBodyRegex string `yaml:"expect_body_regex"`
 	// FollowRedirects is none (default: a redirect is judged by its own
 	// status), same_host (follow only to the same host:port, as
-	// Kubernetes) or any.
+	// Kubernetes) or any. A redirect from https to http is never
+	// followed (the check fails), and one to another host is sent
+	// without the configured headers.
 	FollowRedirects string `yaml:"follow_redirects"`
 	// MaxRedirects bounds the redirects followed. Default 10.
 	MaxRedirects int `yaml:"max_redirects"`
+	// AllowInsecureAuth accepts a password in a plain http URL
+	// (http://user:pw@host/) to a host that is not loopback. Default
+	// false: refused, since the password would cross the network in
+	// clear (internal/httpclient.CheckCredentialTransport).
+	AllowInsecureAuth bool `yaml:"allow_insecure_auth"`
 	// TLS configures https (and client certificates). Shared.
 	TLS TLSConfig `yaml:"tls"`
 	// KeepAlive reuses connections between checks (a few per host).
@@ -130,6 +137,18 @@ type Config struct {
 	Env map[string]pipeline.Secret `yaml:"env"`
 	// Dir is the command's working directory. Default Sluice's.
 	Dir string `yaml:"dir"`
+	// User runs the command as this user (a name or a numeric uid), with
+	// its primary group unless Group is set and without supplementary
+	// groups. Default: nobody when Sluice runs as root, so that a probe
+	// never holds root's privileges by accident, and Sluice's own user
+	// otherwise. A command handed from root to another user also runs
+	// with no_new_privs (setuid programs and file capabilities grant it
+	// nothing). user: root keeps root. Another user than Sluice's own
+	// needs root. Resolved by Provision.
+	User string `yaml:"user"`
+	// Group runs the command with this group (a name or a numeric gid).
+	// Default: the user's primary group.
+	Group string `yaml:"group"`
 	// MaxOutputBytes bounds the captured output (stdout and stderr
 	// together); the rest is read and discarded. Default 4KiB, at most
 	// 1MiB.

@@ -101,7 +101,9 @@
 //
 //	probe                  the probe's name
 //	kind                   http, https, tcp, exec or hostplugin
-//	target                 the URL (password redacted), host:port, command or plugin base URL
+//	target                 the URL (password and query values redacted), host:port, the
+//	                       command as written in the config (${...} references, not
+//	                       their values) or the plugin base URL
 //	from, to               the transition (state events only)
 //	state                  unknown, healthy or unhealthy, after this check
 //	since                  when the probe entered state
@@ -130,7 +132,13 @@
 // (default 200-399, as Kubernetes), optionally a body containing
 // expect_body or matching expect_body_regex (RE2), within the first
 // max_response_bytes (64KiB) of it; more is never read. Redirects are not
-// followed unless follow_redirects is same_host (Kubernetes' rule) or any.
+// followed unless follow_redirects is same_host (Kubernetes' rule) or any;
+// a redirect from https to plain http is never followed (the check fails
+// saying so), and a redirect to another host is sent without the
+// configured headers. A user and password in a plain http URL to a host
+// that is not loopback is refused unless allow_insecure_auth: true;
+// headers over plain http to such a host are warned about at Provision,
+// and so is, for every probe that sets it, tls.insecure_skip_verify.
 // TLS verification is on; tls.ca_file replaces the system roots,
 // tls.cert_file and tls.key_file present a client certificate. No proxy
 // is used. Connections are kept for the next check unless keep_alive is
@@ -150,7 +158,12 @@
 // stdout and stderr are captured together, up to max_output_bytes (4KiB);
 // the rest is read and discarded, so a command that prints gigabytes costs
 // no memory. The environment is only env plus PATH (Sluice's PATH unless
-// env sets one; the program is looked up in that PATH).
+// env sets one; the program is looked up in that PATH). When Sluice runs
+// as root the command runs as nobody (and its group, no supplementary
+// groups) unless user and group say otherwise, and with no_new_privs, so
+// that neither a setuid program nor a file capability gives it back what
+// was dropped; user: root keeps root. Without root the command runs as
+// Sluice, and naming another user is an error at Provision.
 //
 // hostplugin watches the Azure HostGAPlugin (PROTOCOLS.md §2) the way
 // WALinuxAgent's monitor does, so that a route can report

@@ -22,19 +22,25 @@ const waitDelay = 250 * time.Millisecond
 
 // execChecker runs a command; exit status 0 is healthy.
 type execChecker struct {
-	argv    []string
+	argv []string
+	// shown is the command as written, for target.
+	shown   string
 	env     []string
 	path    string
 	dir     string
 	max     int
 	timeout time.Duration
+	// user and group are as configured; id is who the command runs as,
+	// resolved by provision.
+	user, group string
+	id          identity
 }
 
 var _ checker = (*execChecker)(nil)
 
 func newExecChecker(s spec) *execChecker {
 	c := s.own
-	e := &execChecker{argv: c.Command.resolve(c.Shell), dir: c.Dir, max: int(c.MaxOutputBytes), timeout: s.timeout}
+	e := &execChecker{argv: c.Command.resolve(c.Shell), shown: c.Command.Shown(c.Shell), dir: c.Dir, user: c.User, group: c.Group, max: int(c.MaxOutputBytes), timeout: s.timeout}
 	if e.max == 0 {
 		e.max = defaultMaxOutputBytes
 	}
@@ -54,7 +60,19 @@ func newExecChecker(s spec) *execChecker {
 	return e
 }
 
-func (e *execChecker) target() string { return strings.Join(e.argv, " ") }
+// provision resolves who the command runs as (see resolveIdentity).
+func (e *execChecker) provision() error {
+	euid, egid := effectiveIDs()
+	id, err := resolveIdentity(e.user, e.group, euid, egid)
+	if err != nil {
+		return err
+	}
+	e.id = id
+	return nil
+}
+
+// target is the command as written, before interpolation.
+func (e *execChecker) target() string { return e.shown }
 
 func (e *execChecker) check(ctx context.Context, _ time.Time) outcome {
 	prog, err := lookPath(e.argv[0], e.path)
@@ -72,8 +90,10 @@ func (e *execChecker) check(ctx context.Context, _ time.Time) outcome {
 	// order of the output is kept.
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.WaitDelay = waitDelay
-	setProcessGroup(cmd)
-	err = cmd.Run()
+	setProcessGroup(cmd, e.id)
+	if err = startCommand(cmd, e.id.noNewPrivs); err == nil {
+		err = cmd.Wait()
+	}
 	// The command's children die with it: a probe leaves nothing behind.
 	killProcessGroup(cmd)
 	res := outcome{output: out.String(), truncated: out.Truncated(), exitCode: -1}

@@ -33,12 +33,23 @@ func writeScript(t *testing.T, dir, name, body string) string {
 	return path
 }
 
+// scriptDir returns a temporary directory the commands of exec probes
+// can use: as root they run as nobody, who must reach the scripts (and
+// write the pid file of a test).
+func scriptDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	require.NoError(t, os.Chmod(filepath.Dir(dir), 0o755)) //nolint:gosec // read by the probe's user
+	require.NoError(t, os.Chmod(dir, 0o777))               //nolint:gosec // written by the probe's user
+	return dir
+}
+
 // TestExecChecks runs real scripts: one that succeeds, one that fails,
 // one that hangs (with a child), one that prints megabytes, and checks
 // argv, shell, PATH lookup and the environment.
 func TestExecChecks(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
+	dir := scriptDir(t)
 	pidFile := filepath.Join(dir, "grandchild.pid")
 	ok := writeScript(t, dir, "ok.sh", `echo "all good: $1"`)
 	fail := writeScript(t, dir, "fail.sh", `echo "disk full" >&2; exit 3`)
@@ -146,7 +157,7 @@ func alive(pid int) bool {
 // probe no more than a little memory. Not parallel: it reads the
 // process's allocation counter.
 func TestExecFloodMemory(t *testing.T) {
-	dir := t.TempDir()
+	dir := scriptDir(t)
 	flood := writeScript(t, dir, "flood.sh", `head -c 200000000 /dev/zero`)
 	cfg, err := decode(t, fmt.Sprintf("{kind: exec, interval: 1h, timeout: 60s, failure_threshold: 1, command: [%q]}", flood))
 	require.NoError(t, err)

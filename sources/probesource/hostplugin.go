@@ -61,7 +61,7 @@ func newHostPluginChecker(s spec, tr *http.Transport, clock pipeline.Clock) *hos
 	c := s.own
 	h := &hostPluginChecker{
 		// WALinuxAgent's http.client follows no redirect.
-		client:        &http.Client{Transport: tr, CheckRedirect: redirectPolicy(RedirectsNone, 0)},
+		client:        &http.Client{Transport: tr, CheckRedirect: redirectPolicy(RedirectsNone, 0, nil)},
 		clock:         clock,
 		base:          "http://" + hostPluginAddress(c.Endpoint),
 		containerID:   c.ContainerID,

@@ -69,7 +69,7 @@ func newHTTPChecker(s spec, tr *http.Transport) (*httpChecker, error) {
 		expect:   defaultStatus,
 		maxBody:  int64(c.MaxResponseBytes),
 		timeout:  s.timeout,
-		redacted: u.Redacted(),
+		redacted: httpclient.RedactURL(u),
 	}
 	if h.maxBody == 0 {
 		h.maxBody = defaultMaxResponseBytes
@@ -96,13 +96,26 @@ func newHTTPChecker(s spec, tr *http.Transport) (*httpChecker, error) {
 	if maxRedirects == 0 {
 		maxRedirects = defaultMaxRedirects
 	}
-	h.client = &http.Client{Transport: tr, CheckRedirect: redirectPolicy(c.FollowRedirects, maxRedirects)}
+	secret := make([]string, 0, len(c.Headers))
+	for k := range c.Headers {
+		if !strings.EqualFold(k, "Host") {
+			secret = append(secret, k)
+		}
+	}
+	h.client = &http.Client{Transport: tr, CheckRedirect: redirectPolicy(c.FollowRedirects, maxRedirects, secret)}
 	return h, nil
 }
 
+// errDowngrade refuses a redirect from https to plain http.
+var errDowngrade = errors.New("refused a redirect from https to plain http")
+
 // redirectPolicy implements follow_redirects. A redirect that is not
-// followed is judged by its own status (3xx is healthy by default).
-func redirectPolicy(policy string, limit int) func(*http.Request, []*http.Request) error {
+// followed is judged by its own status (3xx is healthy by default). A
+// redirect to plain http after https is never followed (the check fails:
+// what was sent encrypted would go in clear), and a redirect to another
+// host than the probe's URL drops the configured headers (secret), as
+// the client itself drops Authorization and Cookie.
+func redirectPolicy(policy string, limit int, secretHeaders []string) func(*http.Request, []*http.Request) error {
 	return func(req *http.Request, via []*http.Request) error {
 		switch policy {
 		case RedirectsAny:
@@ -115,6 +128,18 @@ func redirectPolicy(policy string, limit int) func(*http.Request, []*http.Reques
 		}
 		if len(via) > limit {
 			return fmt.Errorf("stopped after %d redirects", limit)
+		}
+		if req.URL.Scheme != "https" {
+			for _, v := range via {
+				if v.URL.Scheme == "https" {
+					return fmt.Errorf("%w (to %s)", errDowngrade, httpclient.RedactURL(req.URL))
+				}
+			}
+		}
+		if req.URL.Host != via[0].URL.Host {
+			for _, k := range secretHeaders {
+				req.Header.Del(k)
+			}
 		}
 		return nil
 	}

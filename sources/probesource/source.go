@@ -26,6 +26,7 @@ type source struct {
 	// tls is the TLS configuration of each transport, which Provision
 	// reads and installs.
 	tls         []transportTLS
+	warnings    []warning
 	provisioned bool
 }
 
@@ -55,6 +56,7 @@ func newSource(set pipeline.Settings, cfg *Config) (*source, error) {
 			s.closeTransports()
 			return nil, fmt.Errorf("probe %q: %w", sp.name, err)
 		}
+		s.warnings = append(s.warnings, warningsOf(sp, c.target())...)
 		s.probes = append(s.probes, &probe{
 			spec: sp, check: c, attrs: tel.attrsFor(sp.name, sp.kind), st: newProbeState(),
 			spanOpts: []trace.SpanStartOption{trace.WithAttributes(
@@ -116,9 +118,11 @@ func (s *source) closeTransports() {
 
 // Provision implements pipeline.Provisioner: it reads the TLS files of
 // the https probes (tls.ca_file, tls.cert_file, tls.key_file) and
-// installs their configuration, so that a missing file is reported
-// before Run, by `sluice validate` too. It contacts no target. Run
-// provisions a source that was not provisioned.
+// installs their configuration, resolves the user and group of the exec
+// probes, and logs the probes whose configuration is unsafe (TLS
+// verification off, headers over plain http), so that a missing file or
+// user is reported before Run, by `sluice validate` too. It contacts no
+// target. Run provisions a source that was not provisioned.
 func (s *source) Provision(ctx context.Context) error {
 	for _, t := range s.tls {
 		conf := t.conf // a copy: Provision keeps what it read
@@ -129,11 +133,16 @@ func (s *source) Provision(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("probe %q: %w", t.probe, err)
 		}
-		if conf.InsecureSkipVerify {
-			s.set.Logger.WarnContext(ctx, "TLS verification is off for a probe", slog.String("probe", t.probe))
-		}
 		t.tr.TLSClientConfig = tc
 	}
+	for _, p := range s.probes {
+		if e, ok := p.check.(*execChecker); ok {
+			if err := e.provision(); err != nil {
+				return fmt.Errorf("probe %q: %w", p.spec.name, err)
+			}
+		}
+	}
+	s.logWarnings(ctx)
 	s.provisioned = true
 	return nil
 }

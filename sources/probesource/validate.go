@@ -36,6 +36,7 @@ var kindFields = []field{
 	{"expect_body_regex", []string{KindHTTP, KindHTTPS}, func(c *Config) bool { return c.ExpectBodyRegex != "" }},
 	{"follow_redirects", []string{KindHTTP, KindHTTPS}, func(c *Config) bool { return c.FollowRedirects != "" }},
 	{"max_redirects", []string{KindHTTP, KindHTTPS}, func(c *Config) bool { return c.MaxRedirects != 0 }},
+	{"allow_insecure_auth", []string{KindHTTP, KindHTTPS}, func(c *Config) bool { return c.AllowInsecureAuth }},
 	{"tls", []string{KindHTTP, KindHTTPS}, func(c *Config) bool { return !c.TLS.IsZero() }},
 	{"keep_alive", []string{KindHTTP, KindHTTPS}, func(c *Config) bool { return c.KeepAlive != nil }},
 	{"max_response_bytes", []string{KindHTTP, KindHTTPS, KindTCP, KindHostPlugin}, func(c *Config) bool { return c.MaxResponseBytes != 0 }},
@@ -46,6 +47,8 @@ var kindFields = []field{
 	{"shell", []string{KindExec}, func(c *Config) bool { return c.Shell }},
 	{"env", []string{KindExec}, func(c *Config) bool { return len(c.Env) > 0 }},
 	{"dir", []string{KindExec}, func(c *Config) bool { return c.Dir != "" }},
+	{"user", []string{KindExec}, func(c *Config) bool { return c.User != "" }},
+	{"group", []string{KindExec}, func(c *Config) bool { return c.Group != "" }},
 	{"max_output_bytes", []string{KindExec}, func(c *Config) bool { return c.MaxOutputBytes != 0 }},
 	{"endpoint", []string{KindHostPlugin}, func(c *Config) bool { return c.Endpoint != "" }},
 	{"container_id", []string{KindHostPlugin}, func(c *Config) bool { return c.ContainerID != "" }},
@@ -207,8 +210,8 @@ func contains(list []string, s string) bool {
 var methodPattern = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
 func validateHTTP(e *errs, c *Config, kind string) {
-	if err := checkURL(c.URL, kind); err != nil {
-		e.add("url", "%v", err)
+	if err := checkURL(c.URL, kind, c.AllowInsecureAuth); err != nil {
+		e.add("url", "%w", err)
 	}
 	if c.Method != "" && !methodPattern.MatchString(c.Method) {
 		e.add("method", "invalid HTTP method %q", c.Method)
@@ -242,8 +245,9 @@ func validateHTTP(e *errs, c *Config, kind string) {
 }
 
 // checkURL requires an absolute http(s) URL with a host; kind https
-// requires the https scheme.
-func checkURL(raw, kind string) error {
+// requires the https scheme. A password in a plain http URL to a host
+// that is not loopback needs allowInsecureAuth.
+func checkURL(raw, kind string, allowInsecureAuth bool) error {
 	if raw == "" {
 		return fmt.Errorf("is required for kind %s", kind)
 	}
@@ -263,6 +267,9 @@ func checkURL(raw, kind string) error {
 		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
 			return fmt.Errorf("invalid port %q", p)
 		}
+	}
+	if u.User != nil {
+		return httpclient.CheckCredentialTransport(u, allowInsecureAuth)
 	}
 	return nil
 }
@@ -320,6 +327,11 @@ func validateExec(e *errs, c *Config) {
 	for k := range c.Env {
 		if k == "" || strings.ContainsAny(k, "=\x00") {
 			e.add("env", "invalid variable name %q", k)
+		}
+	}
+	for name, v := range map[string]string{"user": c.User, "group": c.Group} {
+		if strings.ContainsAny(v, " \t\r\n:\x00") {
+			e.add(name, "want a name or a number, got %q", v)
 		}
 	}
 	if c.MaxOutputBytes < 0 || c.MaxOutputBytes > maxOutputBytesLimit {
