@@ -4,12 +4,17 @@
 // "json", the same lines the file sink writes) or as a one-line summary
 // for people (format "text"):
 //
-//	2025-01-02T03:04:05.600Z #3 WARNING /probe/web sluice.probe.state web
+//	2025-01-02T03:04:05.600Z #3 WARNING /probe/web sluice.probe.state web {"state":"unhealthy","reason":"timeout"}
 //
 // The text line holds the time, the journal sequence, the severity, the
-// source, the type and, if set, the subject; values with spaces, quotes or
-// control characters are quoted as Go strings, so an event can never forge
-// a line of its own.
+// source, the type, the subject ("-" when there is none but there is
+// data) and the data: JSON compacted onto the line, text and JSON that
+// does not parse quoted as a Go string, anything else as
+// <N bytes CONTENT-TYPE>. At most 256 bytes of data are shown, cut at a
+// character boundary and followed by …(N bytes). Values with spaces,
+// quotes, control or format characters or invalid UTF-8 are quoted as Go
+// strings (JSON data holding any is quoted whole), so an event can never
+// forge a line of its own or hide text on a terminal.
 //
 // Each batch is written with one Write call, and writes of all stdout sinks
 // in the process are serialized, so lines of different sinks do not

@@ -5,11 +5,15 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -79,7 +83,27 @@ func goldenDeliveries() []pipeline.Delivery {
 		Sequence: 99,
 	}
 	bare := pipeline.Event{ID: "evt-bare", Source: "", Type: "t\xff", Sequence: 100}
-	return append(ds, pipeline.Delivery{Event: hostile}, pipeline.Delivery{Event: bare})
+	ds = append(ds, pipeline.Delivery{Event: hostile}, pipeline.Delivery{Event: bare})
+	// Data of every kind the text line shows, none of which may break it.
+	for i, d := range []struct{ ct, subject, data string }{
+		{"application/json", "", "{\n  \"state\": \"healthy\",\n  \"note\": \"two words\"\n}"},
+		{"", "-", `[1, 2, {"a": null}]`},
+		{"application/json", "", "{\"s\":\"\u202e\x1b[31m\"}"},                                // raw bidi override and ESC: not valid JSON (ESC), shown quoted
+		{"application/cloudevents+json", "", "{\"s\":\"\u202egnp.exe\"}"},                     // valid JSON with a raw format character: quoted
+		{"application/json", "", `{"broken":`},                                                // JSON that does not parse, and is not text
+		{"text/plain; charset=utf-8", "", "line1\n2025-01-01T00:00:00.000Z #999 INFO forged"}, // text: always quoted
+		{"text/plain", "", "bad \xff utf-8"},                                                  // invalid UTF-8 text: as binary
+		{"application/json", "long", `{"k":"` + strings.Repeat("é", 200) + `"}`},              // cut at a character boundary
+		{"text/plain", "", strings.Repeat("x", 300)},
+		{"application/octet-stream", "", "\x00\x01\x02"},
+	} {
+		ds = append(ds, pipeline.Delivery{Event: pipeline.Event{
+			ID: fmt.Sprintf("evt-data-%d", i), Source: "/data", Type: "sluice.test.data", Subject: d.subject,
+			DataContentType: d.ct, Data: []byte(d.data), Sequence: uint64(200 + i),
+			Time: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC),
+		}})
+	}
+	return ds
 }
 
 func TestGolden(t *testing.T) {
@@ -134,4 +158,28 @@ func TestDeliverOutsideLifecycle(t *testing.T) {
 	require.NoError(t, s.Close(t.Context()))
 	require.ErrorIs(t, s.Deliver(t.Context(), batch), stdoutsink.ErrNotOpen)
 	assert.Empty(t, out.Bytes())
+}
+
+// FuzzTextLine: whatever an event holds, its text line is one line of
+// valid UTF-8 without control characters, of bounded length.
+func FuzzTextLine(f *testing.F) {
+	f.Add("application/json", "s", []byte(`{"a": [1, "x y"]}`))
+	f.Add("text/plain", "", []byte("a\nb\x1b[0m\xff"))
+	f.Add("", "-", []byte("\"\u2028\u202e\""))
+	f.Add("application/octet-stream", "", []byte{0, 0xff})
+	f.Fuzz(func(t *testing.T, ct, subject string, data []byte) {
+		var out lockedBuffer
+		s := newSink(t, stdoutsink.FormatText, &out)
+		require.NoError(t, s.Start(t.Context()))
+		e := pipeline.Event{ID: "f", Source: "/f", Type: "t", Subject: subject, DataContentType: ct, Data: data, Sequence: 1}
+		require.NoError(t, s.Deliver(t.Context(), []pipeline.Delivery{{Event: e}}))
+		line := out.Bytes()
+		require.True(t, bytes.HasSuffix(line, []byte("\n")))
+		line = line[:len(line)-1]
+		require.True(t, utf8.Valid(line), "%q", line)
+		for _, r := range string(line) {
+			require.False(t, unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029', "raw %U in %q", r, line)
+		}
+		require.LessOrEqual(t, len(line), 64+4*len(subject)+4*len(ct)+4*256+40, "%q", line)
+	})
 }

@@ -13,7 +13,8 @@ import (
 const textTimeFormat = "2006-01-02T15:04:05.000Z07:00"
 
 // appendTextLine appends the one-line summary of e:
-// TIME #SEQ SEVERITY SOURCE TYPE [SUBJECT].
+// TIME #SEQ SEVERITY SOURCE TYPE [SUBJECT] [DATA]. When there is data but
+// no subject, the subject column holds "-" (and a subject "-" is quoted).
 func appendTextLine(buf []byte, e *pipeline.Event) ([]byte, error) {
 	if e.Time.IsZero() {
 		buf = append(buf, '-')
@@ -28,9 +29,16 @@ func appendTextLine(buf []byte, e *pipeline.Event) ([]byte, error) {
 	buf = appendValue(buf, e.Source)
 	buf = append(buf, ' ')
 	buf = appendValue(buf, e.Type)
-	if e.Subject != "" {
+	switch {
+	case e.Subject != "":
 		buf = append(buf, ' ')
 		buf = appendValue(buf, e.Subject)
+	case len(e.Data) > 0:
+		buf = append(buf, " -"...)
+	}
+	if len(e.Data) > 0 {
+		buf = append(buf, ' ')
+		buf = appendTextData(buf, e)
 	}
 	return append(buf, '\n'), nil
 }
@@ -50,11 +58,12 @@ func severityLabel(s pipeline.Severity) string {
 	return strings.ToUpper(s.String())
 }
 
-// appendValue appends s, quoted as a Go string if it is empty or holds a
+// appendValue appends s, quoted as a Go string if it is empty, "-" (the
+// placeholder of an absent subject) or holds a
 // space, a quote, a backslash or anything unprintable (newlines, escape
 // sequences), so that every event stays on one unambiguous line.
 func appendValue(buf []byte, s string) []byte {
-	if s == "" || strings.ContainsFunc(s, needsQuote) {
+	if s == "" || s == "-" || strings.ContainsFunc(s, needsQuote) {
 		return strconv.AppendQuote(buf, s)
 	}
 	return append(buf, s...)
