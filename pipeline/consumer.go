@@ -64,7 +64,7 @@ func (s *sinkRunner) consume(ctx, hard context.Context) error {
 		if err != nil {
 			return stopErr(ctx, fmt.Errorf("read journal: %w", err))
 		}
-		b, rejected := s.routes.batch(records)
+		b, rejected := s.routeBatch(ctx, records)
 		if len(rejected) > 0 {
 			if err := s.reject(ctx, rejected); err != nil {
 				return stopErr(ctx, err)

@@ -166,13 +166,8 @@ func (s *sinkRunner) deliver(ctx, hard context.Context, b batch, out outcomes) e
 // error of the sink, logged with its stack, so that one bad event can
 // neither crash the engine nor loop.
 func (s *sinkRunner) attempt(ctx context.Context, deliveries []Delivery, attempt int) (err error) {
-	links := make([]trace.Link, 0, min(len(deliveries), 16))
-	for i := 0; i < len(deliveries) && i < 16; i++ {
-		if sc := trace.SpanContextFromContext(contextWithTraceParent(context.Background(), deliveries[i].Event.TraceParent)); sc.IsValid() {
-			links = append(links, trace.Link{SpanContext: sc})
-		}
-	}
-	ctx, span := s.tel.tracer.Start(ctx, "sink.deliver", trace.WithSpanKind(trace.SpanKindConsumer), trace.WithLinks(links...),
+	ctx, span := startEventsSpan(ctx, s.tel.tracer, "sink.deliver", len(deliveries),
+		func(i int) string { return deliveries[i].Event.TraceParent }, trace.WithSpanKind(trace.SpanKindConsumer),
 		trace.WithAttributes(attribute.String("sluice.sink", s.name), attribute.Int("sluice.events", len(deliveries)),
 			attribute.Int("sluice.attempt", attempt), attribute.Int64("sluice.seq.first", int64(deliveries[0].Event.Sequence))))
 	defer func() {

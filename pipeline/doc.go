@@ -106,7 +106,15 @@
 //
 // Components get a Settings with a scoped slog.Logger, OpenTelemetry
 // tracer and meter providers and a Clock; nothing reads globals. The core
-// records a span per emit (source.emit) and per delivery attempt
-// (sink.deliver, linked to the events' traceparent) and the metrics listed
-// in telemetry.go.
+// records a span per emit (source.emit, the child of the source's own
+// receive span when its context carries one; the journal's append span is
+// its child), per routed batch and sink (sink.route) and per delivery
+// attempt (sink.deliver, the parent of the sink's own client spans). An
+// event's traceparent (the CloudEvents distributed-tracing extension) is
+// its producer's, or else the span that received or emitted it; it is
+// kept in the journal, and the route and deliver spans of a batch whose
+// events share one traceparent are that context's children, so a trace
+// shows receive, append, route and deliver as one tree. A batch of
+// several traces makes them new roots linked to each distinct context (at
+// most 128). The metrics are listed in telemetry.go.
 package pipeline

@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 )
 
@@ -77,14 +76,16 @@ func New(ctx context.Context, spec Spec, regs Registries, j Journal, set Setting
 		}
 		p.sources = append(p.sources, &sourceRunner{name: ss.Name, source: src, host: &sourceHost{
 			name: ss.Name, journal: j, tel: tel, clock: set.Clock,
-			attrs:    metric.WithAttributeSet(attribute.NewSet(attribute.String("source", ss.Name))),
+			attrs:    sourceAttrs(ss.Name, ss.Type),
 			onAppend: p.noteAppended,
 		}})
+		tel.zeroSource(p.sources[len(p.sources)-1].host.attrs)
 	}
 	for _, ks := range spec.Sinks {
 		s, err := newSinkRunner(ctx, ks, &p.spec, regs, j, set, tel, p.matchErrs)
 		if err == nil {
 			p.sinks = append(p.sinks, s)
+			tel.zeroSink(s.attrs, throttles(ks, spec.Routes))
 			err = provision(ctx, s.log, "sink "+ks.Name, s.sink)
 		}
 		if err != nil {

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/metric"
 	"golang.org/x/time/rate"
 )
 
@@ -216,7 +215,7 @@ func newReplayer(ctx context.Context, spec Spec, regs Registries, set Settings, 
 		defer cancel()
 		return nil, errors.Join(fmt.Errorf("sink %s: %w", ks.Name, err), runner.close(closeCtx))
 	}
-	runner.attrs = metric.WithAttributeSet(attribute.NewSet(attribute.String("sink", ks.Name), attribute.Bool("replay", true)))
+	runner.attrs = sinkAttrs(ks.Name, ks.Type, attribute.Bool("replay", true))
 	r.runner = runner
 	return r, nil
 }

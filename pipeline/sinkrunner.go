@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync/atomic"
 
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 )
 
@@ -61,7 +60,7 @@ func newSinkRunner(ctx context.Context, ks SinkSpec, spec *Spec, regs Registries
 	s := &sinkRunner{
 		name: ks.Name, spec: ks, routes: newSinkRoutes(ks.Name, spec.Routes, match), allRts: spec.Routes,
 		retry: retry, batch: batch, log: ksSet.Logger, clock: set.Clock, tel: tel, journal: j,
-		attrs: metric.WithAttributeSet(attribute.NewSet(attribute.String("sink", ks.Name))),
+		attrs: sinkAttrs(ks.Name, ks.Type),
 	}
 	if j != nil {
 		initial, err := j.ConsumerState(ctx, ks.Name)

@@ -1,6 +1,10 @@
 package pipeline
 
 import (
+	"context"
+	"slices"
+
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -8,8 +12,13 @@ import (
 // instrumentationScope is the tracer and meter scope of the pipeline core.
 const instrumentationScope = "github.com/sluice-dev/sluice/pipeline"
 
-// Metric names. Every instrument carries a "source" or "sink" attribute
-// with the component's configured name.
+// Metric names. Every instrument of a source carries "source" (the
+// component's configured name) and "source_type" (its type), every
+// instrument of a sink "sink" and "sink_type"; the counters of each
+// configured component exist from the start, at zero (failures for each
+// kind, emit errors for each reason, throttled for each outcome when the
+// sink or one of its routes throttles), so that rate() and alerts see
+// them before the first event.
 //
 //	sluice.source.events           counter   events emitted and durably appended
 //	sluice.source.emit.errors      counter   failed emits, by reason (full, closed, error)
@@ -109,4 +118,62 @@ func newTelemetry(set Settings) (*telemetry, error) {
 		return nil, err
 	}
 	return t, nil
+}
+
+// Attribute values the counters are created with, at zero.
+var (
+	emitErrorReasons = []string{"full", "closed", "canceled", "error"}
+	failureKinds     = []string{"transient", "permanent", "partial"}
+	throttleOutcomes = []string{"held", "superseded", "overflow"}
+)
+
+// sourceAttrs is the attribute set of a source's measurements.
+func sourceAttrs(name, typ string) metric.MeasurementOption {
+	return metric.WithAttributeSet(attribute.NewSet(attribute.String("source", name), attribute.String("source_type", typ)))
+}
+
+// sinkAttrs is the attribute set of a sink's measurements; extra are
+// added (replay marks its deliveries).
+func sinkAttrs(name, typ string, extra ...attribute.KeyValue) metric.MeasurementOption {
+	return metric.WithAttributeSet(attribute.NewSet(append([]attribute.KeyValue{attribute.String("sink", name), attribute.String("sink_type", typ)}, extra...)...))
+}
+
+// zeroSource creates a source's counters at zero.
+func (t *telemetry) zeroSource(attrs metric.MeasurementOption) {
+	ctx := context.Background()
+	t.sourceEvents.Add(ctx, 0, attrs)
+	for _, r := range emitErrorReasons {
+		t.sourceEmitErrors.Add(ctx, 0, attrs, metric.WithAttributes(attribute.String("reason", r)))
+	}
+}
+
+// zeroSink creates a sink's counters at zero; throttled only when the sink
+// can throttle.
+func (t *telemetry) zeroSink(attrs metric.MeasurementOption, throttles bool) {
+	ctx := context.Background()
+	t.sinkDelivered.Add(ctx, 0, attrs)
+	t.sinkRetries.Add(ctx, 0, attrs)
+	t.sinkDeadLettered.Add(ctx, 0, attrs)
+	for _, k := range failureKinds {
+		t.sinkFailures.Add(ctx, 0, attrs, metric.WithAttributes(attribute.String("kind", k)))
+	}
+	if throttles {
+		for _, o := range throttleOutcomes {
+			t.sinkThrottled.Add(ctx, 0, attrs, metric.WithAttributes(attribute.String("outcome", o)))
+		}
+	}
+}
+
+// throttles reports whether a sink of ks throttles: its own throttle or
+// one of a route delivering to it.
+func throttles(ks SinkSpec, routes []RouteSpec) bool {
+	if ks.Throttle != nil {
+		return true
+	}
+	for _, rt := range routes {
+		if rt.Throttle != nil && slices.Contains(rt.To, ks.Name) {
+			return true
+		}
+	}
+	return false
 }
