@@ -70,13 +70,23 @@ func (c *collector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // startRelay runs sluice from an http source to an http sink in batch
 // mode pointing at c, and returns the ingest URL.
-func startRelay(b *testing.B, c *collector) string {
+func startRelay(b *testing.B, c *collector, env ...string) string {
 	b.Helper()
 	srv := httptest.NewServer(c)
 	b.Cleanup(srv.Close)
-	dir := b.TempDir()
-	ingest, admin := freeAddr(b), freeAddr(b)
-	cfg := writeFile(b, dir, "relay.yaml", fmt.Sprintf(`
+	url, e := relay(b, srv.URL, env...)
+	b.Cleanup(func() { _ = e.stop(30 * time.Second) })
+	return url
+}
+
+// relay runs sluice, with env added, from an http source to an http sink
+// in batch mode posting to peer, waits until it is ready and returns the
+// ingest URL and the engine.
+func relay(tb testing.TB, peer string, env ...string) (string, *engine) {
+	tb.Helper()
+	dir := tb.TempDir()
+	ingest, admin := freeAddr(tb), freeAddr(tb)
+	cfg := writeFile(tb, dir, "relay.yaml", fmt.Sprintf(`
 journal: {dir: %[1]s/journal}
 admin: {listen: "%[3]s"}
 log: {level: warn}
@@ -91,11 +101,10 @@ sinks:
     batch: {max_events: 1000, max_bytes: 4MiB}
 routes:
   - {name: relay, from: [ingest], to: [peer]}
-`, dir, ingest, admin, srv.URL))
-	e := startEngine(b, cfg)
-	b.Cleanup(func() { _ = e.stop(30 * time.Second) })
+`, dir, ingest, admin, peer))
+	e := startEngine(tb, cfg, env...)
 	e.waitReady(admin, 30*time.Second)
-	return "http://" + ingest + "/events"
+	return "http://" + ingest + "/events", e
 }
 
 // BenchmarkEndToEndHTTP measures events per second from the HTTP source

@@ -87,7 +87,7 @@ func newTelemetry(o Options, observe func() (segments int, bytes int64), health 
 		metric.WithDescription("Attempts to reopen the active segment after a failed commit, by outcome (ok, failed).")); err != nil {
 		return nil, err
 	}
-	refusing, err := m.Int64ObservableGauge(metricRefusing, metric.WithUnit("1"),
+	refusing, err := m.Int64ObservableGauge(metricRefusing, // a state, not a ratio: no unit
 		metric.WithDescription("1 while the journal refuses writes after a failed commit, else 0."))
 	if err != nil {
 		return nil, err

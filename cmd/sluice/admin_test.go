@@ -27,7 +27,7 @@ func TestAdminEndpoints(t *testing.T) {
 	}})
 	require.NoError(t, err)
 	var ready atomic.Bool
-	tel, err := newTelemetry()
+	tel, err := newTelemetry(t.Context(), pipeline.NopSettings("admin").Logger, io.Discard)
 	require.NoError(t, err)
 	a := &admin{journal: j, ready: ready.Load, metrics: tel.metricsHandler(), log: pipeline.NopSettings("admin").Logger, pprof: true}
 	srv := httptest.NewServer(a.handler())

@@ -69,12 +69,15 @@ func runEngine(ctx context.Context, s streams, path string) error {
 			_ = adminLn.Close()
 		}
 	}
-	tel, err := newTelemetry()
+	tel, err := newTelemetry(ctx, log, s.errOut)
 	if err != nil {
 		closeAdminLn()
+		if errors.Is(err, ErrTelemetryEnv) {
+			return withExit(exitInvalidConfig, err)
+		}
 		return err
 	}
-	defer func() { _ = tel.shutdown(context.WithoutCancel(ctx)) }()
+	defer func() { _ = tel.shutdown(ctx) }()
 
 	signer, err := engineSigningKey(file.Journal.SigningKey)
 	if err != nil {

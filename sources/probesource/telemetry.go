@@ -55,7 +55,7 @@ func newTelemetry(set pipeline.Settings) (*telemetry, error) {
 		metric.WithExplicitBucketBoundaries(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
 	transitions, err3 := m.Int64Counter(metricTransitions, metric.WithUnit("{transition}"),
 		metric.WithDescription("Probe state transitions recorded, by probe and new state."))
-	state, err4 := m.Int64ObservableGauge(metricState, metric.WithUnit("1"),
+	state, err4 := m.Int64ObservableGauge(metricState, // a state, not a ratio: no unit (Prometheus would add _ratio)
 		metric.WithDescription("Probe state: 1 healthy, 0 unhealthy, -1 unknown."))
 	emitFailures, err5 := m.Int64Counter(metricEmitFailures, metric.WithUnit("{batch}"),
 		metric.WithDescription("Probe event batches the journal refused; the probe's state is kept and retried with the next check."))
