@@ -16,6 +16,9 @@ type consumer struct {
 	*sinkRunner
 	// committed is the cursor position last committed.
 	committed uint64
+	// done holds the outcomes to signal after the next commit, while a
+	// DeliveryWatch is open on the sink (see completion.go).
+	done []Completion
 }
 
 var _ outcomes = (*consumer)(nil)
@@ -33,6 +36,7 @@ func (s *sinkRunner) consume(ctx, hard context.Context) error {
 		return stopErr(ctx, err)
 	}
 	c := &consumer{sinkRunner: s, committed: next}
+	hard = context.WithValue(hard, resultsKey{}, s.hub) // for SetResult
 	s.next.Store(next)
 	limit := ReadLimit{MaxRecords: s.batch.MaxEvents, MaxBytes: int(s.batch.MaxBytes)}
 	checkRedrives := true // at start, then whenever a redrive is requested
@@ -69,6 +73,7 @@ func (s *sinkRunner) consume(ctx, hard context.Context) error {
 			if err := s.reject(ctx, rejected); err != nil {
 				return stopErr(ctx, err)
 			}
+			c.noteRejected(rejected)
 		}
 		if len(records) > 0 {
 			s.oldestPending.Store(records[0].AppendTime.UnixNano())
@@ -98,17 +103,20 @@ func (c *consumer) commit(ctx context.Context, upTo uint64) error {
 		upTo = held
 	}
 	changes := c.state.TakeChanges(c.name)
-	if upTo <= c.committed && len(changes) == 0 {
-		return nil
+	if upTo > c.committed || len(changes) > 0 {
+		upTo = max(upTo, c.committed)
+		err := retry(ctx, c.clock, c.retry.withoutElapsed(), c.journalRetrying("commit cursor"), func(int) error {
+			return asPermanentUnlessUnavailable(c.journal.CommitCursor(context.WithoutCancel(ctx), c.name, upTo, changes...))
+		})
+		if err != nil {
+			return fmt.Errorf("commit cursor: %w", err)
+		}
+		c.committed = upTo
 	}
-	upTo = max(upTo, c.committed)
-	err := retry(ctx, c.clock, c.retry.withoutElapsed(), c.journalRetrying("commit cursor"), func(int) error {
-		return asPermanentUnlessUnavailable(c.journal.CommitCursor(context.WithoutCancel(ctx), c.name, upTo, changes...))
-	})
-	if err != nil {
-		return fmt.Errorf("commit cursor: %w", err)
+	if len(c.done) > 0 || c.hub.active.Load() > 0 {
+		c.hub.publish(c.done, c.committed)
+		c.done = c.done[:0]
 	}
-	c.committed = upTo
 	return nil
 }
 
@@ -116,6 +124,7 @@ func (c *consumer) commit(ctx context.Context, upTo uint64) error {
 // the store.
 func (c *consumer) delivered(ctx context.Context, b batch) error {
 	if b.letters == nil {
+		c.noteDone(b, OutcomeDelivered, nil, "")
 		return nil
 	}
 	if err := c.resolveLetters(ctx, b); err != nil {
@@ -136,7 +145,13 @@ func (c *consumer) pending(ctx context.Context, b batch) error {
 
 // failed implements outcomes: the deliveries go to the dead-letter store.
 func (c *consumer) failed(ctx context.Context, b batch, errs []error, reason string, h history) error {
-	return c.giveUp(ctx, b, errs, reason, h)
+	if err := c.giveUp(ctx, b, errs, reason, h); err != nil {
+		return err
+	}
+	if b.letters == nil {
+		c.noteDone(b, OutcomeDeadLettered, errs, reason)
+	}
+	return nil
 }
 
 // readRetrying is readOrWake, waiting and trying again (with the sink's

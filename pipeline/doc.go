@@ -42,6 +42,18 @@
 // (sluice.sink.dead_lettered), logged with the first and last error, kept
 // for redrive, and still in the journal for replay.
 //
+// # Waiting for a delivery
+//
+// A source that must answer its origin only once a sink applied the event
+// (a load-balancer request answered after HAProxy reloaded) asserts its
+// host to DeliveryWatcher, opens a DeliveryWatch on the sinks before Emit
+// and waits, bounded by a deadline, for each sink's Completion of the
+// emitted sequence: delivered (with the Result the sink attached through
+// SetResult), dead-lettered (with the error and reason) or skipped (not
+// selected by the sink's routes). Completions are signalled by the live
+// consumer after its cursor commit, in memory only (see
+// completion.go); sinks without an open watch pay nothing.
+//
 // # Routes
 //
 // An event goes to a sink through the first route (in configuration

@@ -21,9 +21,15 @@ type sourceHost struct {
 	attrs   metric.MeasurementOption
 	// onAppend is told the last appended sequence, for lag accounting.
 	onAppend func(last uint64)
+	// sinks finds a sink of the pipeline by name (nil if none), for
+	// WatchDeliveries.
+	sinks func(name string) *sinkRunner
 }
 
-var _ SourceHost = (*sourceHost)(nil)
+var (
+	_ SourceHost      = (*sourceHost)(nil)
+	_ DeliveryWatcher = (*sourceHost)(nil)
+)
 
 // Emit implements SourceHost. It fills Origin (always), Source (when
 // empty, "/sluice/sources/NAME") and TraceParent (when empty, from the

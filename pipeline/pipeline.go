@@ -77,7 +77,7 @@ func New(ctx context.Context, spec Spec, regs Registries, j Journal, set Setting
 		p.sources = append(p.sources, &sourceRunner{name: ss.Name, source: src, host: &sourceHost{
 			name: ss.Name, journal: j, tel: tel, clock: set.Clock,
 			attrs:    sourceAttrs(ss.Name, ss.Type),
-			onAppend: p.noteAppended,
+			onAppend: p.noteAppended, sinks: p.sinkNamed,
 		}})
 		tel.zeroSource(p.sources[len(p.sources)-1].host.attrs)
 	}

@@ -38,6 +38,8 @@ type sinkRunner struct {
 	// oldestPending is the append time (unix nanos) of the oldest record
 	// read but not yet handled, 0 when caught up; for the lag age gauge.
 	oldestPending atomic.Int64
+	// hub signals completions to DeliveryWatch (see completion.go).
+	hub *completionHub
 }
 
 // reservedStatePrefix starts the consumer-state keys the runner keeps for
@@ -59,7 +61,7 @@ func newSinkRunner(ctx context.Context, ks SinkSpec, spec *Spec, regs Registries
 	ksSet := set.For("sink", ks.Name)
 	s := &sinkRunner{
 		name: ks.Name, spec: ks, routes: newSinkRoutes(ks.Name, spec.Routes, match), allRts: spec.Routes,
-		retry: retry, batch: batch, log: ksSet.Logger, clock: set.Clock, tel: tel, journal: j,
+		retry: retry, batch: batch, log: ksSet.Logger, clock: set.Clock, tel: tel, journal: j, hub: newCompletionHub(ks.Name),
 		attrs: sinkAttrs(ks.Name, ks.Type),
 	}
 	if j != nil {
