@@ -15,12 +15,18 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestLBWorkerToHAProxy runs the real binary with an lbworker source and
-// a haproxy sink against a real HAProxy in master-worker mode: a Libra
-// UPDATE posted over HTTP is answered PASS, and HAProxy then balances
-// traffic over the nodes it names; SUSPEND stops the traffic and ENABLE
-// brings it back.
-func TestLBWorkerToHAProxy(t *testing.T) {
+// lbHAProxy is the binary running an lbworker source (HTTP on ingest,
+// token e2e-token) and a haproxy sink, with a real HAProxy in
+// master-worker mode on the sink's file.
+type lbHAProxy struct {
+	e             *engine
+	ingest, admin string
+}
+
+// startLBHAProxy starts it; source and sink are extra YAML lines for the
+// source's "with" and the sink's entry (indented by the caller).
+func startLBHAProxy(t *testing.T, source, sink string) lbHAProxy {
+	t.Helper()
 	bin, err := exec.LookPath("haproxy")
 	if err != nil {
 		t.Fatalf("haproxy is required by this test and was not found (%v): apt-get install -y --no-install-recommends haproxy", err)
@@ -40,6 +46,7 @@ sources:
     with:
       gearman: {servers: []}
       http: {enabled: true, listen: "%[2]s", token: e2e-token}
+%[7]s
 sinks:
   - name: haproxy
     type: haproxy
@@ -52,11 +59,12 @@ sinks:
       user: ""
       group: ""
       log: ""
+%[8]s
 routes:
   - name: lb
     from: [lb]
     to: [haproxy]
-`, dir, ingest, admin, cfgPath, bin, master))
+`, dir, ingest, admin, cfgPath, bin, master, source, sink))
 	e := startEngine(t, cfg)
 	e.waitReady(admin, 30*time.Second)
 	waitListening(t, ingest)
@@ -72,7 +80,17 @@ routes:
 		}
 		require.True(t, time.Now().Before(deadline), "haproxy master socket")
 	}
+	return lbHAProxy{e: e, ingest: ingest, admin: admin}
+}
 
+// TestLBWorkerToHAProxy runs the real binary with an lbworker source and
+// a haproxy sink against a real HAProxy in master-worker mode: a Libra
+// UPDATE posted over HTTP is answered PASS, and HAProxy then balances
+// traffic over the nodes it names; SUSPEND stops the traffic and ENABLE
+// brings it back.
+func TestLBWorkerToHAProxy(t *testing.T) {
+	lb := startLBHAProxy(t, "", "")
+	ingest, e := lb.ingest, lb.e
 	names := []string{"n1", "n2"}
 	ports := make([]int, len(names))
 	for i, name := range names {

@@ -82,7 +82,8 @@ type Request struct {
 
 // LoadBalancer is one entry of loadBalancers.
 type LoadBalancer struct {
-	// ID is the load balancer's id, required by ARCHIVE only.
+	// ID is the load balancer's id, required by ARCHIVE only; UPDATE
+	// keeps it when given (sluice.lb.state events name it).
 	ID string `json:"id,omitempty"`
 	// Name is informational (Libra ignored it).
 	Name string `json:"name,omitempty"`

@@ -74,6 +74,7 @@ func validateLB(r refuser, lbVal *Value, protocols map[string]bool, ports map[in
 		return lb, ref
 	}
 	lb.Name = optionalString(lbVal, "name")
+	lb.ID = optionalString(lbVal, "id") // informational, as name; the state events carry it
 	lb.Algorithm = AlgorithmRoundRobin
 	if algoVal, ok := present(lbVal, "algorithm"); ok {
 		algo := strings.ToUpper(algoVal.Str())

@@ -83,9 +83,17 @@
 // Read from the stats socket ("show stat -1 4 -1" and "-1 2 -1", parsed by
 // column name): node statuses (UP only when HAProxy says exactly UP, else
 // DOWN, as Libra, with HAProxy's own text in detail) and each backend's
-// bytes out. The reply to the requester needs reply_after, which this
-// build does not have: the result is logged and kept in the sink state
-// (keys stats and metrics).
+// bytes out, logged and kept in the sink state (keys stats and metrics).
+// The requester gets them through the lbworker source's reply_after: the
+// sink attaches a result (pipeline.SetResult) in Libra's shape, STATS
+// nodes [{"id","status"}], METRICS utc_start (the previous METRICS, or
+// the sink's start), utc_end (now, "YYYY-MM-DD HH:MM:SS" UTC) and
+// loadBalancers [{"protocol","bytes_out"}] (HAProxy's bout counter, which
+// a reload resets); after DELETE both are FAIL "Load balancer has been
+// deleted" with status DELETED, as Libra answered. ARCHIVE (uploading
+// the log to Swift) is not done by this sink: its result is FAIL saying
+// so. A rejected configuration or failed reload is a permanent error, so
+// with reply_after the requester gets FAIL with HAProxy's message.
 //
 // # State
 //

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/sluice-dev/sluice/internal/libra"
 	"github.com/sluice-dev/sluice/pipeline"
@@ -31,15 +32,20 @@ const (
 	StateStats = "stats"
 	// StateMetrics is the JSON of the last METRICS: {"load_balancers":[BackendBytes...]}.
 	StateMetrics = "metrics"
+	// StateMetricsAt is when the last METRICS was answered (RFC 3339),
+	// the next one's utc_start.
+	StateMetricsAt = "metrics_at"
 )
 
 type sink struct {
-	cfg    *Config
-	log    *slog.Logger
-	state  pipeline.SinkState
-	params renderParams
-	apply  *applier
-	tel    *telemetry
+	cfg     *Config
+	log     *slog.Logger
+	clock   pipeline.Clock
+	started time.Time // utc_start of the first METRICS
+	state   pipeline.SinkState
+	params  renderParams
+	apply   *applier
+	tel     *telemetry
 }
 
 var _ pipeline.Sink = (*sink)(nil)
@@ -51,7 +57,7 @@ func newSink(set pipeline.Settings, cfg *Config) (*sink, error) {
 		return nil, fmt.Errorf("haproxy sink telemetry: %w", err)
 	}
 	return &sink{
-		cfg: cfg, log: set.Logger, state: set.State, tel: tel,
+		cfg: cfg, log: set.Logger, clock: set.Clock, started: set.Clock.Now().UTC(), state: set.State, tel: tel,
 		params: renderParams{
 			statsSocket: cfg.StatsSocket, bind: cfg.BindAddress, user: cfg.User, group: cfg.Group,
 			log: cfg.Log, maxConn: cfg.MaxConn,
@@ -153,13 +159,16 @@ func (s *sink) deliver(ctx context.Context, d pipeline.Delivery) (err error) {
 	case libra.ActionDelete:
 		st = lbState{deleted: true}
 	case libra.ActionStats:
-		s.recordStats(ctx, log, st)
+		pipeline.SetResult(ctx, d, s.recordStats(ctx, log, st))
 		return nil
 	case libra.ActionMetrics:
-		s.recordMetrics(ctx, log, st)
+		pipeline.SetResult(ctx, d, s.recordMetrics(ctx, log, st))
+		return nil
+	case libra.ActionArchive:
+		pipeline.SetResult(ctx, d, libra.FailResult(errArchive, nil))
 		return nil
 	default:
-		return nil // DISCOVER, DIAGNOSTICS and ARCHIVE change nothing here
+		return nil // DISCOVER and DIAGNOSTICS change nothing here
 	}
 	live := st.lbs
 	if st.suspended {
@@ -213,13 +222,17 @@ func (s *sink) save(st lbState, text string) {
 	s.state.Set(StateLoadBalancers, b)
 }
 
-func (s *sink) recordStats(ctx context.Context, log *slog.Logger, st lbState) {
+// recordStats reads the node statuses into the sink state and returns
+// the reply_after result (statsResult).
+func (s *sink) recordStats(ctx context.Context, log *slog.Logger, st lbState) []byte {
 	var v any
+	var nodes []NodeStatus
+	var err error
 	switch {
 	case st.deleted:
 		v = map[string]string{"status": "DELETED"}
 	default:
-		nodes, err := nodeStatuses(ctx, s.cfg.StatsSocket, s.cfg.Reload.Timeout)
+		nodes, err = nodeStatuses(ctx, s.cfg.StatsSocket, s.cfg.Reload.Timeout)
 		if err != nil {
 			v = map[string]string{"error": err.Error()}
 		} else {
@@ -229,15 +242,20 @@ func (s *sink) recordStats(ctx context.Context, log *slog.Logger, st lbState) {
 	b, _ := json.Marshal(v)
 	s.state.Set(StateStats, b)
 	log.InfoContext(ctx, "stats read", slog.String("stats", string(b)))
+	return statsResult(st.deleted, nodes, err)
 }
 
-func (s *sink) recordMetrics(ctx context.Context, log *slog.Logger, st lbState) {
+// recordMetrics reads each backend's bytes out into the sink state and
+// returns the reply_after result (metricsResult).
+func (s *sink) recordMetrics(ctx context.Context, log *slog.Logger, st lbState) []byte {
 	var v any
+	var lbs []BackendBytes
+	var err error
 	switch {
 	case st.deleted:
 		v = map[string]string{"status": "DELETED"}
 	default:
-		lbs, err := backendBytes(ctx, s.cfg.StatsSocket, s.cfg.Reload.Timeout)
+		lbs, err = backendBytes(ctx, s.cfg.StatsSocket, s.cfg.Reload.Timeout)
 		if err != nil {
 			v = map[string]string{"error": err.Error()}
 		} else {
@@ -247,6 +265,17 @@ func (s *sink) recordMetrics(ctx context.Context, log *slog.Logger, st lbState) 
 	b, _ := json.Marshal(v)
 	s.state.Set(StateMetrics, b)
 	log.InfoContext(ctx, "metrics read", slog.String("metrics", string(b)))
+	now := s.clock.Now().UTC()
+	start := s.started
+	if prev, ok := s.state.Get(StateMetricsAt); ok {
+		if t, err := time.Parse(time.RFC3339Nano, string(prev)); err == nil {
+			start = t
+		}
+	}
+	if err == nil {
+		s.state.Set(StateMetricsAt, []byte(now.Format(time.RFC3339Nano)))
+	}
+	return metricsResult(st.deleted, start, now, lbs, err)
 }
 
 func setFlag(st pipeline.SinkState, key string, on bool) {

@@ -68,11 +68,11 @@ var stateNames = func() map[string]string {
 		},
 		stateOutOfService: {
 			"outofservice", "out_of_service", "out-of-service", "unhealthy", "down", "fail", "failed", "failing",
-			"failure", "error", "critical", "offline", "unavailable", "dead", "stopped", "red",
+			"failure", "error", "critical", "offline", "unavailable", "dead", "stopped", "red", "deleted",
 		},
 		stateMaintenance: {
 			"maintenance", "draining", "drain", "drained", "disabled", "unknown", "pending", "starting",
-			"initializing", "degraded", "warning", "paused", "standby", "yellow",
+			"initializing", "degraded", "warning", "paused", "standby", "yellow", "suspended",
 		},
 	} {
 		for _, n := range names {

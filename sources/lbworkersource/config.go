@@ -3,6 +3,7 @@ package lbworkersource
 import (
 	"errors"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -34,6 +35,18 @@ type Config struct {
 	// ShutdownTimeout bounds the requests in flight when the source stops:
 	// their append may finish and their reply be sent. Default 10s.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// ReplyAfter names the sinks (the haproxy sink) whose outcome the
+	// reply waits for: UPDATE, SUSPEND, ENABLE, DELETE, STATS, METRICS and
+	// ARCHIVE are answered once every one of them delivered the request
+	// (PASS, with the fields the sink added) or gave up on it (FAIL with
+	// the sink's reason), and the load balancers' state changes are
+	// emitted as sluice.lb.state events. Empty (the default): PASS once
+	// the request is durable; STATS, METRICS and ARCHIVE then FAIL.
+	ReplyAfter []string `yaml:"reply_after" config:"sink"`
+	// ReplyTimeout bounds the wait for the reply_after sinks; then the
+	// reply is FAIL "not applied in time" (the request stays journaled and
+	// its delivery continues). Default 20s; below http.write_timeout.
+	ReplyTimeout time.Duration `yaml:"reply_timeout"`
 	// Discover is what DISCOVER answers.
 	Discover DiscoverConfig `yaml:"discover"`
 	// Diagnostics configures DIAGNOSTICS.
@@ -124,6 +137,7 @@ func defaultConfig() *Config {
 		},
 		MaxRequestBytes: 1 << 20,
 		DedupeWindow:    10000,
+		ReplyTimeout:    20 * time.Second,
 		ShutdownTimeout: 10 * time.Second,
 		Discover:        DiscoverConfig{Version: "1.0", Release: "1.0.0"},
 		Diagnostics:     DiagnosticsConfig{NetworkTarget: "google.com:80", Timeout: 5 * time.Second},
@@ -182,6 +196,16 @@ func (c *Config) Validate() error {
 	}
 	if c.DedupeWindow < 1 {
 		add("dedupe_window", "must be at least 1, got %d", c.DedupeWindow)
+	}
+	for i, name := range c.ReplyAfter {
+		if name == "" || slices.Contains(c.ReplyAfter[:i], name) {
+			add("reply_after["+strconv.Itoa(i)+"]", "must name a sink once, got %q", name)
+		}
+	}
+	if c.ReplyTimeout <= 0 {
+		add("reply_timeout", "must be positive, got %s", c.ReplyTimeout)
+	} else if c.HTTP.Enabled && len(c.ReplyAfter) > 0 && c.ReplyTimeout >= c.HTTP.WriteTimeout {
+		add("reply_timeout", "must be below http.write_timeout (%s), or the HTTP server drops the reply, got %s", c.HTTP.WriteTimeout, c.ReplyTimeout)
 	}
 	if c.ShutdownTimeout <= 0 {
 		add("shutdown_timeout", "must be positive, got %s", c.ShutdownTimeout)

@@ -119,6 +119,22 @@ func (d *dedupe) prepare(source, key string, reply []byte) pending {
 	return p
 }
 
+// revise replaces the reply remembered for key, keeping its place, and
+// returns the state update that stores it; false when key is no longer
+// remembered.
+func (d *dedupe) revise(source, key string, reply []byte) (pipeline.StateUpdate, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	r, ok := d.replies[key]
+	if !ok {
+		return pipeline.StateUpdate{}, false
+	}
+	r.Reply = reply
+	d.replies[key] = r
+	value, _ := json.Marshal(r)
+	return pipeline.StateUpdate{Source: source, Key: statePrefix + key, Value: value}, true
+}
+
 // commit records p after its append succeeded.
 func (d *dedupe) commit(p pending) {
 	d.mu.Lock()

@@ -22,9 +22,46 @@
 // after a successful apply. DISCOVER (version, release from discover.*) and
 // DIAGNOSTICS (gearman: a TCP connect to every configured server; network:
 // one to diagnostics.network_target) are answered by the source. STATS,
-// METRICS and ARCHIVE need a sink's answer, which needs the reply_after
-// feature (a per-sequence delivery completion in the core) that this build
-// does not have: they are journaled and answered FAIL with that reason.
+// METRICS and ARCHIVE need a sink's answer: without reply_after they are
+// journaled and answered FAIL saying so.
+//
+// # reply_after
+//
+// With reply_after: [SINK...] (the haproxy sink), every action but
+// DISCOVER and DIAGNOSTICS is answered only once each named sink has
+// completed the request (pipeline.DeliveryWatch, the core's per-sequence
+// delivery completion): PASS when every sink delivered it, with the
+// fields a sink attached (STATS' nodes, METRICS' loadBalancers, see
+// libra.ApplyResult); FAIL with "sink NAME: REASON" when a sink gave up on
+// it (a configuration HAProxy rejects), when a sink's result says FAIL
+// (STATS after DELETE), or when none of a sink's routes selects it. The
+// wait is bounded by reply_timeout (default 20s, below
+// http.write_timeout): then FAIL "not applied in time: ..." (HTTP 504);
+// the request stays journaled and its delivery continues. Run fails at
+// start when a name is not a sink of the pipeline. The reply remembered
+// for a dedupe key is replaced by the final one once it is known; a
+// resubmission after a crash between the append and the sinks' answer
+// gets the provisional reply written with the request (PASS for UPDATE,
+// SUSPEND, ENABLE, DELETE, which the sink applies from the journal after
+// the restart; FAIL for STATS, METRICS, ARCHIVE).
+//
+// # Load-balancer state events
+//
+// With reply_after, each change of a load balancer's state that a
+// request's outcome implies is an event sluice.lb.state (data
+// eventtypes.LBStateData: load_balancer (the id, else the protocol),
+// protocol, port, from, to, reason, action, request_id, at), appended
+// with the final reply before it is sent, severity notice (warning for
+// ERROR); the VES sink sends them as stateChange, and like any event they
+// route to KVP or Kubernetes. States are tracked per protocol (a Libra
+// device has one load balancer per protocol) in the source's state, so a
+// restart neither repeats nor misses a change: UPDATE makes its load
+// balancers ACTIVE (SUSPENDED while the device is suspended) and those it
+// no longer lists DELETED, or ERROR with the sink's reason when it
+// failed (HAProxy keeps serving the previous file); SUSPEND makes every
+// one SUSPENDED, ENABLE the suspended ones ACTIVE, DELETE every one
+// DELETED. A timed-out request changes nothing (its outcome is unknown);
+// other failures change nothing (nothing was applied).
 //
 // # Gearman
 //
@@ -55,7 +92,8 @@
 // (loopback by default) with "Authorization: Bearer TOKEN" when http.token
 // is set. The body of the response is Libra's reply. Status: 200 PASS,
 // 400 badRequest, 422 FAIL, 413 over max_request_bytes, 503 not
-// journaled, 401 unauthorized, 405 not a POST.
+// journaled, 504 not applied within reply_timeout, 401 unauthorized, 405
+// not a POST.
 //
 // # Event
 //

@@ -147,11 +147,22 @@ func (w *gearmanWorker) sleep(r *bufio.Reader, wr *bufio.Writer) error {
 }
 
 // serveJob answers one job. The handler runs detached from the source's
-// context, bounded by the shutdown timeout, so a request whose append is
-// under way when the source stops still gets its reply.
+// context until the shutdown timeout after it ends, so a request whose
+// append (or reply_after wait) is under way when the source stops still
+// gets its reply.
 func (w *gearmanWorker) serveJob(ctx context.Context, j job) []byte {
-	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.shutdown)
+	hctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
+	stop := context.AfterFunc(ctx, func() {
+		t := time.NewTimer(w.shutdown)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			cancel()
+		case <-hctx.Done():
+		}
+	})
+	defer stop()
 	in := inbound{
 		transport: libra.TransportGearman,
 		client:    "gearman://" + w.addr + "/" + string(j.function),

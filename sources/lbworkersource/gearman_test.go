@@ -153,7 +153,7 @@ func TestGearmanDiscoverAndDiagnostics(t *testing.T) {
 		g.submit(t, "lb-diag", "", `{"hpcs_action":"discover"}`))
 	exactJSON(t, `{"hpcs_action":"DIAGNOSTICS","gearman":[{"host":"127.0.0.1","status":"PASS"},{"host":"127.0.0.2","status":"FAIL"}],"network":"PASS","hpcs_response":"PASS"}`,
 		g.submit(t, "lb-diag", "", `{"hpcs_action":"DIAGNOSTICS"}`))
-	exactJSON(t, `{"hpcs_action":"STATS","hpcs_error":"STATS is answered by a sink through reply_after, which this build does not support yet; the request is journaled","hpcs_response":"FAIL"}`,
+	exactJSON(t, `{"hpcs_action":"STATS","hpcs_error":"STATS is answered by a sink: configure reply_after with the sink that applies requests; the request is journaled","hpcs_response":"FAIL"}`,
 		g.submit(t, "lb-diag", "", `{"hpcs_action":"STATS"}`))
 	assert.Len(t, host.Events(), 3, "queries are journaled too: the audit trail")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/google/uuid"
 	"go.opentelemetry.io/otel/attribute"
@@ -36,6 +37,7 @@ const (
 	outcomeBadRequest = "bad_request"
 	outcomeDuplicate  = "duplicate"
 	outcomeNotStored  = "not_journaled"
+	outcomeNotApplied = "not_applied"
 )
 
 // answer is a reply with what it means for metrics and the HTTP status.
@@ -97,10 +99,25 @@ func (s *source) answer(ctx context.Context, in inbound) (answer, string) {
 		in.requestID = newRequestID()
 	}
 	reply, outcome := s.reply(ctx, d)
-	if err := s.journal(ctx, in, d, reply); err != nil {
+	var watch *pipeline.DeliveryWatch
+	if s.waitsForSinks(d.Request.Action) {
+		w, err := s.watcher.WatchDeliveries(s.cfg.ReplyAfter...)
+		if err != nil { // checked at Run: cannot happen
+			return answer{body: libra.FailReply(d.Message, "request not journaled: reply_after: "+err.Error()), outcome: outcomeNotStored}, action
+		}
+		defer w.Close()
+		watch = w
+	}
+	seq, err := s.journal(ctx, in, d, reply)
+	if err != nil {
 		reason := "request not journaled: " + err.Error()
 		s.log.ErrorContext(ctx, "request not journaled", slog.String("request_id", in.requestID), slog.String("action", action), slog.String("error", err.Error()))
 		return answer{body: libra.FailReply(d.Message, reason), outcome: outcomeNotStored}, action
+	}
+	if watch != nil {
+		st := s.await(ctx, d, watch, seq)
+		s.settle(ctx, in, d, st)
+		reply, outcome = st.reply, st.outcome
 	}
 	s.log.InfoContext(ctx, "request accepted", slog.String("request_id", in.requestID), slog.String("action", action),
 		slog.String("transport", in.transport), slog.String("client", in.client), slog.String("outcome", outcome))
@@ -108,11 +125,11 @@ func (s *source) answer(ctx context.Context, in inbound) (answer, string) {
 }
 
 // journal appends the request's event, with its dedupe record in the same
-// transaction.
-func (s *source) journal(ctx context.Context, in inbound, d *libra.Decoded, reply []byte) error {
+// transaction, and returns its sequence.
+func (s *source) journal(ctx context.Context, in inbound, d *libra.Decoded, reply []byte) (uint64, error) {
 	data, err := jsonMarshal(libra.NewRequestEvent(d, in.requestID, in.transport, in.client))
 	if err != nil {
-		return err
+		return 0, err
 	}
 	ev := pipeline.Event{
 		Type:            libra.EventRequest,
@@ -130,20 +147,24 @@ func (s *source) journal(ctx context.Context, in inbound, d *libra.Decoded, repl
 	if in.dedupeKey != "" {
 		p = s.dedupe.prepare(s.name, in.dedupeKey, reply)
 	}
-	if _, err := s.host.Emit(ctx, []pipeline.Event{ev}, p.updates...); err != nil {
-		return err
+	res, err := s.host.Emit(ctx, []pipeline.Event{ev}, p.updates...)
+	if err != nil {
+		return 0, err
 	}
 	if in.dedupeKey != "" {
 		s.dedupe.commit(p)
 	}
-	return nil
+	return res.Last, nil
 }
 
 // reply builds the reply to an accepted request, sent once it is durable.
 // UPDATE, SUSPEND, ENABLE and DELETE answer PASS: accepted and journaled,
 // applied by the sinks that route them. DISCOVER and DIAGNOSTICS are
-// answered here. STATS, METRICS and ARCHIVE need a sink's answer, which
-// needs reply_after (not in this build): FAIL with the reason.
+// answered here. STATS, METRICS and ARCHIVE need a sink's answer: without
+// reply_after they are FAIL. With reply_after this reply is provisional:
+// remembered for the dedupe key with the event and replaced by the
+// sinks' answer once they completed (see settle); a resubmission after a
+// crash in between gets it.
 func (s *source) reply(ctx context.Context, d *libra.Decoded) ([]byte, string) {
 	msg := d.Message.Clone() // d.Message stays as received for a FAIL
 	switch d.Request.Action {
@@ -153,7 +174,10 @@ func (s *source) reply(ctx context.Context, d *libra.Decoded) ([]byte, string) {
 	case libra.ActionDiagnostics:
 		s.diagnose(ctx, msg)
 	case libra.ActionStats, libra.ActionMetrics, libra.ActionArchive:
-		return libra.FailReply(msg, string(d.Request.Action)+" is answered by a sink through reply_after, which this build does not support yet; the request is journaled"), outcomeFail
+		if len(s.cfg.ReplyAfter) > 0 {
+			return libra.FailReply(msg, "the worker restarted before sink "+strings.Join(s.cfg.ReplyAfter, ", ")+" answered; the request is journaled"), outcomeFail
+		}
+		return libra.FailReply(msg, string(d.Request.Action)+" is answered by a sink: configure reply_after with the sink that applies requests; the request is journaled"), outcomeFail
 	}
 	return libra.PassReply(msg), outcomePass
 }

@@ -111,6 +111,8 @@ func (s *source) serveRequest(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusBadRequest
 	case a.outcome == outcomeNotStored:
 		status = http.StatusServiceUnavailable
+	case a.outcome == outcomeNotApplied:
+		status = http.StatusGatewayTimeout
 	case a.outcome == outcomeFail:
 		status = http.StatusUnprocessableEntity
 	}

@@ -78,7 +78,7 @@ func TestHTTPReplies(t *testing.T) {
 		{"too large", "t0ken", `{"hpcs_action":"ENABLE","pad":"` + strings.Repeat("x", 2000) + `"}`, 413,
 			`{"hpcs_error":"request of 2033 bytes exceeds max_request_bytes (1024)","hpcs_response":"FAIL"}`},
 		{"archive token masked", "t0ken", `{"hpcs_action":"ARCHIVE","hpcs_object_store_type":"swift","hpcs_object_store_basepath":"b","hpcs_object_store_endpoint":"e","hpcs_object_store_token":"SECRET","loadBalancers":[{"protocol":"http","id":"1"}]}`, 422,
-			`{"hpcs_action":"ARCHIVE","hpcs_object_store_type":"swift","hpcs_object_store_basepath":"b","hpcs_object_store_endpoint":"e","hpcs_object_store_token":"*****","loadBalancers":[{"protocol":"http","id":"1"}],"hpcs_error":"ARCHIVE is answered by a sink through reply_after, which this build does not support yet; the request is journaled","hpcs_response":"FAIL"}`},
+			`{"hpcs_action":"ARCHIVE","hpcs_object_store_type":"swift","hpcs_object_store_basepath":"b","hpcs_object_store_endpoint":"e","hpcs_object_store_token":"*****","loadBalancers":[{"protocol":"http","id":"1"}],"hpcs_error":"ARCHIVE is answered by a sink: configure reply_after with the sink that applies requests; the request is journaled","hpcs_response":"FAIL"}`},
 	} {
 		status, body := post(t, url, tc.token, "", tc.body)
 		assert.Equal(t, tc.status, status, tc.name)

@@ -29,6 +29,9 @@ type source struct {
 	*Source
 	host   pipeline.SourceHost
 	dedupe *dedupe
+	// watcher reports deliveries to the reply_after sinks (nil without).
+	watcher pipeline.DeliveryWatcher
+	lbs     *lbTracker
 }
 
 var _ pipeline.Source = (*Source)(nil)
@@ -60,8 +63,12 @@ func (s *Source) Run(ctx context.Context, host pipeline.SourceHost) error {
 	if err != nil {
 		return fmt.Errorf("lbworker: load state: %w", err)
 	}
-	run := &source{Source: s, host: host, dedupe: newDedupe(s.cfg.DedupeWindow)}
+	run := &source{Source: s, host: host, dedupe: newDedupe(s.cfg.DedupeWindow), lbs: newLBTracker()}
 	run.dedupe.load(state)
+	run.lbs.load(state)
+	if err := run.checkReplyAfter(); err != nil {
+		return err
+	}
 	var httpLn net.Listener
 	if s.cfg.HTTP.Enabled {
 		var lc net.ListenConfig

@@ -17,15 +17,17 @@ const scope = "github.com/sluice-dev/sluice/sources/lbworkersource"
 // Metric names. Every instrument carries "source" (the component's name);
 // requests and duration also carry "transport" (gearman, http), "action"
 // (UPDATE, ..., or unknown for a refused message) and "outcome" (pass,
-// fail, bad_request, duplicate, not_journaled).
+// fail, bad_request, duplicate, not_journaled, not_applied).
 //
 //	sluice.source.lbworker.requests          counter    requests answered
 //	sluice.source.lbworker.request.duration  histogram  seconds from request to reply
 //	sluice.source.lbworker.gearman.connected updown     gearman connections registered
+//	sluice.source.lbworker.state_events      counter    sluice.lb.state events emitted
 const (
-	metricRequests  = "sluice.source.lbworker.requests"
-	metricDuration  = "sluice.source.lbworker.request.duration"
-	metricConnected = "sluice.source.lbworker.gearman.connected"
+	metricRequests    = "sluice.source.lbworker.requests"
+	metricDuration    = "sluice.source.lbworker.request.duration"
+	metricConnected   = "sluice.source.lbworker.gearman.connected"
+	metricStateEvents = "sluice.source.lbworker.state_events"
 )
 
 type telemetry struct {
@@ -33,6 +35,7 @@ type telemetry struct {
 	requests  metric.Int64Counter
 	duration  metric.Float64Histogram
 	connected metric.Int64UpDownCounter
+	states    metric.Int64Counter
 	source    attribute.KeyValue
 }
 
@@ -45,12 +48,14 @@ func newTelemetry(set pipeline.Settings) (*telemetry, error) {
 		metric.WithExplicitBucketBoundaries(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
 	connected, err3 := m.Int64UpDownCounter(metricConnected, metric.WithUnit("{connection}"),
 		metric.WithDescription("Gearman worker connections currently registered."))
-	if err := errors.Join(err1, err2, err3); err != nil {
+	states, err4 := m.Int64Counter(metricStateEvents, metric.WithUnit("{event}"),
+		metric.WithDescription("Load-balancer state changes emitted as sluice.lb.state events."))
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
 		return nil, err
 	}
 	return &telemetry{
 		tracer: set.TracerProvider.Tracer(scope), requests: requests, duration: duration,
-		connected: connected, source: attribute.String("source", set.ID),
+		connected: connected, states: states, source: attribute.String("source", set.ID),
 	}, nil
 }
 
@@ -60,6 +65,10 @@ func (t *telemetry) record(ctx context.Context, transport, action, outcome strin
 		attribute.String("action", action), attribute.String("outcome", outcome))
 	t.requests.Add(ctx, 1, attrs)
 	t.duration.Record(ctx, seconds, attrs)
+}
+
+func (t *telemetry) stateEvents(ctx context.Context, n int) {
+	t.states.Add(context.WithoutCancel(ctx), int64(n), metric.WithAttributes(t.source))
 }
 
 func (t *telemetry) gearmanUp(up bool) {
