@@ -23,11 +23,6 @@ func (s *hostSource) Run(ctx context.Context, host pipeline.SourceHost) error {
 	return nil
 }
 
-// typeMatch selects events of one type.
-type typeMatch string
-
-func (m typeMatch) Match(e *pipeline.Event) (bool, error) { return e.Type == string(m), nil }
-
 // watchHarness runs a pipeline whose source "in" is driven by the test,
 // with sinks "a" (results set from the event id, errors from its data) and
 // "b" (only events of type "for-b").
