@@ -38,6 +38,7 @@ func TestPowerLossKeepsAcknowledged(t *testing.T) {
 		trials = n
 	}
 	dir := t.TempDir()
+	keepOnFailure(t, dir)
 	disk, mnt := filepath.Join(dir, "disk"), filepath.Join(dir, "mnt")
 	require.NoError(t, os.Mkdir(disk, 0o700))
 	require.NoError(t, os.Mkdir(mnt, 0o700))

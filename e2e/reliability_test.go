@@ -163,6 +163,7 @@ func TestReliabilitySIGKILLMixedLoad(t *testing.T) {
 		trials = n
 	}
 	dir := t.TempDir()
+	keepOnFailure(t, dir)
 	nova := fakenova.New()
 	t.Cleanup(nova.Close)
 	const serverID = "5f0b7c1e-3a4d-4e8b-9c2f-1d6e8a7b9c01"
@@ -497,4 +498,25 @@ func rssBytes(t *testing.T, pid int) int64 {
 	}
 	t.Fatalf("no VmRSS in /proc/%d/status", pid)
 	return 0
+}
+
+// keepOnFailure copies dir (the journal and the sinks' files) to a new
+// directory under the system's temporary directory when the test fails,
+// and logs where, so that a failed campaign can be examined.
+func keepOnFailure(t *testing.T, dir string) {
+	t.Helper()
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		keep, err := os.MkdirTemp("", "sluice-"+strings.ReplaceAll(t.Name(), "/", "_")+"-")
+		if err == nil {
+			err = os.CopyFS(keep, os.DirFS(dir))
+		}
+		if err != nil {
+			t.Logf("keeping %s: %v", dir, err)
+			return
+		}
+		t.Logf("the test's files are kept in %s", keep)
+	})
 }

@@ -72,7 +72,7 @@ func (j *Journal) groupTxOnce(start time.Time, size int) error {
 	}
 	db, seg := c.db, c.active
 	rotate := events > 0 && c.last >= c.active.first &&
-		(c.logical >= j.opts.SegmentMaxBytes || now-c.created >= int64(j.opts.SegmentMaxAge))
+		(c.logical-c.carried >= j.opts.SegmentMaxBytes || now-c.created >= int64(j.opts.SegmentMaxAge))
 	if rotate {
 		var err error
 		if seg, db, err = j.createSegment(c.last + 1); err != nil {
@@ -236,7 +236,12 @@ func (j *Journal) committed(group []*request, seg *segment, db *bolt.DB, rotate 
 		seg.db = db
 		segs = append(segs[:len(segs):len(segs)], seg)
 		c.active, c.db, c.created, c.prev = seg, db, now, c.hash
+		c.carried = carriedBytesOf(db)
 		j.log.Info("journal: rotated segment", "sealed", old.name, "sealed_last", c.last, "active", seg.name)
+		if c.carried > j.opts.SegmentMaxBytes {
+			j.log.Warn("journal: the state carried into every segment is larger than a segment; each rotation copies it",
+				"carried_bytes", c.carried, "segment_max_bytes", j.opts.SegmentMaxBytes)
+		}
 	}
 	if events > 0 {
 		c.lastTime = now

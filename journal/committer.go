@@ -19,6 +19,11 @@ type committer struct {
 	floor    uint64
 	prev     [32]byte // chain hash before the active segment's first record
 	logical  int64    // bbolt's data size of the active segment
+	// carried is the part of logical that the carried state (sources' and
+	// consumers' state) takes: it does not count against
+	// SegmentMaxBytes, or state larger than a segment would rotate at
+	// every commit (carriedBytes).
+	carried int64
 
 	chain      *chainer
 	key        [keySize]byte

@@ -144,9 +144,11 @@
 //
 // # Segments and retention
 //
-// The active segment is rotated when its bbolt data size reaches
-// Options.SegmentMaxBytes or it is older than Options.SegmentMaxAge
-// (checked when the next batch commits). Retention removes whole sealed
+// The active segment is rotated when its bbolt data size, less what the
+// state carried into it takes (sources' and consumers' state, copied into
+// every new segment), reaches Options.SegmentMaxBytes, or it is older than
+// Options.SegmentMaxAge (checked when the next batch commits). State larger
+// than a segment is logged at each rotation, since each copies it. Retention removes whole sealed
 // segment files, oldest first, so disk space really returns (bbolt files
 // never shrink):
 //

@@ -111,7 +111,7 @@ func (j *Journal) recover() error {
 	j.c.active, j.c.db = active, st.db
 	j.c.created = st.info.created.UnixNano()
 	j.c.prev = st.info.prev
-	j.c.logical = st.logical
+	j.c.logical, j.c.carried = st.logical, st.carried
 	j.c.last, j.c.hash, j.c.lastTime = st.info.last, st.info.lastHash, st.info.lastTime
 	j.c.floor = st.floor
 	if j.c.floor == 0 {
@@ -135,6 +135,7 @@ type activeState struct {
 	floor   uint64
 	dropped uint64
 	logical int64
+	carried int64
 }
 
 // openNewest opens the newest segment, checks its tail and loads the
@@ -165,7 +166,7 @@ func (j *Journal) openNewest(s *segment) (activeState, error) {
 			if st.info, err = readSegmentInfo(tx, s); err != nil {
 				return err
 			}
-			st.logical = tx.Size()
+			st.logical, st.carried = tx.Size(), carriedBytes(tx)
 			if err := checkTail(tx, s, st.info); err != nil {
 				return err
 			}

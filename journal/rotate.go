@@ -90,6 +90,32 @@ func (j *Journal) initRotatedTx(tx *bolt.Tx, now int64) error {
 	return jb.Put(keyDropped, be64(j.dropped.Load()))
 }
 
+// carriedBytes is the space bbolt allocated in tx's segment for the
+// buckets carried from segment to segment that can grow with use (the
+// sources' state and the consumers' state); cursors and the journal's own
+// keys are a few bytes each.
+func carriedBytes(tx *bolt.Tx) int64 {
+	var n int64
+	for _, name := range [][]byte{bucketState, bucketConsumers} {
+		if b := tx.Bucket(name); b != nil {
+			st := b.Stats()
+			n += int64(st.BranchAlloc + st.LeafAlloc + st.InlineBucketInuse)
+		}
+	}
+	return n
+}
+
+// carriedBytesOf is carriedBytes of db's current state (0 if it cannot
+// be read: the segment then rotates by its whole size, as before).
+func carriedBytesOf(db *bolt.DB) int64 {
+	var n int64
+	_ = db.View(func(tx *bolt.Tx) error {
+		n = carriedBytes(tx)
+		return nil
+	})
+	return n
+}
+
 // classify turns out-of-space errors into a *FullError.
 func classify(err error, j *Journal) error {
 	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) || isNoSpaceText(err) {
