@@ -22,3 +22,10 @@ func CredFrom(ctx context.Context) (Cred, bool) {
 	c, ok := ctx.Value(credKey{}).(Cred)
 	return c, ok
 }
+
+// ContextWithCred returns ctx carrying c as a connection's peer
+// credentials, as ConnContext does, for servers that learn credentials
+// another way and for tests of handlers that check them.
+func ContextWithCred(ctx context.Context, c Cred) context.Context {
+	return context.WithValue(ctx, credKey{}, c)
+}
