@@ -5,17 +5,21 @@ import (
 	"context"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/sluice-dev/sluice/config"
 	"github.com/sluice-dev/sluice/internal/unixsock"
@@ -353,4 +357,71 @@ func TestAdminTimeouts(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, sc.Scan(), "the stream is still open: %v", sc.Err())
 	assert.Contains(t, sc.Text(), `"id":"late"`)
+}
+
+// TestAdminRefusalsLoggedAndCounted: refused requests are logged with who
+// asked (the peer's uid, the remote address), never the token, and
+// counted by listener and reason.
+func TestAdminRefusalsLoggedAndCounted(t *testing.T) {
+	t.Parallel()
+	dir, j := heldJournal(t)
+	a := testAdmin(t, j, dir)
+	logs := &lockedWriter{}
+	a.log = slog.New(slog.NewTextHandler(logs, nil))
+	reader := sdkmetric.NewManualReader()
+	refusals, err := newAdminRefusals(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)))
+	require.NoError(t, err)
+	a.refusals = refusals
+	c := config.DefaultAdminConfig()
+	c.API = config.AdminAPITCP
+	srv := httptest.NewServer(a.tcpHandler(c, "right-token"))
+	t.Cleanup(srv.Close)
+	do(t, srv.Client(), http.MethodGet, srv.URL+"/journal/export", map[string]string{"Authorization": "Bearer wrong-token"})
+	do(t, srv.Client(), http.MethodGet, srv.URL+"/healthz", map[string]string{"Host": "rebind.attacker.example"})
+	r := httptest.NewRequest(http.MethodGet, "http://sluice-admin/journal/records", nil)
+	r = r.WithContext(unixsock.ContextWithCred(r.Context(), unixsock.Cred{UID: 65533, PID: 77}))
+	a.socketHandler(unixsock.Policy{}).ServeHTTP(httptest.NewRecorder(), r)
+
+	text := logs.String()
+	assert.Contains(t, text, "uid=65533")
+	assert.Contains(t, text, "pid=77")
+	assert.Contains(t, text, "reason=token")
+	assert.Contains(t, text, "reason=host")
+	assert.NotContains(t, text, "wrong-token")
+	assert.NotContains(t, text, "right-token")
+
+	var rm metricdata.ResourceMetrics
+	require.NoError(t, reader.Collect(context.Background(), &rm))
+	got := map[string]int64{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if m.Name != metricAdminRefused {
+				continue
+			}
+			for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+				l, _ := dp.Attributes.Value("listener")
+				why, _ := dp.Attributes.Value("reason")
+				got[l.AsString()+"/"+why.AsString()] = dp.Value
+			}
+		}
+	}
+	assert.Equal(t, map[string]int64{"tcp/token": 1, "tcp/host": 1, "socket/peer": 1}, got)
+}
+
+// lockedWriter collects the writes of the server's goroutines.
+type lockedWriter struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedWriter) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
