@@ -25,6 +25,9 @@ import (
 var sluiceBin string
 
 func TestMain(m *testing.M) {
+	if spec := os.Getenv(attackEnv); spec != "" {
+		os.Exit(attack(spec)) // TestLocalAttackerCannotUseAdminAPI's attacker
+	}
 	dir, err := os.MkdirTemp("", "sluice-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
