@@ -126,8 +126,8 @@ func asNobody(t *testing.T, env []string, name string, args ...string) (stdout, 
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
 	if err != nil {
-		ee, ok := err.(*exec.ExitError)
-		require.True(t, ok, "run %s %v as nobody: %v", name, args, err)
+		var ee *exec.ExitError
+		require.ErrorAs(t, err, &ee, "run %s %v as nobody", name, args)
 		code = ee.ExitCode()
 	}
 	return out.String(), errb.String(), code
@@ -164,8 +164,9 @@ func TestLocalAttackerCannotUseAdminAPI(t *testing.T) {
 }
 
 func runAttack(t *testing.T, adminExtra, wantTCP string) {
-	// A directory every user may traverse, as /var/lib is.
-	dir, err := os.MkdirTemp("", "sluice-attack-")
+	// A directory every user may traverse, as /var/lib is (t.TempDir's
+	// parent is private).
+	dir, err := os.MkdirTemp("", "sluice-attack-") //nolint:usetesting // see above
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
 	require.NoError(t, os.Chmod(dir, 0o755))

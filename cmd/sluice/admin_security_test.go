@@ -308,7 +308,10 @@ func TestAdminTimeouts(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- serveAdmin(ctx, ln, a.tcpHandler(c, "tok"), tm, a.log, nil) }()
-	t.Cleanup(func() { cancel(); <-done })
+	t.Cleanup(func() {
+		cancel()
+		assert.NoError(t, <-done)
+	})
 	addr := ln.Addr().String()
 
 	// A slow body.
