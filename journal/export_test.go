@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -290,4 +291,40 @@ func FuzzVerifyExport(f *testing.F) {
 		defer cancel()
 		_, _ = journal.VerifyExport(ctx, bytes.NewReader(b), journal.VerifyExportOptions{Workers: 2})
 	})
+}
+
+// TestVerifyExportRefusesNonCanonicalManifest checks issue 13 item 4: a
+// manifest that encoding/json reads as the signed one but that is not
+// byte for byte its canonical encoding (a duplicate key other readers
+// take first, a key in another case, white space) is refused, signed
+// or not.
+func TestVerifyExportRefusesNonCanonicalManifest(t *testing.T) {
+	t.Parallel()
+	dir, _ := buildJournal(t)
+	j := journaltest.MustOpenWith(t, dir, journal.Options{ReadOnly: true})
+	pub, key, err := ed25519.GenerateKey(nil)
+	require.NoError(t, err)
+	b, m := export(t, j, journal.ExportOptions{From: 1, To: 100, Signer: key})
+	_, err = verifyExport(t, b, journal.VerifyExportOptions{PublicKey: pub})
+	require.NoError(t, err)
+	count := fmt.Sprintf(`"count":%d`, m.Count)
+	tests := []struct{ name, old, new string }{
+		{name: "duplicate key read first by others", old: count, new: `"count":1,` + count},
+		{name: "key in another case", old: count, new: strings.Replace(count, "count", "Count", 1)},
+		{name: "white space", old: count, new: strings.Replace(count, ":", ": ", 1)},
+		{name: "escaped key", old: count, new: strings.Replace(count, "count", `co\u0075nt`, 1)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			i := bytes.LastIndex(b, []byte(`{"manifest":`))
+			forged := append(bytes.Clone(b[:i]), bytes.Replace(b[i:], []byte(tt.old), []byte(tt.new), 1)...)
+			require.NotEqual(t, b, forged)
+			for _, opts := range []journal.VerifyExportOptions{{PublicKey: pub}, {}} {
+				_, err := verifyExport(t, forged, opts)
+				require.ErrorIs(t, err, journal.ErrExportInvalid)
+				assert.ErrorContains(t, err, "canonical")
+			}
+		})
+	}
 }

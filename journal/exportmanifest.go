@@ -96,7 +96,8 @@ func (m ExportManifest) line(key ed25519.PrivateKey) ([]byte, error) {
 	return append(body, '\n'), nil
 }
 
-// parseManifest decodes a manifest line strictly.
+// parseManifest decodes a manifest line (without its newline) strictly:
+// known fields only, and byte for byte the encoding line renders.
 func parseManifest(line []byte) (ExportManifest, error) {
 	var m ExportManifest
 	dec := json.NewDecoder(bytes.NewReader(line))
@@ -106,6 +107,17 @@ func parseManifest(line []byte) (ExportManifest, error) {
 	}
 	if m.Manifest != ExportFormat {
 		return m, fmt.Errorf("manifest: unknown format %q (want %s)", m.Manifest, ExportFormat)
+	}
+	// Only the canonical encoding is accepted: encoding/json takes the
+	// last of duplicate keys and matches keys without regard to case,
+	// so a line with "count" twice, or a "Count", would verify with the
+	// values this reader saw while other JSON readers see others.
+	canon, err := json.Marshal(m)
+	if err != nil {
+		return m, fmt.Errorf("manifest: %w", err)
+	}
+	if !bytes.Equal(canon, line) {
+		return m, errors.New("manifest: the line is not in the canonical form export writes (duplicate, reordered or differently-cased keys, white space or escapes): other JSON readers could see other values")
 	}
 	return m, nil
 }
@@ -145,9 +157,11 @@ func (m ExportManifest) checkSignature() (ed25519.PublicKey, error) {
 
 // ResignManifest replaces the signature of a manifest line (as written by
 // Export) with one made with key, for exports streamed from a running
-// engine and signed by the client.
+// engine and signed by the client. A trailing newline is ignored; the
+// line returned ends in one. Callers verify the export first (the
+// manifest is only parsed here).
 func ResignManifest(line []byte, key ed25519.PrivateKey) ([]byte, error) {
-	m, err := parseManifest(line)
+	m, err := parseManifest(bytes.TrimSuffix(line, []byte("\n")))
 	if err != nil {
 		return nil, err
 	}

@@ -101,7 +101,7 @@ func (a *admin) verify(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusBadRequest, err)
 		return
 	}
-	v, err := verifyJournal(r.Context(), a.journal, from, to)
+	v, err := engineVerify(r.Context(), a.journal, from, to, a.audit.signer)
 	res := struct {
 		verifyView
 		Corrupt string `json:"corrupt,omitempty"`

@@ -179,41 +179,15 @@ func (r *remoteJournal) replay(ctx context.Context, req replayRequest, onProgres
 	return replayReportView{}, errors.New("replay: the engine ended the stream without a report")
 }
 
-// export streams an export from the engine to w, re-signing its manifest
-// with key when one is given.
+// export streams an export from the engine to w, verified on the way,
+// re-signing its manifest with key when one is given (relayExport).
 func (r *remoteJournal) export(ctx context.Context, w io.Writer, from, to string, key ed25519.PrivateKey) error {
 	resp, err := r.get(ctx, "/journal/export", url.Values{"from": {from}, "to": {to}})
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
-	br := bufio.NewReaderSize(resp.Body, 1<<20)
-	for {
-		line, err := br.ReadBytes('\n')
-		if len(line) > 0 && journal.IsManifestLine(line) {
-			if !bytes.HasSuffix(line, []byte("\n")) {
-				return errors.New("export: the engine's stream ended inside the manifest")
-			}
-			if key != nil {
-				if line, err = journal.ResignManifest(bytes.TrimSuffix(line, []byte("\n")), key); err != nil {
-					return fmt.Errorf("export: sign manifest: %w", err)
-				}
-			}
-			_, err = w.Write(line)
-			return err
-		}
-		if len(line) > 0 {
-			if _, werr := w.Write(line); werr != nil {
-				return werr
-			}
-		}
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return fmt.Errorf("export: the engine's stream ended without a manifest (see the engine's log): %w", err)
-		}
-	}
+	return relayExport(ctx, resp.Body, w, key)
 }
 
 func (r *remoteJournal) post(ctx context.Context, path string, q url.Values, body []byte) (*http.Response, error) {

@@ -31,9 +31,11 @@ func checkpointInterval(configured time.Duration) (time.Duration, error) {
 	return d, nil
 }
 
-// signCheckpoints writes a signed checkpoint of the journal's head every
-// interval until ctx ends; the caller writes the last one at shutdown.
+// signCheckpoints writes a signed checkpoint of the journal's head at
+// once (a restarted engine covers what it found) and then every interval
+// until ctx ends; the caller writes the last one at shutdown.
 func signCheckpoints(ctx context.Context, j journal.Store, key ed25519.PrivateKey, interval time.Duration, log *slog.Logger) {
+	writeCheckpoint(ctx, j, key, log)
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -64,11 +66,22 @@ type checkpointView struct {
 	Time     time.Time `json:"time"`
 	HeadHash string    `json:"head_hash"`
 	KeyID    string    `json:"key_id"`
+	// Checked is how many checkpoints were checked (all of them).
+	Checked int `json:"checked"`
+	// Trusted is true when every checkpoint was signed with the pinned
+	// key; false when no key was pinned, so that a signature only shows
+	// that the checkpoint is whole, not who made it.
+	Trusted bool `json:"trusted"`
 }
 
-// verifyJournal runs Verify and then checks the journal against its newest
-// signed checkpoint, which also catches records cut from the end.
-func verifyJournal(ctx context.Context, j journal.Store, from, to uint64) (verifyView, error) {
+// verifyJournal runs Verify and then checks the journal against every
+// signed checkpoint: each must be signed with the pinned key (with its
+// own embedded key when none is pinned) and its record, unless retention
+// removed it, must still have the checkpointed chain hash; a checkpoint
+// beyond the head shows records cut from the end. With a pinned key,
+// a journal holding records but no checkpoint fails: checkpoints.jsonl
+// was removed or never written.
+func verifyJournal(ctx context.Context, j journal.Store, from, to uint64, pin trustedKey) (verifyView, error) {
 	rep, err := j.Verify(ctx, from, to)
 	if err != nil {
 		return verifyView{}, err
@@ -79,15 +92,58 @@ func verifyJournal(ctx context.Context, j journal.Store, from, to uint64) (verif
 		return v, err
 	}
 	if len(cps) == 0 {
-		return v, nil
+		if !pin.pinned() {
+			return v, nil
+		}
+		st, err := j.Stats(ctx)
+		if err != nil {
+			return v, err
+		}
+		if st.Last == 0 {
+			return v, nil
+		}
+		return v, fmt.Errorf("%w: signing is configured (%s) but the journal has no checkpoint: checkpoints.jsonl is missing or empty, so records cut from its end would go unnoticed (an engine killed before its first checkpoint_interval also leaves none)", journal.ErrCorrupt, pin.from)
+	}
+	for _, c := range cps {
+		if err := c.CheckSignature(pin.key); err != nil {
+			return v, err
+		}
+		if err := j.VerifyCheckpoint(ctx, c); err != nil {
+			return v, err
+		}
 	}
 	c := cps[len(cps)-1]
-	if err := c.CheckSignature(nil); err != nil {
-		return v, err
-	}
-	if err := j.VerifyCheckpoint(ctx, c); err != nil {
-		return v, err
-	}
-	v.Checkpoint = &checkpointView{Seq: c.Seq, Time: c.Time, HeadHash: c.HeadHash, KeyID: c.KeyID}
+	v.Checkpoint = &checkpointView{Seq: c.Seq, Time: c.Time, HeadHash: c.HeadHash, KeyID: c.KeyID, Checked: len(cps), Trusted: pin.pinned()}
 	return v, nil
+}
+
+// engineVerify is verifyJournal inside the engine: with a signing key it
+// first signs a checkpoint of the head (so a journal that grew since the
+// last one is covered), and pins the key.
+func engineVerify(ctx context.Context, j journal.Store, from, to uint64, signer ed25519.PrivateKey) (verifyView, error) {
+	if signer == nil {
+		return verifyJournal(ctx, j, from, to, trustedKey{})
+	}
+	if _, err := j.WriteCheckpoint(context.WithoutCancel(ctx), signer); err != nil {
+		return verifyView{}, fmt.Errorf("checkpoint before verify: %w", err)
+	}
+	pub, _ := signer.Public().(ed25519.PublicKey)
+	return verifyJournal(ctx, j, from, to, trustedKey{key: pub, from: "the engine's signing key"})
+}
+
+// checkRemoteCheckpoint checks what a running engine reported against the
+// key this process pins: the engine checked with its own key, which must
+// be the pinned one.
+func checkRemoteCheckpoint(v verifyView, pin trustedKey) error {
+	if !pin.pinned() {
+		return nil
+	}
+	want := journal.KeyID(pin.key)
+	switch {
+	case v.Checkpoint == nil && v.Records > 0:
+		return withExit(exitJournalDamage, fmt.Errorf("the engine reports no signed checkpoint, but signing is configured (%s, key %s)", pin.from, want))
+	case v.Checkpoint != nil && (v.Checkpoint.KeyID != want || !v.Checkpoint.Trusted):
+		return withExit(exitJournalDamage, fmt.Errorf("the engine's checkpoints are signed by key %s, not by %s (%s)", v.Checkpoint.KeyID, want, pin.from))
+	}
+	return nil
 }

@@ -109,16 +109,17 @@ func exportTo(ctx context.Context, s streams, v journalView, out string, write f
 	return nil
 }
 
-// verifyExportFile checks an export file offline (no journal needed).
-func verifyExportFile(ctx context.Context, s streams, path, pubFile string) error {
-	var opts journal.VerifyExportOptions
-	if pubFile != "" {
-		pub, err := journal.ReadPublicKey(pubFile)
-		if err != nil {
-			return usageErrorf("--public-key: %v", err)
-		}
-		opts.PublicKey = pub
-	}
+// Export verdicts ("status" of verify --export).
+const (
+	verdictOK        = "ok"
+	verdictUntrusted = "UNTRUSTED"
+)
+
+// verifyExportFile checks an export file offline (no journal needed)
+// and states whether it is trusted: signed with the pinned key. An
+// untrusted export fails (exit 5) unless allowUntrusted.
+func verifyExportFile(ctx context.Context, s streams, path string, pin trustedKey, allowUntrusted bool) error {
+	opts := journal.VerifyExportOptions{PublicKey: pin.key}
 	r := s.in
 	var size int64
 	if path != "-" {
@@ -146,6 +147,16 @@ func verifyExportFile(ctx context.Context, s streams, path, pubFile string) erro
 		Signed  bool   `json:"signed"`
 		Trusted bool   `json:"trusted"`
 		Status  string `json:"status"`
-	}{ExportManifest: rep.Manifest, Signed: rep.Signed, Trusted: rep.Trusted, Status: "ok"}
-	return writeJSON(s.out, view)
+		Reason  string `json:"reason,omitempty"`
+	}{ExportManifest: rep.Manifest, Signed: rep.Signed, Trusted: rep.Trusted, Status: verdictOK}
+	if !rep.Trusted {
+		view.Status, view.Reason = verdictUntrusted, errNoTrustedKey.Error()
+	}
+	if err := writeJSON(s.out, view); err != nil {
+		return err
+	}
+	if !rep.Trusted && !allowUntrusted {
+		return withExit(exitJournalDamage, fmt.Errorf("verify export: UNTRUSTED: the export is whole, but nothing shows who wrote it: %w (or --allow-untrusted)", errNoTrustedKey))
+	}
+	return nil
 }

@@ -31,33 +31,49 @@ func newJournalVerifyCommand(s streams, f *journalFlags) *cobra.Command {
 	var (
 		from, to            uint64
 		exportFile, pubFile string
+		allowUntrusted      bool
 	)
 	cmd := &cobra.Command{
-		Use:   "verify [--from SEQ] [--to SEQ] | --export FILE [--public-key FILE]",
+		Use:   "verify [--from SEQ] [--to SEQ] [--public-key FILE] | --export FILE [--public-key FILE] [--allow-untrusted]",
 		Short: "Check every record's checksum and the hash chain across segments",
 		Long: `Check every record's CRC32C, its encoding, that sequences are consecutive,
-and the SHA-256 hash chain across all segments. Prints a JSON summary and
-exits 0 when the journal is intact; otherwise names the first bad record
-(segment, sequence, what is wrong) and exits 5.
+and the SHA-256 hash chain across all segments, then the journal against
+every signed checkpoint (records cut from its end are caught there). Prints
+a JSON summary and exits 0 when the journal is intact; otherwise names the
+first bad record (segment, sequence, what is wrong) and exits 5.
+
+Checkpoints must be signed with the pinned key: --public-key FILE, or the
+public half of the engine's key (journal.signing_key of -c CONFIG, or
+$SLUICE_SIGNING_KEY; FILE.pub beside it when the key itself cannot be
+read). With a pinned key a journal with records but no checkpoint fails.
+Without one, checkpoints are checked against the key they embed, which
+proves nothing about who made them ("trusted": false).
 
 With --export FILE (- for stdin), check an export offline instead, without
 any journal: each line's chain hash is recomputed from its record, the
 first from the manifest's prev_hash; each line must be exactly what export
-writes for its record; the manifest's range, count and head hash must agree
-with the lines; a signature must verify, and with --public-key FILE it must
-be made with that key. The first problem is named by line and sequence
-(exit 5).`,
+writes for its record, the manifest byte for byte its canonical encoding;
+the manifest's range, count and head hash must agree with the lines; a
+signature must verify. The first problem is named by line and sequence
+(exit 5). The export is trusted only when its manifest is signed with the
+pinned key (as above); otherwise the verdict is "status": "UNTRUSTED" and
+the exit status 5, unless --allow-untrusted accepts an export that is only
+whole (anyone could have written it).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			if exportFile != "" {
-				return verifyExportFile(ctx, s, exportFile, pubFile)
+			pin, err := f.resolveTrustedKey(pubFile)
+			if err != nil {
+				return err
 			}
-			if pubFile != "" {
-				return usageErrorf("--public-key needs --export")
+			if exportFile != "" {
+				return verifyExportFile(ctx, s, exportFile, pin, allowUntrusted)
+			}
+			if allowUntrusted {
+				return usageErrorf("--allow-untrusted needs --export")
 			}
 			return withJournal(ctx, f, func(v journalView) error {
-				rep, err := v.Verify(ctx, from, to)
+				rep, err := v.Verify(ctx, from, to, pin)
 				if err != nil {
 					return err
 				}
@@ -73,6 +89,7 @@ be made with that key. The first problem is named by line and sequence
 	cmd.Flags().Uint64Var(&from, "from", 0, "first sequence to check (default: the oldest retained)")
 	cmd.Flags().Uint64Var(&to, "to", 0, "last sequence to check (default: the newest)")
 	cmd.Flags().StringVar(&exportFile, "export", "", "check this export file (from 'journal export') instead of the journal")
-	cmd.Flags().StringVar(&pubFile, "public-key", "", "with --export: require the manifest to be signed with this ed25519 public key (PEM)")
+	cmd.Flags().StringVar(&pubFile, "public-key", "", "the trusted ed25519 public key (PEM): checkpoints and, with --export, the manifest must be signed with it")
+	cmd.Flags().BoolVar(&allowUntrusted, "allow-untrusted", false, "with --export: exit 0 for an export that is whole but not signed with a trusted key")
 	return cmd
 }

@@ -41,8 +41,9 @@ type journalView interface {
 	// Records writes records as JSON lines (see recordJSON) to emit.
 	Records(ctx context.Context, from, limit uint64, follow bool, emit func(line []byte) error) error
 	// Verify checks the journal's integrity between two sequences (0: the
-	// ends); a damaged journal is an error with exit code 5.
-	Verify(ctx context.Context, from, to uint64) (verifyView, error)
+	// ends) and against its checkpoints, which must be signed with pin
+	// when one is pinned; a damaged journal is an error with exit code 5.
+	Verify(ctx context.Context, from, to uint64, pin trustedKey) (verifyView, error)
 	// DeadLetters calls emit for each dead letter f selects, in (sink, seq)
 	// order; DeadLetter returns one (errNoDeadLetter if there is none).
 	DeadLetters(ctx context.Context, f pipeline.DeadLetterFilter, emit func(deadLetterView) error) error
@@ -140,8 +141,8 @@ func (l localJournal) Records(ctx context.Context, from, limit uint64, follow bo
 	}, func() {})
 }
 
-func (l localJournal) Verify(ctx context.Context, from, to uint64) (verifyView, error) {
-	v, err := verifyJournal(ctx, l.j, from, to)
+func (l localJournal) Verify(ctx context.Context, from, to uint64, pin trustedKey) (verifyView, error) {
+	v, err := verifyJournal(ctx, l.j, from, to, pin)
 	if err != nil {
 		return verifyView{}, journalDamageError(err)
 	}
@@ -198,7 +199,7 @@ func (r *remoteJournal) Records(ctx context.Context, from, limit uint64, follow 
 	return nil
 }
 
-func (r *remoteJournal) Verify(ctx context.Context, from, to uint64) (verifyView, error) {
+func (r *remoteJournal) Verify(ctx context.Context, from, to uint64, pin trustedKey) (verifyView, error) {
 	q := url.Values{"from": {strconv.FormatUint(from, 10)}, "to": {strconv.FormatUint(to, 10)}}
 	resp, err := r.get(ctx, "/journal/verify", q)
 	if err != nil {
@@ -215,7 +216,7 @@ func (r *remoteJournal) Verify(ctx context.Context, from, to uint64) (verifyView
 	if res.Corrupt != "" {
 		return verifyView{}, withExit(exitJournalDamage, errors.New(res.Corrupt))
 	}
-	return res.verifyView, nil
+	return res.verifyView, checkRemoteCheckpoint(res.verifyView, pin)
 }
 
 func (r *remoteJournal) Close(context.Context) error { return nil }
