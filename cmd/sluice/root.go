@@ -68,6 +68,7 @@ Exit codes:
 		newRunCommand(s),
 		newValidateCommand(s),
 		newTestCommand(s),
+		newSchemaCommand(s),
 		newJournalCommand(s),
 		newVersionCommand(s.out),
 	)

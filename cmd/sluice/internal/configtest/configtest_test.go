@@ -11,20 +11,17 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sluice-dev/sluice/cmd/sluice/internal/builtin"
 	"github.com/sluice-dev/sluice/cmd/sluice/internal/configtest"
 	"github.com/sluice-dev/sluice/config"
 	"github.com/sluice-dev/sluice/pipeline"
-	"github.com/sluice-dev/sluice/sinks"
-	"github.com/sluice-dev/sluice/sources"
 )
 
 func registries(t *testing.T) pipeline.Registries {
 	t.Helper()
-	src, err := pipeline.NewRegistry(sources.Factories()...)
+	regs, err := builtin.Registries()
 	require.NoError(t, err)
-	snk, err := pipeline.NewRegistry(sinks.Factories()...)
-	require.NoError(t, err)
-	return pipeline.Registries{Sources: src, Sinks: snk}
+	return regs
 }
 
 // runFile runs path and returns the result, the report and the error.
