@@ -25,9 +25,25 @@ func (f *File) Locate(kind string, index int, err error) error {
 	if err == nil {
 		return nil
 	}
-	c := &collector{file: f.Name}
 	base := indexPath(kind, index)
-	with := joinPath(base, "with")
+	return f.locateAt(base, joinPath(base, "with"), err)
+}
+
+// LocateSection is Locate for the errors of reading what a settings
+// section names (section "admin": its TLS files, its token file): each is
+// placed at the setting of the section it names ("tls.cert_file: open
+// ..."), or at the section.
+func (f *File) LocateSection(section string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return f.locateAt(section, section, err)
+}
+
+// locateAt places err's errors at settings below with, or at with, or at
+// base.
+func (f *File) locateAt(base, with string, err error) error {
+	c := &collector{file: f.Name}
 	for _, e := range pipeline.Unjoin(err) {
 		path, msg := with, e.Error()
 		var fe *pipeline.FieldError

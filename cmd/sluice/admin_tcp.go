@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -69,4 +70,24 @@ func adminTCPSetup(ctx context.Context, c *config.AdminConfig, journalDir string
 		return "", nil, fmt.Errorf("admin.%w", err)
 	}
 	return token, tls.NewListener(ln, tc), nil
+}
+
+// provisionAdmin reads what the admin section names, for `sluice
+// validate`: the TLS files, and the token file when the API is on TCP and
+// the file exists (the engine generates a missing one). Errors start with
+// the setting ("tls.cert_file: ...", "token_file: ...").
+func provisionAdmin(ctx context.Context, file *config.File) error {
+	c := file.Admin
+	var errs []error
+	if !c.TLS.IsZero() {
+		if err := c.TLS.Provision(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.APIOnTCP() {
+		if _, err := readAdminToken(c.TokenPath(file.Journal.Dir), true); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("token_file: %w", err))
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -85,6 +85,7 @@ func provisionFile(ctx context.Context, file *config.File, regs pipeline.Registr
 		one := pipeline.Spec{Sinks: []pipeline.SinkSpec{ks}, Routes: spec.Routes, ShutdownTimeout: spec.ShutdownTimeout}
 		add(file.Locate(config.KindSink, i, pipeline.Provision(ctx, one, regs, set)))
 	}
+	add(file.LocateSection("admin", provisionAdmin(ctx, file)))
 	if len(all) == 0 {
 		return nil
 	}

@@ -55,3 +55,27 @@ routes: [{name: all, from: [in], to: [web]}]
 	assert.Contains(t, out, ": ok (1 sources, 1 sinks, 1 routes)")
 	assert.NoDirExists(t, filepath.Join(dir, "j"))
 }
+
+// validate reads the admin section's TLS files and an existing token
+// file, and reports their problems at the setting.
+func TestValidateProvisionsAdmin(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	jdir := filepath.Join(dir, "j")
+	require.NoError(t, os.Mkdir(jdir, 0o700))
+	token := filepath.Join(dir, "token")
+	require.NoError(t, os.WriteFile(token, []byte("t0ken\n"), 0o644))
+	cfg := filepath.Join(dir, "sluice.yaml")
+	require.NoError(t, os.WriteFile(cfg, []byte(`journal: {dir: `+jdir+`}
+admin:
+  api: tcp
+  token_file: `+token+`
+  tls: {cert_file: `+filepath.Join(dir, "missing.crt")+`, key_file: `+filepath.Join(dir, "missing.key")+`}
+`+minimalPipeline), 0o600))
+	code, out, errOut := sluice(t, "validate", "-c", cfg)
+	require.Equal(t, exitInvalidConfig, code, "stdout: %s\nstderr: %s", out, errOut)
+	assert.Contains(t, errOut, cfg+":4:15: admin.token_file: ")
+	assert.Contains(t, errOut, "chmod 600")
+	assert.Contains(t, errOut, cfg+":5:20: admin.tls.cert_file: ")
+	assert.Contains(t, errOut, "missing.crt")
+}

@@ -28,6 +28,9 @@
 //
 //	400  malformed request or invalid event (missing id, wrong specversion, ...)
 //	401  missing or wrong bearer token (with WWW-Authenticate)
+//	403  a Host that is not loopback, the listen host or in allowed_hosts
+//	     (DNS rebinding), or a browser request from another site's page
+//	     (Origin, Sec-Fetch-Site); see httpserver.Guard
 //	404  another path
 //	405  a method other than POST (with Allow: POST)
 //	413  body larger than max_body_bytes, or more than max_batch_events events

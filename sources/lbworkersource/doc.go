@@ -91,7 +91,8 @@
 // With http.enabled, POST a Libra message to http.path on http.listen
 // (loopback by default) with "Authorization: Bearer TOKEN" when http.token
 // is set. The body of the response is Libra's reply. Status: 200 PASS,
-// 400 badRequest, 422 FAIL, 413 over max_request_bytes, 503 not
+// 403 a Host that is not loopback, the listen host or in
+// http.allowed_hosts, or another site's Origin (httpserver.Guard), 400 badRequest, 422 FAIL, 413 over max_request_bytes, 503 not
 // journaled, 504 not applied within reply_timeout, 401 unauthorized, 405
 // not a POST.
 //
