@@ -18,7 +18,7 @@ leaves an orphan cursor behind, which pins retention until it is deleted
 (or, in a running engine, until journal.orphan_cursor_ttl passes).
 
 list works on a stopped engine's journal and through a running engine's
-admin listener. set and delete change a stopped engine's journal directly;
+admin API. set and delete change a stopped engine's journal directly;
 a running engine accepts them only for cursors that none of its sinks
 uses (stop it to move a configured sink's cursor).`,
 	}

@@ -14,7 +14,11 @@ func newJournalCommand(s streams) *cobra.Command {
 		Short: "Inspect the journal and manage its dead letters",
 		Long: `Inspect the journal. Every journal command takes -c FILE (or --dir) and works
 on a stopped engine's journal directly, and on a running engine's journal
-through its admin listener (the running process holds the journal's lock).`,
+through its admin API (the running process holds the journal's lock): on its
+Unix socket (admin.sock in the journal directory, or admin.socket), which only
+root and the engine's user may use, or with --admin HOST:PORT over TCP with
+the token of admin.token_file (admin.api: tcp). The command checks that the
+engine it reaches holds this journal, and never uses an HTTP proxy.`,
 	}
 	f.register(cmd)
 	cmd.AddCommand(newJournalStatsCommand(s, &f), newJournalTailCommand(s, &f), newJournalVerifyCommand(s, &f), newDLQCommand(s, &f), newCursorsCommand(s, &f),

@@ -35,7 +35,7 @@ match.expr, on the event as journaled). --rate bounds deliveries per second.
 A new instance of the sink is built from the configuration (-c), started,
 and closed at the end; the sink's live cursor is never moved and failures
 are reported, not dead-lettered; throttles do not apply. While the engine
-runs, the replay runs inside it through its admin listener. Progress goes to
+runs, the replay runs inside it through its admin API. Progress goes to
 stderr (a bar on a terminal), the report to stdout as JSON. Ctrl-C stops
 cleanly and says how far the replay got. Exits 1 when deliveries failed or
 the replay was interrupted.`,
