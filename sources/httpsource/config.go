@@ -24,9 +24,12 @@ type Config struct {
 	httpserver.Config `yaml:",inline"`
 	// Path is the URL path that accepts events. Default "/events".
 	Path string `yaml:"path"`
-	// MaxBatchEvents bounds the events of one batched request; larger
-	// batches get 413. Default 1000.
+	// MaxBatchEvents bounds the events of one batched request (or JSON
+	// array, in the json format); larger batches get 413. Default 1000.
 	MaxBatchEvents int `yaml:"max_batch_events"`
+	// BodyFormat holds format (cloudevents or json) and, for json,
+	// event_source, event_type, event_id and event_subject.
+	BodyFormat `yaml:",inline"`
 }
 
 // TLSConfig is the server side of TLS (see tlsconfig.Config): cert_file,
@@ -38,6 +41,7 @@ func defaultConfig() *Config {
 		Config:         httpserver.Defaults("127.0.0.1:8088"),
 		Path:           "/events",
 		MaxBatchEvents: 1000,
+		BodyFormat:     BodyFormat{Format: FormatCloudEvents},
 	}
 }
 
@@ -57,6 +61,7 @@ func (c *Config) Validate() error {
 	if c.MaxBatchEvents < 1 {
 		add("max_batch_events", "must be at least 1, got %d", c.MaxBatchEvents)
 	}
+	errs = append(errs, c.validate()...)
 	return errors.Join(errs...)
 }
 

@@ -54,6 +54,7 @@ func TestDefaultConfig(t *testing.T) {
 		},
 		Path:           "/events",
 		MaxBatchEvents: 1000,
+		BodyFormat:     httpsource.BodyFormat{Format: httpsource.FormatCloudEvents},
 	}, defaultConfig(t))
 }
 
@@ -74,7 +75,11 @@ func TestConfig(t *testing.T) {
 		},
 		Path:           "/ingest/v1",
 		MaxBatchEvents: 50,
+		BodyFormat:     httpsource.BodyFormat{Format: httpsource.FormatCloudEvents},
 	}
+	jsonMode := defaultConfig(t)
+	jsonMode.BodyFormat = httpsource.BodyFormat{Format: "json", EventSource: "/fluent-bit", EventType: "com.example.log",
+		EventID: "{{.request_id}}", EventSubject: "{{.host}}"}
 	ipv6 := defaultConfig(t)
 	ipv6.Listen, ipv6.MaxBodyBytes = "[::1]:0", 65536
 	tests := []struct {
@@ -86,7 +91,14 @@ func TestConfig(t *testing.T) {
 		{file: "config_empty.yaml", want: defaultConfig(t)},
 		{file: "config_full.yaml", want: full},
 		{file: "config_ipv6.yaml", want: ipv6},
+		{file: "config_json.yaml", want: jsonMode},
 		{file: "config_typo.yaml", wantErr: "field max_body_byte not found"},
+		{
+			file: "config_json_invalid.yaml", wantErr: "event_source: is required with format: json",
+			wantFields: []string{"event_source", "event_type", "event_id", "event_subject"},
+		},
+		{file: "config_json_fields_without_json.yaml", wantErr: "event_type: applies only with format: json", wantFields: []string{"event_type"}},
+		{file: "config_bad_format.yaml", wantErr: `format: must be cloudevents or json, got "ndjson"`, wantFields: []string{"format"}},
 		{file: "config_bad_port.yaml", wantErr: "listen: port must be a number", wantFields: []string{"listen"}},
 		{file: "config_bad_host.yaml", wantErr: "listen: host must be an IP address or a DNS name", wantFields: []string{"listen"}},
 		{

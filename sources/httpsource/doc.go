@@ -2,8 +2,9 @@
 // ingest over the CloudEvents HTTP protocol binding (version 1.0).
 //
 // Producers POST events to one path (default /events) on one address
-// (default 127.0.0.1:8088, loopback only). Three content modes are
-// accepted:
+// (default 127.0.0.1:8088, loopback only). In the default format,
+// cloudevents, three content modes are accepted (format: json takes
+// plain JSON instead, see below):
 //
 //   - structured: Content-Type application/cloudevents+json, the body is
 //     one event in the CloudEvents JSON format;
@@ -17,6 +18,36 @@
 //     raw), Content-Type is datacontenttype and the body is the data. A
 //     request is in binary mode when it has any ce-* header and no
 //     CloudEvents media type.
+//
+// # Plain JSON (format: json)
+//
+// With format: json the source takes what Vector's http_server, Benthos'
+// http_server or Fluent Bit's http output users send first: any JSON
+// body, whatever its Content-Type (curl's default
+// application/x-www-form-urlencoded included).
+//
+//	format: json
+//	event_source: /apps/web          # required, a URI-reference
+//	event_type: com.example.log      # required
+//	event_id: '{{.request_id}}'      # optional Go template over the value
+//	event_subject: '{{.host}}'       # optional
+//
+// A top-level array gives one event per element, appended all or nothing
+// (an empty array none; more than max_batch_events elements is 413); any
+// other value is one event. Each event's data is the value's bytes as
+// sent, datacontenttype application/json, source and type the configured
+// ones. The templates see the value (objects as maps, numbers as sent,
+// null as empty): a missing key, an empty id or an attribute with a
+// control character is a 400 naming the element ("element 2: event_id
+// template: ... map has no entry for key ...", with "index"),
+// and so is a body that is not strict JSON ("invalid JSON: invalid
+// character '}' ... (byte 8)"; invalid UTF-8, lone surrogates and repeated
+// members with their path, "duplicate member at $[1].b.c (byte 21)"). A
+// CloudEvent (a CloudEvents media type or ce-* headers) is refused with
+// 415: use a source with the default format, cloudevents, for those.
+// Without event_id each event gets a fresh UUIDv7, so a retried request
+// is appended again; with it, the id and the sinks' idempotency key are
+// the producer's.
 //
 // # Delivery
 //

@@ -2,7 +2,6 @@ package httpsource
 
 import (
 	"bytes"
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -78,13 +77,7 @@ func FuzzRequest(f *testing.F) {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
 
-		var answer struct {
-			Accepted *int   `json:"accepted"`
-			Error    string `json:"error"`
-		}
-		if err := json.Unmarshal(rec.Body.Bytes(), &answer); err != nil {
-			t.Fatalf("answer %d is not JSON: %q", rec.Code, rec.Body.Bytes())
-		}
+		answer := decodeAnswer(t, rec)
 		events := host.Events()
 		switch rec.Code {
 		case http.StatusAccepted:

@@ -25,6 +25,7 @@ type handler struct {
 	tel    *telemetry
 	logger *slog.Logger
 	clock  pipeline.Clock
+	json   *jsonDecoder // format: json; nil for CloudEvents
 }
 
 var _ http.Handler = (*handler)(nil)
@@ -102,7 +103,7 @@ func (h *handler) handle(ctx context.Context, w http.ResponseWriter, r *http.Req
 		return bodyFailure(err)
 	}
 	defer func() { _ = body.Close() }() // after the append: the events hold the body's bytes
-	events, res := decodeRequest(r.Header, body, h.cfg.MaxBatchEvents, r.ContentLength)
+	events, res := h.decode(r.Header, body, r.ContentLength)
 	if res != nil {
 		return *res
 	}
@@ -181,5 +182,5 @@ func bodyFailure(err error) response {
 // newHandler returns the handler of requests emitting to host (for tests
 // that call it without Run).
 func (s *Source) newHandler(host pipeline.SourceHost) *handler {
-	return &handler{cfg: &s.cfg, host: host, srv: s.srv, tel: s.tel, logger: s.logger, clock: s.clock}
+	return &handler{cfg: &s.cfg, host: host, srv: s.srv, tel: s.tel, logger: s.logger, clock: s.clock, json: s.json}
 }

@@ -20,6 +20,7 @@ type Source struct {
 	clock  pipeline.Clock
 	tel    *telemetry
 	srv    *httpserver.Server
+	json   *jsonDecoder // format: json; nil for CloudEvents
 
 	running atomic.Bool
 	ready   chan struct{} // closed once addr is set
@@ -38,7 +39,14 @@ func newSource(set pipeline.Settings, cfg *Config) (*Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new http source: telemetry: %w", err)
 	}
+	var jd *jsonDecoder
+	if cfg.Format == FormatJSON {
+		if jd, err = newJSONDecoder(cfg); err != nil {
+			return nil, fmt.Errorf("new http source: %w", err)
+		}
+	}
 	return &Source{
+		json:   jd,
 		cfg:    *cfg,
 		logger: set.Logger,
 		clock:  set.Clock,
