@@ -79,23 +79,20 @@ type GearmanConfig struct {
 type HTTPConfig struct {
 	// Enabled turns the HTTP transport on. Default false.
 	Enabled bool `yaml:"enabled"`
-	// Listen is the host:port to listen on. Default "127.0.0.1:8089",
-	// loopback so nothing is exposed unless asked; port 0 picks a free port.
-	Listen string `yaml:"listen"`
 	// Path is the URL path that accepts requests. Default "/lbaas".
 	Path string `yaml:"path"`
-	// Token, when set, is the bearer token every request must present. It
-	// is compared in constant time and never logged.
-	Token pipeline.Secret `yaml:"token"`
-	// AllowedHosts are the Host names accepted besides loopback ones and
-	// the listen host (httpserver.Guard: DNS rebinding and cross-site
-	// requests get 403).
-	AllowedHosts []string `yaml:"allowed_hosts"`
-	// ReadTimeout bounds reading a request. Default 10s.
-	ReadTimeout time.Duration `yaml:"read_timeout"`
-	// WriteTimeout bounds handling a request to the end of its reply,
-	// including the durable append. Default 30s.
-	WriteTimeout time.Duration `yaml:"write_timeout"`
+	// Config is the shared HTTP server plumbing (internal/httpserver, as
+	// the http source), inlined: listen (default "127.0.0.1:8089",
+	// loopback so nothing is exposed unless asked; port 0 picks a free
+	// port), token (the bearer token every request must present, compared
+	// in constant time, never logged), allowed_hosts (the Host names
+	// accepted besides loopback ones and the listen host; DNS rebinding
+	// and cross-site requests get 403), max_inflight_bytes,
+	// max_connections, read_timeout, write_timeout (to the end of the
+	// reply, including the append and the reply_after wait), idle_timeout,
+	// shutdown_timeout and tls. Its max_body_bytes is not set here:
+	// max_request_bytes bounds HTTP bodies and Gearman jobs.
+	httpserver.Config `yaml:",inline"`
 }
 
 // DiscoverConfig is DISCOVER's reply. Libra sent its pbr version and
@@ -129,12 +126,7 @@ func defaultConfig() *Config {
 			DialTimeout: 5 * time.Second,
 			Reconnect:   reconnect,
 		},
-		HTTP: HTTPConfig{
-			Listen:       "127.0.0.1:8089",
-			Path:         "/lbaas",
-			ReadTimeout:  10 * time.Second,
-			WriteTimeout: 30 * time.Second,
-		},
+		HTTP:            HTTPConfig{Path: "/lbaas", Config: httpConfigDefaults()},
 		MaxRequestBytes: 1 << 20,
 		DedupeWindow:    10000,
 		ReplyTimeout:    20 * time.Second,
@@ -173,23 +165,17 @@ func (c *Config) Validate() error {
 	if err := c.Gearman.Reconnect.Validate(); err != nil {
 		errs = append(errs, pipeline.PrefixFieldErrors("gearman.reconnect", err))
 	}
+	if c.HTTP.MaxBodyBytes != 0 {
+		add("http.max_body_bytes", "is max_request_bytes for this source (it bounds Gearman jobs too): set that instead")
+	}
 	if c.HTTP.Enabled {
-		if err := validateHostPort(c.HTTP.Listen, true); err != nil {
-			add("http.listen", "%w", err)
-		}
 		if !strings.HasPrefix(c.HTTP.Path, "/") || strings.ContainsAny(c.HTTP.Path, "?# \t\r\n") {
 			add("http.path", "must be a plain URL path starting with /, got %q", c.HTTP.Path)
 		}
-		errs = append(errs, httpserver.ValidateAllowedHosts("http.allowed_hosts", c.HTTP.AllowedHosts)...)
-		if c.HTTP.ReadTimeout <= 0 {
-			add("http.read_timeout", "must be positive, got %s", c.HTTP.ReadTimeout)
+		srv := c.serverConfig()
+		if srvErrs := srv.Validate(); len(srvErrs) > 0 {
+			errs = append(errs, pipeline.PrefixFieldErrors("http", errors.Join(srvErrs...)))
 		}
-		if c.HTTP.WriteTimeout <= 0 {
-			add("http.write_timeout", "must be positive, got %s", c.HTTP.WriteTimeout)
-		}
-	}
-	if t := c.HTTP.Token.Reveal(); t != "" && strings.ContainsFunc(t, func(r rune) bool { return r <= ' ' || r > '~' }) {
-		add("http.token", "must be printable ASCII without spaces")
 	}
 	if c.MaxRequestBytes < 64 || c.MaxRequestBytes > maxRequestLimit {
 		add("max_request_bytes", "must be between 64B and %s, got %s", pipeline.ByteSize(maxRequestLimit), c.MaxRequestBytes)
@@ -245,4 +231,21 @@ func validateHostPort(s string, listen bool) error {
 		return errors.New("host must be an IP address or a DNS name, got " + strconv.Quote(host))
 	}
 	return nil
+}
+
+// httpConfigDefaults is the HTTP transport's server defaults: those of
+// internal/httpserver on 127.0.0.1:8089, max_body_bytes left to
+// max_request_bytes.
+func httpConfigDefaults() httpserver.Config {
+	c := httpserver.Defaults("127.0.0.1:8089")
+	c.MaxBodyBytes = 0
+	return c
+}
+
+// serverConfig is the HTTP server's configuration: http's, with
+// max_request_bytes as its body limit.
+func (c *Config) serverConfig() httpserver.Config {
+	srv := c.HTTP.Config
+	srv.MaxBodyBytes = c.MaxRequestBytes
+	return srv
 }

@@ -90,9 +90,16 @@
 //
 // With http.enabled, POST a Libra message to http.path on http.listen
 // (loopback by default) with "Authorization: Bearer TOKEN" when http.token
-// is set. The body of the response is Libra's reply. Status: 200 PASS,
-// 403 a Host that is not loopback, the listen host or in
-// http.allowed_hosts, or another site's Origin (httpserver.Guard), 400 badRequest, 422 FAIL, 413 over max_request_bytes, 503 not
+// is set. The transport runs on the shared server plumbing of
+// internal/httpserver, as the http source: Host and Origin checks
+// (allowed_hosts; 403), max_connections, max_inflight_bytes (503 with
+// Retry-After: 1 before a body that does not fit is read), TLS and mutual
+// TLS (tls), read, write, idle and shutdown timeouts. max_request_bytes
+// is its body limit, also for chunked bodies. The body of the response is
+// Libra's reply. Status: 200 PASS, 403 a Host that is not loopback, the
+// listen host or in http.allowed_hosts, or another site's Origin
+// (httpserver.Guard), 400 badRequest, 422 FAIL, 413 over
+// max_request_bytes, 503 not
 // journaled, 504 not applied within reply_timeout, 401 unauthorized, 405
 // not a POST.
 //

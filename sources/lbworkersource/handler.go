@@ -26,7 +26,8 @@ type inbound struct {
 	dedupeKey string
 	body      []byte
 	// oversize is the size of a request whose body was not read because
-	// it exceeded max_request_bytes.
+	// it exceeded max_request_bytes; -1 when its size is unknown (a
+	// chunked body cut at the limit).
 	oversize int
 }
 
@@ -66,9 +67,11 @@ func (s *source) handle(ctx context.Context, in inbound) answer {
 
 func (s *source) answer(ctx context.Context, in inbound) (answer, string) {
 	limit := int(s.cfg.MaxRequestBytes)
-	if in.oversize > 0 || len(in.body) > limit {
-		size := max(in.oversize, len(in.body))
-		reason := fmt.Sprintf("request of %d bytes exceeds max_request_bytes (%d)", size, limit)
+	if in.oversize != 0 || len(in.body) > limit {
+		reason := fmt.Sprintf("request of %d bytes exceeds max_request_bytes (%d)", max(in.oversize, len(in.body)), limit)
+		if in.oversize < 0 {
+			reason = fmt.Sprintf("request exceeds max_request_bytes (%d)", limit)
+		}
 		s.log.WarnContext(ctx, "request refused", slog.String("transport", in.transport), slog.String("client", in.client), slog.String("reason", reason))
 		return answer{body: libra.FailReply(nil, reason), outcome: outcomeFail}, "unknown"
 	}

@@ -2,13 +2,13 @@ package lbworkersource
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/sluice-dev/sluice/internal/httpserver"
@@ -18,55 +18,34 @@ import (
 // maxIdempotencyKey bounds the Idempotency-Key header.
 const maxIdempotencyKey = 255
 
-// serveHTTP runs the HTTP transport on ln until ctx ends, then shuts down
-// gracefully within shutdown_timeout.
+// serveHTTP runs the HTTP transport on ln (bound by the shared
+// internal/httpserver plumbing: max_connections, TLS) until ctx ends, then
+// shuts down gracefully within http.shutdown_timeout.
 func (s *source) serveHTTP(ctx context.Context, ln net.Listener) error {
-	guard := httpserver.NewGuard(s.cfg.HTTP.Listen, s.cfg.HTTP.AllowedHosts)
-	mux := http.NewServeMux()
-	mux.HandleFunc(s.cfg.HTTP.Path, func(w http.ResponseWriter, r *http.Request) {
-		// DNS rebinding and cross-site requests (httpserver.Guard).
-		if err := guard.Check(r); err != nil {
-			s.log.InfoContext(r.Context(), "lbworker http request refused", slog.String("remote", r.RemoteAddr), slog.String("reason", err.Error()))
-			w.Header().Set("Content-Type", "application/json")
-			writeReply(w, http.StatusForbidden, libra.FailReply(nil, err.Error()))
-			return
-		}
-		s.serveRequest(w, r)
-	})
-	srv := &http.Server{
-		Handler:           mux,
-		ReadTimeout:       s.cfg.HTTP.ReadTimeout,
-		ReadHeaderTimeout: s.cfg.HTTP.ReadTimeout,
-		WriteTimeout:      s.cfg.HTTP.WriteTimeout,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
+	if err := s.srv.Serve(ctx, ln, http.HandlerFunc(s.serveRequest)); err != nil {
 		return fmt.Errorf("lbworker http: %w", err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
-	defer cancel()
-	err := srv.Shutdown(sctx)
-	if serveErr := <-errc; serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
-		return fmt.Errorf("lbworker http: %w", serveErr)
-	}
-	if err != nil {
-		_ = srv.Close()
 	}
 	return nil
 }
 
 // serveRequest answers one POST: the body is a Libra message, the reply
 // body is Libra's reply. Status: 200 PASS (or the first reply to a
-// resubmitted Idempotency-Key), 403 a Host or Origin refused by the
-// guard (serveHTTP), 400 badRequest, 422 FAIL, 413 too large,
-// 503 not journaled, 401 without the bearer token, 405 not a POST.
+// resubmitted Idempotency-Key), 400 badRequest, 422 FAIL, 413 too large,
+// 503 not journaled (or the server busy or stopping), 504 not applied
+// within reply_timeout, 401 without the bearer token, 403 a Host or
+// Origin refused, 405 not a POST.
 func (s *source) serveRequest(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
+	if !s.srv.Enter() {
+		writeReply(w, http.StatusServiceUnavailable, libra.FailReply(nil, "the worker is stopping"))
+		return
+	}
+	defer s.srv.Leave()
+	if err := s.srv.CheckSite(r); err != nil {
+		s.log.InfoContext(r.Context(), "lbworker http request refused", slog.String("remote", r.RemoteAddr), slog.String("reason", err.Error()))
+		writeReply(w, http.StatusForbidden, libra.FailReply(nil, err.Error()))
+		return
+	}
 	if r.URL.Path != s.cfg.HTTP.Path {
 		writeReply(w, http.StatusNotFound, libra.FailReply(nil, "not found"))
 		return
@@ -76,8 +55,8 @@ func (s *source) serveRequest(w http.ResponseWriter, r *http.Request) {
 		writeReply(w, http.StatusMethodNotAllowed, libra.FailReply(nil, "method not allowed: use POST"))
 		return
 	}
-	if !s.authorized(r) {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="sluice"`)
+	if err := s.srv.Authorize(r.Header); err != nil {
+		w.Header().Set("WWW-Authenticate", httpserver.Challenge(err))
 		writeReply(w, http.StatusUnauthorized, libra.FailReply(nil, "unauthorized"))
 		return
 	}
@@ -89,23 +68,29 @@ func (s *source) serveRequest(w http.ResponseWriter, r *http.Request) {
 		}
 		in.requestID, in.dedupeKey = key, "http/"+key
 	}
-	limit := int64(s.cfg.MaxRequestBytes)
-	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
-	if err != nil {
+	body, err := s.readBody(w, r)
+	switch {
+	case errors.Is(err, httpserver.ErrTooLarge):
+		in.oversize = -1
+		if r.ContentLength > 0 {
+			in.oversize = int(r.ContentLength)
+		}
+	case errors.Is(err, httpserver.ErrBusy):
+		w.Header().Set("Retry-After", strconv.Itoa(httpserver.RetryAfterBusy))
+		writeReply(w, http.StatusServiceUnavailable, libra.FailReply(nil, "busy: too many request bytes in flight (http.max_inflight_bytes), retry later"))
+		return
+	case err != nil:
 		writeReply(w, http.StatusBadRequest, libra.FailReply(nil, "read request: "+err.Error()))
 		return
 	}
-	if int64(len(body)) > limit {
-		in.oversize = len(body)
-		if r.ContentLength > limit {
-			in.oversize = int(r.ContentLength)
-		}
+	if body != nil {
+		defer func() { _ = body.Close() }() // after the append: the event holds the body's bytes
+		in.body = body.data
 	}
-	in.body = body
 	a := s.handle(r.Context(), in)
 	status := http.StatusOK
 	switch {
-	case in.oversize > 0:
+	case in.oversize != 0:
 		status = http.StatusRequestEntityTooLarge
 	case a.outcome == outcomeBadRequest:
 		status = http.StatusBadRequest
@@ -119,13 +104,26 @@ func (s *source) serveRequest(w http.ResponseWriter, r *http.Request) {
 	writeReply(w, status, a.body)
 }
 
-func (s *source) authorized(r *http.Request) bool {
-	want := s.cfg.HTTP.Token.Reveal()
-	if want == "" {
-		return true
+// heldBody is a request body read whole, holding its bytes of the
+// server's in-flight budget until Close.
+type heldBody struct {
+	*httpserver.Body
+	data []byte
+}
+
+// readBody reads r's body within max_request_bytes and the in-flight
+// budget (httpserver.Body).
+func (s *source) readBody(w http.ResponseWriter, r *http.Request) (*heldBody, error) {
+	b, err := s.srv.Body(w, r)
+	if err != nil {
+		return nil, err
 	}
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	return ok && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+	data, err := io.ReadAll(b)
+	if err != nil {
+		_ = b.Close()
+		return nil, err
+	}
+	return &heldBody{Body: b, data: data}, nil
 }
 
 func writeReply(w http.ResponseWriter, status int, body []byte) {

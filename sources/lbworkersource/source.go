@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/sluice-dev/sluice/internal/httpserver"
 	"github.com/sluice-dev/sluice/pipeline"
 )
 
@@ -22,6 +23,9 @@ type Source struct {
 	clock pipeline.Clock
 	tel   *telemetry
 	addr  atomic.Pointer[net.Addr]
+	// srv is the HTTP transport's server (internal/httpserver), nil when
+	// HTTP is off.
+	srv *httpserver.Server
 }
 
 // source is a running Source: what Run hands to the transports.
@@ -34,7 +38,10 @@ type source struct {
 	lbs     *lbTracker
 }
 
-var _ pipeline.Source = (*Source)(nil)
+var (
+	_ pipeline.Source      = (*Source)(nil)
+	_ pipeline.Provisioner = (*Source)(nil)
+)
 
 func newSource(set pipeline.Settings, cfg *Config) (*Source, error) {
 	set = set.WithDefaults()
@@ -53,7 +60,25 @@ func newSource(set pipeline.Settings, cfg *Config) (*Source, error) {
 	if c.Gearman.ClientID == "" {
 		c.Gearman.ClientID = c.Gearman.Function
 	}
-	return &Source{name: set.ID, cfg: &c, log: set.Logger, clock: set.Clock, tel: tel}, nil
+	s := &Source{name: set.ID, cfg: &c, log: set.Logger, clock: set.Clock, tel: tel}
+	if c.HTTP.Enabled {
+		srvCfg := c.serverConfig()
+		s.srv = httpserver.New(&srvCfg, "lbworker http", set.Logger)
+	}
+	return s, nil
+}
+
+// Provision implements pipeline.Provisioner: it reads the HTTP
+// transport's TLS files, so that a missing certificate is reported before
+// Run (and by sluice validate). It binds nothing.
+func (s *Source) Provision(ctx context.Context) error {
+	if s.srv == nil {
+		return nil
+	}
+	if err := s.srv.Provision(ctx); err != nil {
+		return fmt.Errorf("lbworker http: %w", err)
+	}
+	return nil
 }
 
 // Run implements pipeline.Source: it loads the remembered replies from the
@@ -70,9 +95,8 @@ func (s *Source) Run(ctx context.Context, host pipeline.SourceHost) error {
 		return err
 	}
 	var httpLn net.Listener
-	if s.cfg.HTTP.Enabled {
-		var lc net.ListenConfig
-		httpLn, err = lc.Listen(ctx, "tcp", s.cfg.HTTP.Listen)
+	if s.srv != nil {
+		httpLn, err = s.srv.Listen(ctx)
 		if err != nil {
 			return fmt.Errorf("lbworker: listen %s: %w", s.cfg.HTTP.Listen, err)
 		}
