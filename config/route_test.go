@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sluice-dev/sluice/config"
+	"github.com/sluice-dev/sluice/internal/reserved"
 	"github.com/sluice-dev/sluice/pipeline"
 )
 
@@ -96,4 +97,34 @@ func BenchmarkExpressionMatch(b *testing.B) {
 			b.Fatal(ok, err)
 		}
 	}
+}
+
+// TestTransformMarksKVPAttributes checks issue 13 item 7: a transform
+// lists the kvp* attributes it set in reserved.ExtTransformSet (and
+// replaces any list the event came with), and cannot set sluice* names.
+func TestTransformMarksKVPAttributes(t *testing.T) {
+	t.Parallel()
+	f, err := config.Parse("t.yaml", []byte(`
+sources: [{name: in, type: gen, with: {message: hi}}]
+journal: {dir: /data}
+sinks: [{name: out, type: memory, with: {path: /tmp/b}}]
+routes:
+  - name: r
+    from: [in]
+    to: [out]
+    transform: {set: {kvpresult: FAIL, kvptype: diagnostic, region: eu}}
+`), testRegistries(), lookupTestEnv)
+	require.NoError(t, err)
+	out, err := f.Pipeline.Routes[0].Transform.Transform(pipeline.Event{Extensions: map[string]string{reserved.ExtTransformSet: "kvpname", "kvpname": "x"}})
+	require.NoError(t, err)
+	assert.Equal(t, "kvpresult,kvptype", out.Extensions[reserved.ExtTransformSet])
+	assert.False(t, reserved.SetByTransform(&out, "kvpname"), "a producer's kvpname stays unvouched")
+
+	_, err = config.Parse("t.yaml", []byte(`
+sources: [{name: in, type: gen, with: {message: hi}}]
+journal: {dir: /data}
+sinks: [{name: out, type: memory, with: {path: /tmp/b}}]
+routes: [{name: r, from: [in], to: [out], transform: {set: {sluicetransformset: kvpname}}}]
+`), testRegistries(), lookupTestEnv)
+	require.ErrorContains(t, err, "reserved to the engine")
 }

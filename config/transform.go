@@ -9,6 +9,7 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/sluice-dev/sluice/internal/reserved"
 	"github.com/sluice-dev/sluice/pipeline"
 )
 
@@ -49,6 +50,9 @@ func (p *parser) compileTransform(path string, c *TransformConfig) (pipeline.Eve
 		case reservedAttributes[name]:
 			p.report(field, fmt.Errorf("cannot %s %q: it is a CloudEvents context attribute, not an extension (use transform.type or transform.subject for those)", what, name))
 			ok = false
+		case strings.HasPrefix(name, "sluice"):
+			p.report(field, fmt.Errorf("cannot %s %q: sluice* attributes are reserved to the engine", what, name))
+			ok = false
 		case !isExtensionName(name):
 			p.report(field, fmt.Errorf("cannot %s %q: extension attribute names are lower-case letters and digits", what, name))
 			ok = false
@@ -66,6 +70,7 @@ func (p *parser) compileTransform(path string, c *TransformConfig) (pipeline.Eve
 		f := joinPath(joinPath(path, "set"), k)
 		checkName(f, k, "set")
 		t.set[k] = compile(f, v)
+		t.setNames = append(t.setNames, k)
 	}
 	for from, to := range c.Rename {
 		f := joinPath(joinPath(path, "rename"), from)
@@ -108,12 +113,15 @@ func parseTemplate(src string) (*template.Template, error) {
 
 // transformer is a compiled route transform. Order: rename, drop, set,
 // then type and subject, all templates seeing the event as it arrived.
+// The kvp* attributes it sets are listed in reserved.ExtTransformSet.
 type transformer struct {
-	set     map[string]*template.Template
-	rename  map[string]string
-	drop    []string
-	typ     *template.Template
-	subject *template.Template
+	set map[string]*template.Template
+	// setNames are the keys of set, for reserved.MarkTransformSet.
+	setNames []string
+	rename   map[string]string
+	drop     []string
+	typ      *template.Template
+	subject  *template.Template
 }
 
 // Transform implements pipeline.EventTransformer.
@@ -164,6 +172,9 @@ func (t *transformer) Transform(e pipeline.Event) (pipeline.Event, error) {
 		}
 		e.Subject = v
 	}
+	// The kvp* attributes this transform set are the only ones the KVP
+	// sink honours.
+	reserved.MarkTransformSet(ext, t.setNames)
 	if len(ext) == 0 {
 		ext = nil
 	}

@@ -73,6 +73,10 @@
 //	    healthy: {from: data.healthy}
 //	    value: data.error
 //
+// The built-in observations map only events a Sluice probe source emitted
+// itself (source /sluice/sources/ORIGIN): the same type from anywhere
+// else is unmapped, so no forged heartbeat reaches Azure.
+//
 // # Report periods and error states
 //
 // The sink keeps, per observation name, WALinuxAgent's ErrorState and

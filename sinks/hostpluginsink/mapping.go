@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sluice-dev/sluice/internal/glob"
+	"github.com/sluice-dev/sluice/internal/reserved"
 	"github.com/sluice-dev/sluice/pipeline"
 )
 
@@ -103,9 +104,15 @@ func compileRule(o *ObservationConfig) (rule, error) {
 	return r, errors.Join(errs...)
 }
 
-// selects reports whether r applies to the delivery.
+// selects reports whether r applies to the delivery. A built-in rule
+// applies only to an event one of Sluice's own sources emitted
+// (reserved.FromEngine), so that no ingest client's event can become a
+// heartbeat forwarded to Azure.
 func (r *rule) selects(v *eventView) (bool, error) {
 	if len(r.routes) > 0 && !slices.Contains(r.routes, v.d.Route) {
+		return false, nil
+	}
+	if r.builtin && !reserved.FromEngine(&v.d.Event) {
 		return false, nil
 	}
 	if !glob.Any(r.types, v.d.Event.Type) {

@@ -92,7 +92,7 @@ func probeEvent(typ string, at time.Time, healthy bool, errText string, failingS
 	}
 	data, _ := json.Marshal(m)
 	return pipeline.Event{
-		ID: fmt.Sprint(at.Unix()), Source: "sluice/probe", Type: typ, Subject: "hostplugin", Time: at,
+		ID: fmt.Sprint(at.Unix()), Source: "/sluice/sources/probe", Origin: "probe", Type: typ, Subject: "hostplugin", Time: at,
 		DataContentType: "application/json", Data: data,
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sluice-dev/sluice/internal/reserved"
 	"github.com/sluice-dev/sluice/pipeline"
 	"github.com/sluice-dev/sluice/sinks/kvpsink"
 )
@@ -136,7 +137,7 @@ func messyDeliveries() []pipeline.Delivery {
 		d := delivery(fmt.Sprint("evt-", i), nil, m)
 		if i == 2 {
 			d.Event.Subject = "\u30b5\u30d6\u30b8\u30a7\u30af\u30c8" // a non-ASCII name
-			d.Event.Extensions = map[string]string{"kvpresult": "WARN"}
+			d.Event.Extensions = map[string]string{"kvpresult": "WARN", reserved.ExtTransformSet: "kvpresult"}
 		}
 		out = append(out, d)
 	}

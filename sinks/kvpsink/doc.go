@@ -92,6 +92,11 @@
 //	        kvpname: 'sluice/{{ .Subject }}'
 //	        kvpresult: '{{ if eq .Severity "error" }}FAIL{{ else }}SUCCESS{{ end }}'
 //
+// The kvp* attributes count only when the route's transform set them (the
+// transform lists them in the sluicetransformset extension); one that
+// came with the event is ignored, so a producer cannot write a report of
+// its choosing (a PROVISIONING_REPORT with result SUCCESS).
+//
 // # Writing, locking and durability
 //
 // A batch is encoded in memory and appended with one write. The file is

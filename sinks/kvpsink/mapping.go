@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/sluice-dev/sluice/internal/reserved"
 	"github.com/sluice-dev/sluice/pipeline"
 )
 
@@ -44,17 +45,30 @@ const (
 //	        events; "" without data
 //	ts      the event's time (even the zero instant 0001-01-01T00:00:00Z
 //	        when the producer gave it), or now when it has none
+//
+// The kvp* attributes count only when a route transform set them
+// (reserved.SetByTransform): the http source refuses them from clients,
+// and one in an event from elsewhere (an old journal) is ignored, so no
+// producer can write a PROVISIONING_REPORT of its choosing.
 func ReportOf(e *pipeline.Event, now time.Time) Report {
-	r := Report{Time: e.Time, Result: e.Extensions[AttrResult]}
+	attr := func(name string) (string, bool) {
+		if !reserved.SetByTransform(e, name) {
+			return "", false
+		}
+		v, ok := e.Extensions[name]
+		return v, ok
+	}
+	result, _ := attr(AttrResult)
+	r := Report{Time: e.Time, Result: result}
 	if r.Time.IsZero() && !e.TimeGiven {
 		r.Time = now
 	}
-	if t := e.Extensions[AttrType]; t != "" {
+	if t, _ := attr(AttrType); t != "" {
 		r.Type = t
 	} else {
 		r.Type = e.Type
 	}
-	if n := e.Extensions[AttrName]; n != "" {
+	if n, _ := attr(AttrName); n != "" {
 		r.Name = n
 	} else {
 		r.Name = e.Origin
@@ -65,7 +79,7 @@ func ReportOf(e *pipeline.Event, now time.Time) Report {
 			r.Name += "/" + e.Subject
 		}
 	}
-	if m, ok := e.Extensions[AttrMsg]; ok {
+	if m, ok := attr(AttrMsg); ok {
 		r.Msg = m
 	} else if utf8.Valid(e.Data) {
 		r.Msg = dataText(e)

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
+	"github.com/sluice-dev/sluice/internal/reserved"
 	"github.com/sluice-dev/sluice/pipeline"
 	"github.com/sluice-dev/sluice/pipeline/pipelinetest"
 )
@@ -175,7 +176,8 @@ func TestDeliverGolden(t *testing.T) {
 	require.NoError(t, s.Start(t.Context()))
 	all := pipelinetest.SampleDeliveries(1, 6)
 	all[4].Event.Data = []byte(strings.Repeat("sliced \u00e9 ", 200))
-	all[5].Event.Extensions = map[string]string{AttrType: "diagnostic", AttrName: "n|a|m|e", AttrResult: "SUCCESS", AttrMsg: "x"}
+	all[5].Event.Extensions = map[string]string{AttrType: "diagnostic", AttrName: "n|a|m|e", AttrResult: "SUCCESS", AttrMsg: "x",
+		reserved.ExtTransformSet: "kvpmsg,kvpname,kvpresult,kvptype"}
 	require.NoError(t, s.Deliver(t.Context(), all[:2]))
 	require.NoError(t, s.Deliver(t.Context(), all[2:]))
 

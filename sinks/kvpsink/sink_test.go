@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
+	"github.com/sluice-dev/sluice/internal/reserved"
 	"github.com/sluice-dev/sluice/pipeline"
 	"github.com/sluice-dev/sluice/pipeline/pipelinetest"
 	"github.com/sluice-dev/sluice/sinks/kvpsink"
@@ -108,7 +109,17 @@ func TestConformance(t *testing.T) {
 }
 
 // delivery is a delivery of one event with the given attributes.
+// The kvp* attributes in ext count as set by a route transform
+// (reserved.ExtTransformSet lists them), as they are in a running
+// engine.
 func delivery(id string, ext map[string]string, data string) pipeline.Delivery {
+	if ext != nil {
+		var set []string
+		for k := range ext {
+			set = append(set, k)
+		}
+		reserved.MarkTransformSet(ext, set)
+	}
 	e := pipeline.Event{
 		ID: id, Source: "/test", Type: "sluice.test", Subject: "subj-" + id, Origin: "src",
 		Time: time.Date(2025, 6, 7, 8, 9, 10, 123456000, time.UTC), Extensions: ext,

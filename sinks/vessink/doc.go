@@ -75,6 +75,11 @@
 // event of at most a few hundred KiB, far
 // below VES's 2 MB, whatever the data.
 //
+// The built-in rules apply only to events one of Sluice's own sources
+// emitted (source /sluice/sources/ORIGIN); the same types from another
+// source get the default domain, so no one can raise or clear an alarm
+// through them.
+//
 // # Header
 //
 //	domain                  from the rule

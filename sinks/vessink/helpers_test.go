@@ -53,7 +53,7 @@ func startSink(t *testing.T, set pipeline.Settings, cfg *vessink.Config) pipelin
 // bytes), keyed like the runner keys it for sink "ves".
 func delivery(seq uint64, typ, subject string, at time.Time, sev pipeline.Severity, data any) pipeline.Delivery {
 	e := pipeline.Event{
-		ID: "evt-" + itoa(seq), Source: "/sluice/test", Type: typ, Subject: subject, Time: at,
+		ID: "evt-" + itoa(seq), Source: "/sluice/sources/test", Type: typ, Subject: subject, Time: at,
 		Severity: sev, Origin: "test", Sequence: seq,
 	}
 	switch d := data.(type) {

@@ -44,7 +44,7 @@ type mapped struct {
 // be expressed in VES.
 func (m *mapper) mapDelivery(ctx context.Context, d *pipeline.Delivery) (mapped, error) {
 	e := &d.Event
-	rule := m.ruleFor(d.Route, e.Type)
+	rule := m.ruleFor(d.Route, e)
 	p := parsePayload(e)
 	ev := vesEvent{domain: rule.Domain}
 	h := &ev.header

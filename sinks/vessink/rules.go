@@ -6,6 +6,8 @@ import (
 
 	"github.com/sluice-dev/sluice/internal/eventtypes"
 	"github.com/sluice-dev/sluice/internal/glob"
+	"github.com/sluice-dev/sluice/internal/reserved"
+	"github.com/sluice-dev/sluice/pipeline"
 )
 
 // builtinRules is the default mapping, applied after the configured rules.
@@ -36,12 +38,18 @@ func (r *Rule) matches(route, typ string) bool {
 }
 
 // ruleFor returns the first configured rule, then built-in rule, that
-// matches, or a rule for the default domain.
-func (m *mapper) ruleFor(route, typ string) *Rule {
+// matches e, or a rule for the default domain. Built-in rules apply only
+// to events one of Sluice's own sources emitted (reserved.FromEngine):
+// an ingest client cannot raise or clear an alarm through them.
+func (m *mapper) ruleFor(route string, e *pipeline.Event) *Rule {
+	typ := e.Type
 	for i := range m.rules {
 		if m.rules[i].matches(route, typ) {
 			return &m.rules[i]
 		}
+	}
+	if !reserved.FromEngine(e) {
+		return &m.fallback
 	}
 	for i := range builtinRules {
 		if builtinRules[i].matches(route, typ) {

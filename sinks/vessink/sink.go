@@ -198,7 +198,7 @@ func (s *sink) Deliver(ctx context.Context, batch []pipeline.Delivery) error {
 		switch {
 		case err != nil:
 			s.log.WarnContext(ctx, "ves sink cannot map event", slog.Uint64("seq", batch[i].Event.Sequence), slog.String("error", err.Error()))
-			s.tel.event(ctx, s.m.ruleFor(batch[i].Route, batch[i].Event.Type).Domain, outcomeUnmappable, 1)
+			s.tel.event(ctx, s.m.ruleFor(batch[i].Route, &batch[i].Event).Domain, outcomeUnmappable, 1)
 			out.Refused(i, err)
 		case m.skip:
 			s.tel.event(ctx, m.domain, outcomeThinned, 1)

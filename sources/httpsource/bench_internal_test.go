@@ -24,11 +24,11 @@ func (discardHost) State(context.Context) (map[string][]byte, error) { return ni
 // BenchmarkHandler measures decoding and answering one request in each
 // content mode, without the network.
 func BenchmarkHandler(b *testing.B) {
-	const ev = `{"specversion":"1.0","id":"a","source":"/bench","type":"sluice.bench","subject":"web","time":"2025-01-02T03:04:05Z","datacontenttype":"application/json","data":{"up":true,"latency_ms":12}}`
+	const ev = `{"specversion":"1.0","id":"a","source":"/bench","type":"acme.bench","subject":"web","time":"2025-01-02T03:04:05Z","datacontenttype":"application/json","data":{"up":true,"latency_ms":12}}`
 	batch := "[" + strings.TrimSuffix(strings.Repeat(ev+",", 100), ",") + "]"
 	binaryHeaders := map[string]string{
 		"Content-Type": "application/json", "ce-specversion": "1.0", "ce-id": "a", "ce-source": "/bench",
-		"ce-type": "sluice.bench", "ce-subject": "Euro%20%E2%82%AC", "ce-time": "2025-01-02T03:04:05Z",
+		"ce-type": "acme.bench", "ce-subject": "Euro%20%E2%82%AC", "ce-time": "2025-01-02T03:04:05Z",
 	}
 	cases := []struct {
 		name    string

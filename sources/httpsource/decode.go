@@ -14,6 +14,7 @@ import (
 	"unicode"
 
 	"github.com/sluice-dev/sluice/internal/httpserver"
+	"github.com/sluice-dev/sluice/internal/reserved"
 	"github.com/sluice-dev/sluice/internal/strictjson"
 	"github.com/sluice-dev/sluice/pipeline"
 )
@@ -234,8 +235,14 @@ func isCEHeader(name string) bool {
 
 // checkStrings enforces the CloudEvents String type on every attribute:
 // no control characters (U+0000-U+001F, U+007F-U+009F). Such characters
-// would let a producer forge log lines downstream.
+// would let a producer forge log lines downstream. It also refuses what
+// is reserved to the engine (reserved.CheckIngest: sluice.* types,
+// /sluice/ sources, sluice*, kvp* and Sluice's other extensions), so that
+// no client passes for one of Sluice's own sources.
 func checkStrings(e *pipeline.Event) error {
+	if err := reserved.CheckIngest(e); err != nil {
+		return err
+	}
 	check := func(name, v string) error {
 		if strings.ContainsFunc(v, unicode.IsControl) {
 			return fmt.Errorf("%w: attribute %q contains a control character", pipeline.ErrInvalidCloudEvent, name)

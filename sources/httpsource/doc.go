@@ -74,6 +74,15 @@
 // CloudEvents String type requires. A "sequence" attribute sent by a
 // producer is ignored: the journal assigns sequences.
 //
+// # Reserved attributes
+//
+// A client cannot pass for one of Sluice's own sources: an event whose
+// type starts with "sluice." or whose source starts with "/sluice/", or
+// that carries an extension reserved to the engine (any sluice* or kvp*
+// name, appendtime, chainhash, sequence, idempotencykey), is refused with
+// a 400 naming the attribute (internal/reserved). Routes set kvp*
+// attributes with a transform; give ingested events types of their own.
+//
 // # Strict JSON
 //
 // The structured and batched bodies must be I-JSON (RFC 7493): a 400

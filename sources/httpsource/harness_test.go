@@ -173,7 +173,7 @@ func binary(body string, headers map[string]string) request {
 		"ce-specversion": "1.0",
 		"ce-id":          "bin-1",
 		"ce-source":      "/test/binary",
-		"ce-type":        "sluice.test.binary",
+		"ce-type":        "acme.test.binary",
 	}
 	for k, v := range headers {
 		if v == "" {
@@ -185,4 +185,4 @@ func binary(body string, headers map[string]string) request {
 	return request{headers: h, body: body}
 }
 
-const validEvent = `{"specversion":"1.0","id":"e1","source":"/test","type":"sluice.test","subject":"web","datacontenttype":"application/json","data":{"up":true},"tenant":"acme"}`
+const validEvent = `{"specversion":"1.0","id":"e1","source":"/test","type":"acme.test","subject":"web","datacontenttype":"application/json","data":{"up":true},"tenant":"acme"}`

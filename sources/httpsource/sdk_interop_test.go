@@ -22,7 +22,7 @@ func sdkEvent(t *testing.T, id string) cloudevents.Event {
 	e := cloudevents.NewEvent()
 	e.SetID(id)
 	e.SetSource("/sdk/producer")
-	e.SetType("sluice.test.sdk")
+	e.SetType("acme.test.sdk")
 	e.SetSubject(`Euro € 😀 "quoted" 100%`)
 	e.SetTime(time.Date(2025, 1, 2, 3, 4, 5, 123_000_000, time.UTC))
 	e.SetExtension("tenant", "acme corp")

@@ -59,7 +59,7 @@ func TestRequests(t *testing.T) {
 				e := evs[0]
 				assert.Equal(t, "e1", e.ID)
 				assert.Equal(t, "/test", e.Source)
-				assert.Equal(t, "sluice.test", e.Type)
+				assert.Equal(t, "acme.test", e.Type)
 				assert.Equal(t, "web", e.Subject)
 				assert.JSONEq(t, `{"up":true}`, string(e.Data))
 				assert.Equal(t, map[string]string{"tenant": "acme"}, e.Extensions)
@@ -106,7 +106,7 @@ func TestRequests(t *testing.T) {
 		},
 		{
 			name:       "batch",
-			req:        batched(`[` + validEvent + `,{"specversion":"1.0","id":"e2","source":"/test","type":"sluice.test","data_base64":"AAE="}]`),
+			req:        batched(`[` + validEvent + `,{"specversion":"1.0","id":"e2","source":"/test","type":"acme.test","data_base64":"AAE="}]`),
 			wantStatus: 202, wantEmits: 1,
 			check: func(t *testing.T, evs []pipeline.Event) {
 				require.Len(t, evs, 2)
