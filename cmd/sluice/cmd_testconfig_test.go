@@ -10,7 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// exampleConfigs returns every config in examples/ (not the test files).
+// exampleConfigs returns every config in examples/ (not the test files)
+// and the config the Debian package installs.
 func exampleConfigs(t *testing.T) []string {
 	t.Helper()
 	all, err := filepath.Glob(filepath.Join("..", "..", "examples", "*.yaml"))
@@ -22,7 +23,7 @@ func exampleConfigs(t *testing.T) []string {
 		}
 	}
 	require.NotEmpty(t, out)
-	return out
+	return append(out, filepath.Join("..", "..", "packaging", "sluice.yaml"))
 }
 
 // TestExamplesPassTheirTests is CI's run of `sluice test` over the

@@ -69,6 +69,7 @@ Exit codes:
 		newValidateCommand(s),
 		newTestCommand(s),
 		newSchemaCommand(s),
+		newManCommand(),
 		newJournalCommand(s),
 		newVersionCommand(s.out),
 	)
