@@ -86,6 +86,9 @@ type scalarText struct {
 }
 
 func newDecoder(errs *collector, interp *interpolator) *decoder {
+	if interp != nil {
+		interp.seen = errs.addSecret
+	}
 	return &decoder{
 		errs:         errs,
 		interp:       interp,

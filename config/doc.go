@@ -157,8 +157,12 @@
 //
 // Values from interpolation are never printed: an error about one shows
 // the reference that produced it ("got the expansion of \"${DB_PASS}\"").
-// Messages from a component's Validate are the component's
-// responsibility; pipeline.Secret never prints its value.
+// Every error and warning, those of a component's Validate and the
+// provisioning errors placed by File.Locate included, is scrubbed: each
+// value interpolation produced (and its quoted form) is replaced by its
+// reference (a value shorter than 6 bytes only where it stands alone).
+// pipeline.Secret never prints its value either. A type implementing
+// WrittenUnmarshaler also gets its value as written, to show it.
 //
 // # Validation
 //

@@ -107,6 +107,12 @@ type collector struct {
 	file     string
 	errs     Errors
 	warnings []Warning
+	// secrets are the values interpolation produced, which scrub keeps
+	// out of every message.
+	secrets []secretText
+	// scrubList is secrets with their quoted forms, longest first; nil
+	// until scrub builds it.
+	scrubList []secretText
 }
 
 func (c *collector) position(n *yaml.Node) Position {
@@ -177,6 +183,9 @@ func (c *collector) result() error {
 		}
 	}
 	c.errs = unique
+	for _, e := range c.errs {
+		e.Message = c.scrub(e.Message)
+	}
 	slices.SortStableFunc(c.errs, func(a, b *Error) int {
 		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
 	})
@@ -184,6 +193,9 @@ func (c *collector) result() error {
 }
 
 func (c *collector) sortedWarnings() []Warning {
+	for i := range c.warnings {
+		c.warnings[i].Message = c.scrub(c.warnings[i].Message)
+	}
 	slices.SortStableFunc(c.warnings, func(a, b Warning) int {
 		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
 	})

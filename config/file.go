@@ -32,6 +32,9 @@ type File struct {
 
 	// nodes locates the file's values by path, for Locate.
 	nodes map[string]*yaml.Node
+	// secrets are the values interpolation produced, which Locate's
+	// messages never show.
+	secrets []secretText
 }
 
 // DefaultShutdownTimeout is shutdown_timeout when the file does not set it.

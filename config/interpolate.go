@@ -25,6 +25,8 @@ type interpolator struct {
 	// directory.
 	baseDir  string
 	readFile func(string) ([]byte, error)
+	// seen, when set, is told each value a reference produced.
+	seen func(value, ref string)
 }
 
 func newInterpolator(name string, env func(string) (string, bool)) *interpolator {
@@ -66,6 +68,8 @@ func (ip *interpolator) expand(s string) (out string, substituted bool, problems
 		v, err := ip.resolve(s[i+2 : i+2+end])
 		if err != nil {
 			problems = append(problems, fmt.Sprintf("%s: %v", ref, err))
+		} else if ip.seen != nil {
+			ip.seen(v, ref)
 		}
 		b.WriteString(v)
 		substituted = true

@@ -68,6 +68,7 @@ func Parse(name string, data []byte, regs pipeline.Registries, env func(string) 
 		Pipeline:        spec,
 		Warnings:        errs.sortedWarnings(),
 		nodes:           p.dec.values,
+		secrets:         errs.secrets,
 	}, nil
 }
 

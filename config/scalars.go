@@ -44,6 +44,9 @@ func (d *decoder) text(n *yaml.Node, path string) scalarText {
 	for _, p := range problems {
 		d.errs.add(n, path, nil, "%s", p)
 	}
+	if substituted {
+		d.errs.addSecret(v, n.Value)
+	}
 	st := scalarText{value: v, interpolated: substituted, ok: len(problems) == 0}
 	d.scalars[n] = st
 	return st
