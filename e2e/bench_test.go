@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/sluice-dev/sluice/internal/otlptest"
 )
 
 // collector is an HTTP sink's peer: it counts CloudEvents received in
@@ -111,9 +113,37 @@ routes:
 // (CloudEvents batch mode, 100 events per request, 4 concurrent clients)
 // through the durable journal to the HTTP sink (batch mode) on loopback,
 // until the peer has received every event.
-func BenchmarkEndToEndHTTP(b *testing.B) {
+func BenchmarkEndToEndHTTP(b *testing.B) { benchRelay(b) }
+
+// BenchmarkEndToEndTracing is BenchmarkEndToEndHTTP with tracing off (no
+// exporter configured: a no-op tracer) and on (every span exported over
+// OTLP/HTTP to a receiver in this process, metrics export off), for the
+// cost of tracing as a ratio; "unsampled" is tracing on with
+// OTEL_TRACES_SAMPLER=always_off: events carry a traceparent, nothing is
+// recorded or exported, which separates what propagation costs.
+func BenchmarkEndToEndTracing(b *testing.B) {
+	b.Run("off", func(b *testing.B) { benchRelay(b) })
+	b.Run("unsampled", func(b *testing.B) {
+		rcv := otlptest.NewReceiver()
+		benchRelay(b, "OTEL_TRACES_EXPORTER=otlp", "OTEL_METRICS_EXPORTER=none", "OTEL_TRACES_SAMPLER=always_off",
+			"OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf", "OTEL_EXPORTER_OTLP_ENDPOINT="+rcv.ServeHTTP(b))
+	})
+	b.Run("on", func(b *testing.B) {
+		rcv := otlptest.NewReceiver()
+		benchRelay(b, "OTEL_TRACES_EXPORTER=otlp", "OTEL_METRICS_EXPORTER=none",
+			"OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf", "OTEL_EXPORTER_OTLP_ENDPOINT="+rcv.ServeHTTP(b))
+		b.StopTimer()
+		if !rcv.Wait(context.Background(), 15*time.Second, func(r *otlptest.Receiver) bool { return len(r.Spans()) > 0 }) {
+			b.Fatal("no span reached the receiver")
+		}
+	})
+}
+
+// benchRelay posts b.N events (batches of 100, 4 clients) through a relay
+// run with env and waits until the peer has them all.
+func benchRelay(b *testing.B, env ...string) {
 	c := &collector{}
-	url := startRelay(b, c)
+	url := startRelay(b, c, env...)
 	const perRequest, clients = 100, 4
 	body := batchBody(perRequest, 0)
 	requests := (b.N + perRequest - 1) / perRequest

@@ -89,6 +89,7 @@ func (s *sink) Start(ctx context.Context) error {
 		return fmt.Errorf("start hostplugin sink %s: already started or closed", s.url)
 	}
 	s.client = s.newClient()
+	s.client.Transport = s.tel.transport(s.client.Transport)
 	s.started = true
 	s.logger.InfoContext(ctx, "hostplugin sink started", slog.String("url", s.url), slog.String("source", s.cfg.Source))
 	return nil

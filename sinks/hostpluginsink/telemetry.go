@@ -3,6 +3,7 @@ package hostpluginsink
 import (
 	"context"
 	"errors"
+	"net/http"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -43,6 +44,7 @@ type telemetry struct {
 	duration     metric.Float64Histogram
 	observations metric.Int64Counter
 	sink         attribute.KeyValue
+	meters       metric.MeterProvider
 }
 
 func newTelemetry(set pipeline.Settings) (*telemetry, error) {
@@ -63,7 +65,15 @@ func newTelemetry(set pipeline.Settings) (*telemetry, error) {
 		duration:     duration,
 		observations: observations,
 		sink:         attribute.String("sink", set.ID),
+		meters:       set.MeterProvider,
 	}, nil
+}
+
+// transport measures rt's requests under the OpenTelemetry HTTP client
+// semantic conventions (http.client.request.duration, ...), with "sink"
+// and "sink_type".
+func (t *telemetry) transport(rt http.RoundTripper) http.RoundTripper {
+	return httpclient.Instrument(rt, t.meters, t.sink, attribute.String("sink_type", Type))
 }
 
 // request counts one POST; status is 0 when no answer came back.

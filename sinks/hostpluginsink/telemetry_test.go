@@ -15,6 +15,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
+	"github.com/sluice-dev/sluice/internal/otlptest"
 	"github.com/sluice-dev/sluice/pipeline"
 )
 
@@ -55,10 +56,17 @@ func TestTelemetry(t *testing.T) {
 
 	var rm metricdata.ResourceMetrics
 	require.NoError(t, reader.Collect(t.Context(), &rm))
-	require.Len(t, rm.ScopeMetrics, 1)
-	assert.Equal(t, scope, rm.ScopeMetrics[0].Scope.Name)
+	// Requests are measured under the HTTP client semantic conventions
+	// too, labelled with the sink's name and type.
+	sets, n := otlptest.HistogramPoints(&rm, "http.client.request.duration")
+	assert.Equal(t, uint64(5), n)
+	for _, set := range sets {
+		sink, _ := set.Value("sink")
+		typ, _ := set.Value("sink_type")
+		assert.Equal(t, "host-health/hostplugin", sink.AsString()+"/"+typ.AsString())
+	}
 	sums := map[string]int64{}
-	for _, m := range rm.ScopeMetrics[0].Metrics {
+	for _, m := range otlptest.Scope(&rm, scope) {
 		if sum, ok := m.Data.(metricdata.Sum[int64]); ok {
 			for _, dp := range sum.DataPoints {
 				sums[m.Name+"{"+attrString(dp.Attributes)+"}"] += dp.Value

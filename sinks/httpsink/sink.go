@@ -96,6 +96,7 @@ func (s *sink) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("start http sink: %w", err)
 	}
+	client.Transport = s.tel.transport(client.Transport)
 	if s.cfg.TLS.InsecureSkipVerify {
 		s.logger.WarnContext(ctx, "TLS CERTIFICATE VERIFICATION IS DISABLED (tls.insecure_skip_verify): anyone on the path can read and change the events; use tls.ca_file instead",
 			slog.String("url", s.target))

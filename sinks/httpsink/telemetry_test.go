@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/sluice-dev/sluice/internal/otlptest"
 	"github.com/sluice-dev/sluice/pipeline"
 	"github.com/sluice-dev/sluice/pipeline/pipelinetest"
 	"github.com/sluice-dev/sluice/sinks/httpsink"
@@ -75,10 +76,17 @@ func TestMetrics(t *testing.T) {
 
 	var rm metricdata.ResourceMetrics
 	require.NoError(t, reader.Collect(t.Context(), &rm))
-	require.Len(t, rm.ScopeMetrics, 1)
-	assert.Equal(t, "github.com/sluice-dev/sluice/sinks/httpsink", rm.ScopeMetrics[0].Scope.Name)
+	// Requests are measured under the HTTP client semantic conventions
+	// too, labelled with the sink's name and type.
+	sets, n := otlptest.HistogramPoints(&rm, "http.client.request.duration")
+	assert.Equal(t, uint64(2), n)
+	for _, set := range sets {
+		sink, _ := set.Value("sink")
+		typ, _ := set.Value("sink_type")
+		assert.Equal(t, "collector/http", sink.AsString()+"/"+typ.AsString())
+	}
 	got := map[string]metricdata.Aggregation{}
-	for _, m := range rm.ScopeMetrics[0].Metrics {
+	for _, m := range otlptest.Scope(&rm, "github.com/sluice-dev/sluice/sinks/httpsink") {
 		got[m.Name] = m.Data
 	}
 

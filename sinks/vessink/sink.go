@@ -148,6 +148,7 @@ func (s *sink) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("start ves sink: %w", err)
 	}
+	client.Transport = s.tel.transport(client.Transport)
 	s.migration.apply(ctx, s.state, s.m.alarms, s.log)
 	s.m.alarms.flush(s.state)
 	if s.cfg.TLS.InsecureSkipVerify {

@@ -3,6 +3,7 @@ package vessink
 import (
 	"context"
 	"errors"
+	"net/http"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -49,6 +50,7 @@ type telemetry struct {
 	heartbeat metric.Int64Gauge
 	alarms    metric.Int64Gauge
 	sink      attribute.KeyValue
+	meters    metric.MeterProvider
 }
 
 func newTelemetry(set pipeline.Settings) (*telemetry, error) {
@@ -69,8 +71,15 @@ func newTelemetry(set pipeline.Settings) (*telemetry, error) {
 	}
 	return &telemetry{
 		tracer: set.TracerProvider.Tracer(scope), requests: requests, duration: duration, events: events,
-		heartbeat: heartbeat, alarms: alarms, sink: attribute.String("sink", set.ID),
+		heartbeat: heartbeat, alarms: alarms, sink: attribute.String("sink", set.ID), meters: set.MeterProvider,
 	}, nil
+}
+
+// transport measures rt's requests under the OpenTelemetry HTTP client
+// semantic conventions (http.client.request.duration, ...), with "sink"
+// and "sink_type".
+func (t *telemetry) transport(rt http.RoundTripper) http.RoundTripper {
+	return httpclient.Instrument(rt, t.meters, t.sink, attribute.String("sink_type", Type))
 }
 
 // request counts one request; status is 0 when no answer came back.

@@ -49,7 +49,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	res.write(w)
 
 	elapsed := h.clock.Now().Sub(start).Seconds()
-	h.tel.record(ctx, res.status, res.events, elapsed)
+	h.tel.record(ctx, res.events)
 	span.SetAttributes(attribute.Int("http.response.status_code", res.status), attribute.Int("sluice.events", res.events))
 	level := slog.LevelDebug
 	attrs := []slog.Attr{

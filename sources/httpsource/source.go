@@ -106,7 +106,7 @@ func (s *Source) Run(ctx context.Context, host pipeline.SourceHost) error {
 	s.addr = ln.Addr()
 	close(s.ready)
 	s.logStart(ctx)
-	return s.srv.Serve(ctx, ln, s.newHandler(host))
+	return s.srv.Serve(ctx, ln, s.tel.instrument(s.newHandler(host)))
 }
 
 func (s *Source) logStart(ctx context.Context) {

@@ -2,69 +2,64 @@ package httpsource
 
 import (
 	"context"
-	"errors"
+	"net/http"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/sluice-dev/sluice/internal/httpserver"
 	"github.com/sluice-dev/sluice/pipeline"
 )
 
 // scope is the tracer and meter instrumentation scope.
 const scope = "github.com/sluice-dev/sluice/sources/httpsource"
 
-// Metric names. Every instrument carries a "source" attribute with the
-// component's configured name; requests and duration also carry
-// "http.response.status_code".
+// Metric names. Requests are measured under the OpenTelemetry HTTP server
+// semantic conventions (http.server.request.duration with
+// http.response.status_code, http.server.request.body.size, ...; see
+// httpserver.Instrument), with "source" (the component's configured name)
+// and "source_type" ("http"), as is the source's own counter:
 //
-//	sluice.source.http.requests          counter    requests answered
 //	sluice.source.http.events.received   counter    events in well-formed requests, before the append
-//	sluice.source.http.request.duration  histogram  seconds from request to answer
-const (
-	metricRequests = "sluice.source.http.requests"
-	metricEvents   = "sluice.source.http.events.received"
-	metricDuration = "sluice.source.http.request.duration"
-)
+const metricEvents = "sluice.source.http.events.received"
 
 type telemetry struct {
-	tracer   trace.Tracer
-	requests metric.Int64Counter
-	events   metric.Int64Counter
-	duration metric.Float64Histogram
-	source   attribute.KeyValue
+	tracer trace.Tracer
+	meters metric.MeterProvider
+	events metric.Int64Counter
+	attrs  []attribute.KeyValue
+	set    metric.MeasurementOption
 }
 
 func newTelemetry(set pipeline.Settings) (*telemetry, error) {
 	m := set.MeterProvider.Meter(scope)
-	requests, err1 := m.Int64Counter(metricRequests, metric.WithUnit("{request}"),
-		metric.WithDescription("HTTP requests answered by the source, by status code."))
-	events, err2 := m.Int64Counter(metricEvents, metric.WithUnit("{event}"),
+	events, err := m.Int64Counter(metricEvents, metric.WithUnit("{event}"),
 		metric.WithDescription("Events received in well-formed requests, before they are appended."))
-	duration, err3 := m.Float64Histogram(metricDuration, metric.WithUnit("s"),
-		metric.WithDescription("Time from receiving a request to answering it, including the durable append."),
-		metric.WithExplicitBucketBoundaries(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
-	if err := errors.Join(err1, err2, err3); err != nil {
+	if err != nil {
 		return nil, err
 	}
-	return &telemetry{
-		tracer:   set.TracerProvider.Tracer(scope),
-		requests: requests,
-		events:   events,
-		duration: duration,
-		source:   attribute.String("source", set.ID),
-	}, nil
+	attrs := []attribute.KeyValue{attribute.String("source", set.ID), attribute.String("source_type", Type)}
+	t := &telemetry{
+		tracer: set.TracerProvider.Tracer(scope),
+		meters: set.MeterProvider,
+		events: events,
+		attrs:  attrs,
+		set:    metric.WithAttributeSet(attribute.NewSet(attrs...)),
+	}
+	t.events.Add(context.Background(), 0, t.set)
+	return t, nil
 }
 
-// record counts one answered request.
-func (t *telemetry) record(ctx context.Context, status, events int, seconds float64) {
-	// The recording must not depend on the request context, which may be
-	// cancelled by now.
-	ctx = context.WithoutCancel(ctx)
-	codeAttrs := metric.WithAttributes(t.source, attribute.Int("http.response.status_code", status))
-	t.requests.Add(ctx, 1, codeAttrs)
-	t.duration.Record(ctx, seconds, codeAttrs)
+// instrument measures h's requests under the HTTP semantic conventions.
+func (t *telemetry) instrument(h http.Handler) http.Handler {
+	return httpserver.Instrument(h, t.meters, t.attrs...)
+}
+
+// record counts the events of one answered request.
+func (t *telemetry) record(ctx context.Context, events int) {
 	if events > 0 {
-		t.events.Add(ctx, int64(events), metric.WithAttributes(t.source))
+		// The request context may be cancelled by now.
+		t.events.Add(context.WithoutCancel(ctx), int64(events), t.set)
 	}
 }

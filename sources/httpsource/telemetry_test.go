@@ -68,34 +68,38 @@ func TestMetrics(t *testing.T) {
 
 	var rm metricdata.ResourceMetrics
 	require.NoError(t, reader.Collect(t.Context(), &rm))
-	require.Len(t, rm.ScopeMetrics, 1)
-	assert.Equal(t, scope, rm.ScopeMetrics[0].Scope.Name)
 	byName := map[string]metricdata.Metrics{}
-	for _, m := range rm.ScopeMetrics[0].Metrics {
-		byName[m.Name] = m
+	scopes := map[string]string{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			byName[m.Name] = m
+			scopes[m.Name] = sm.Scope.Name
+		}
 	}
+	assert.Equal(t, scope, scopes["sluice.source.http.events.received"])
 
-	requests := byName["sluice.source.http.requests"].Data.(metricdata.Sum[int64])
-	byStatus := map[int64]int64{}
-	for _, dp := range requests.DataPoints {
+	// Requests by status, under the HTTP semantic conventions (they were
+	// sluice.source.http.requests and .request.duration).
+	duration := byName["http.server.request.duration"].Data.(metricdata.Histogram[float64])
+	assert.Equal(t, "s", byName["http.server.request.duration"].Unit)
+	byStatus := map[int64]uint64{}
+	for _, dp := range duration.DataPoints {
 		code, ok := dp.Attributes.Value("http.response.status_code")
 		require.True(t, ok)
 		src, _ := dp.Attributes.Value("source")
 		assert.Equal(t, "web", src.AsString())
-		byStatus[code.AsInt64()] = dp.Value
+		typ, _ := dp.Attributes.Value("source_type")
+		assert.Equal(t, "http", typ.AsString())
+		method, _ := dp.Attributes.Value("http.request.method")
+		assert.Equal(t, "POST", method.AsString())
+		byStatus[code.AsInt64()] += dp.Count
 	}
-	assert.Equal(t, map[int64]int64{202: 2, 400: 1}, byStatus)
+	assert.Equal(t, map[int64]uint64{202: 2, 400: 1}, byStatus)
+	assert.Contains(t, byName, "http.server.request.body.size")
 
 	events := byName["sluice.source.http.events.received"].Data.(metricdata.Sum[int64])
 	require.Len(t, events.DataPoints, 1)
 	assert.Equal(t, int64(3), events.DataPoints[0].Value)
-
-	duration := byName["sluice.source.http.request.duration"].Data.(metricdata.Histogram[float64])
-	var count uint64
-	for _, dp := range duration.DataPoints {
-		count += dp.Count
-	}
-	assert.Equal(t, uint64(3), count)
 }
 
 // syncBuffer is a bytes.Buffer safe for the logger and the test.
