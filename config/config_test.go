@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sluice-dev/sluice/config"
+	"github.com/sluice-dev/sluice/internal/fleet"
 	"github.com/sluice-dev/sluice/pipeline"
 )
 
@@ -116,6 +117,7 @@ func TestParseFull(t *testing.T) {
 		MaxOpenSegments:     64,
 		CheckpointInterval:  5 * time.Minute,
 		OrphanCursorTTL:     24 * time.Hour,
+		NATS:                fleet.DefaultAgentConfig(),
 	}, f.Journal)
 	assert.Equal(t, 45*time.Second, f.ShutdownTimeout)
 	assert.Equal(t, 45*time.Second, f.Pipeline.ShutdownTimeout)
@@ -256,11 +258,14 @@ func TestParseRouteAndSinkPolicies(t *testing.T) {
 	assert.Empty(t, f.Pipeline.Routes[1].OnError, "no_match by default")
 }
 
-// journal.backend is bbolt by default and the only value; anything else
-// is an error at its position.
+// journal.backend is bbolt by default, or nats; anything else is an
+// error at its position, and so is nats without journal.nats.conn.url.
 func TestJournalBackend(t *testing.T) {
 	t.Parallel()
-	_, err := config.Parse("f.yaml", []byte("journal: {dir: /j, backend: nats}\n"), testRegistries(), nil)
+	_, err := config.Parse("f.yaml", []byte("journal: {dir: /j, backend: mongo}\n"), testRegistries(), nil)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), `f.yaml:1:29: journal.backend: must be one of bbolt, got "nats"`)
+	assert.Contains(t, err.Error(), `f.yaml:1:29: journal.backend: must be one of bbolt, nats, got "mongo"`)
+	_, err = config.Parse("f.yaml", []byte("journal: {dir: /j, backend: nats, nats: {conn: {connect_timeout: 1s}}}\n"), testRegistries(), nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `journal.nats.conn.url: must not be empty`)
 }

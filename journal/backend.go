@@ -95,8 +95,10 @@ func DefaultBackends() *Backends {
 	return &Backends{byName: map[string]Backend{BackendBBolt: BBolt{}}}
 }
 
-// BackendNames lists the backends Config.Validate accepts.
-func BackendNames() []string { return []string{BackendBBolt} }
+// BackendNames lists the backends Config.Validate accepts. The nats
+// backend lives in journal/natsjournal (it needs this package); the
+// composition root registers it.
+func BackendNames() []string { return []string{BackendBBolt, BackendNATS} }
 
 // Names returns the registered backend names, sorted.
 func (r *Backends) Names() []string {

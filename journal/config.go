@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluice-dev/sluice/internal/fleet"
 	"github.com/sluice-dev/sluice/pipeline"
 )
 
@@ -17,8 +18,11 @@ import (
 // are here too, whatever the backend.
 type Config struct {
 	// Backend names the journal implementation (Backends). "bbolt", a
-	// directory of bbolt files, is the default and the only one for now.
+	// directory of bbolt files, is the default; "nats" is the same
+	// journal forwarded to a NATS JetStream stream (fleet mode, NATS).
 	Backend string `yaml:"backend"`
+	// NATS configures the nats backend's forwarder; ignored otherwise.
+	NATS fleet.AgentConfig `yaml:"nats"`
 	// Dir holds the journal's files. It is required: where durable data
 	// lives should be a decision, not a default.
 	Dir string `yaml:"dir" config:"required"`
@@ -61,8 +65,12 @@ type RetentionConfig struct {
 	MaxBytes pipeline.ByteSize `yaml:"max_bytes"`
 }
 
-// BackendBBolt is the default Config.Backend.
-const BackendBBolt = "bbolt"
+// Config.Backend values: bbolt is the default; nats forwards the bbolt
+// journal to a JetStream stream (journal/natsjournal).
+const (
+	BackendBBolt = "bbolt"
+	BackendNATS  = "nats"
+)
 
 // Defaults of a configuration file's journal section that Options has no
 // default for (Options leaves retention unbounded).
@@ -93,6 +101,7 @@ func DefaultConfig() Config {
 		MaxOpenSegments:     DefaultMaxOpenSegments,
 		CheckpointInterval:  DefaultCheckpointInterval,
 		OrphanCursorTTL:     pipeline.DefaultOrphanCursorTTL,
+		NATS:                fleet.DefaultAgentConfig(),
 	}
 }
 
@@ -107,6 +116,10 @@ func (c *Config) Validate() error {
 	}
 	if c.Dir == "" {
 		bad("dir", "must not be empty")
+	}
+	errs = append(errs, pipeline.PrefixFieldErrors("nats", c.NATS.Validate()))
+	if c.Backend == BackendNATS {
+		errs = append(errs, pipeline.PrefixFieldErrors("nats.conn", c.NATS.Conn.RequireURL()))
 	}
 	if c.SegmentMaxBytes < minSegmentBytes {
 		bad("segment_max_bytes", "must be at least %s, got %s", pipeline.ByteSize(minSegmentBytes), c.SegmentMaxBytes)

@@ -23,7 +23,9 @@ func TestConfigValidate(t *testing.T) {
 		edit  func(c *journal.Config)
 		field string
 	}{
-		{"backend", func(c *journal.Config) { c.Backend = "nats" }, "backend"},
+		{"backend", func(c *journal.Config) { c.Backend = "mongo" }, "backend"},
+		{"nats without url", func(c *journal.Config) { c.Backend = journal.BackendNATS }, "nats.conn.url"},
+		{"nats batch", func(c *journal.Config) { c.NATS.Batch = 0 }, "nats.batch"},
 		{"dir", func(c *journal.Config) { c.Dir = "" }, "dir"},
 		{"segment too small", func(c *journal.Config) { c.SegmentMaxBytes = 1024 }, "segment_max_bytes"},
 		{"retention below two segments", func(c *journal.Config) { c.Retention.MaxBytes = c.SegmentMaxBytes }, "retention.max_bytes"},

@@ -7,6 +7,7 @@ import (
 	"github.com/sluice-dev/sluice/sources/heartbeatsource"
 	"github.com/sluice-dev/sluice/sources/httpsource"
 	"github.com/sluice-dev/sluice/sources/lbworkersource"
+	"github.com/sluice-dev/sluice/sources/natssource"
 	"github.com/sluice-dev/sluice/sources/probesource"
 	"github.com/sluice-dev/sluice/sources/vmfaultsource"
 )
@@ -17,6 +18,7 @@ func Factories() []pipeline.SourceFactory {
 		heartbeatsource.NewFactory(),
 		httpsource.NewFactory(),
 		lbworkersource.NewFactory(),
+		natssource.NewFactory(),
 		probesource.NewFactory(),
 		vmfaultsource.NewFactory(),
 	}

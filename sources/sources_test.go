@@ -14,5 +14,5 @@ func TestFactoriesRegister(t *testing.T) {
 	t.Parallel()
 	reg, err := pipeline.NewRegistry(sources.Factories()...)
 	require.NoError(t, err, "types are valid and unique")
-	assert.Equal(t, []string{"heartbeat", "http", "lbworker", "probe", "vmfault"}, reg.Types())
+	assert.Equal(t, []string{"heartbeat", "http", "lbworker", "nats", "probe", "vmfault"}, reg.Types())
 }

@@ -1,0 +1,71 @@
+// Package fleettest runs an in-process nats-server with JetStream for
+// the fleet packages' tests, on 127.0.0.1 only.
+package fleettest
+
+import (
+	"net"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// Server is an in-process nats-server with JetStream, its store in a
+// test's temporary directory.
+type Server struct {
+	t    testing.TB
+	opts server.Options
+	srv  *server.Server
+}
+
+// Start starts a server on a free loopback port; it is shut down when
+// the test ends.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	s := &Server{t: t, opts: server.Options{
+		Host:      "127.0.0.1",
+		Port:      server.RANDOM_PORT,
+		JetStream: true,
+		StoreDir:  t.TempDir(),
+		NoLog:     true,
+		NoSigs:    true,
+	}}
+	s.boot()
+	t.Cleanup(s.Stop)
+	return s
+}
+
+func (s *Server) boot() {
+	s.t.Helper()
+	srv, err := server.NewServer(&s.opts)
+	if err != nil {
+		s.t.Fatalf("nats-server: %v", err)
+	}
+	srv.Start()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		s.t.Fatal("nats-server did not become ready")
+	}
+	s.srv = srv
+	if a, ok := srv.Addr().(*net.TCPAddr); ok {
+		s.opts.Port = a.Port // a restart comes back on the same port
+	}
+}
+
+// URL is the server's client URL.
+func (s *Server) URL() string { return s.srv.ClientURL() }
+
+// Stop shuts the server down (idempotent).
+func (s *Server) Stop() {
+	if s.srv != nil {
+		s.srv.Shutdown()
+		s.srv.WaitForShutdown()
+	}
+}
+
+// Restart starts the server again on the same port and store, after
+// Stop.
+func (s *Server) Restart() {
+	s.t.Helper()
+	s.Stop()
+	s.boot()
+}

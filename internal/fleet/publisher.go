@@ -1,0 +1,177 @@
+package fleet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// PublisherConfig tunes a Publisher.
+type PublisherConfig struct {
+	// Stream is the stream every publish must land in
+	// (Nats-Expected-Stream), so that a subject nobody stores is an error,
+	// not a silent loss.
+	Stream string
+	// MaxInFlight bounds the publishes awaiting their ack.
+	MaxInFlight int
+	// AckTimeout fails a publish whose ack has not come by then.
+	AckTimeout time.Duration
+}
+
+// Publisher is a watermill message.Publisher on nats.go's jetstream API
+// that does what watermill-nats's publishers do not (doc.go): every
+// message is published asynchronously with its UUID as Nats-Msg-Id, at
+// most MaxInFlight awaiting their ack, and Publish returns only when each
+// has been acknowledged by the stream or has failed, saying which.
+type Publisher struct {
+	js  jetstream.JetStream
+	cfg PublisherConfig
+}
+
+var _ message.Publisher = (*Publisher)(nil)
+
+// NewPublisher returns a publisher on nc. It does not own nc.
+func NewPublisher(nc *nats.Conn, cfg PublisherConfig) (*Publisher, error) {
+	if cfg.MaxInFlight < 1 || cfg.AckTimeout <= 0 || cfg.Stream == "" {
+		return nil, fmt.Errorf("fleet publisher: stream, max in flight and ack timeout are required, got %+v", cfg)
+	}
+	js, err := jetstream.New(nc,
+		jetstream.WithPublishAsyncMaxPending(cfg.MaxInFlight),
+		jetstream.WithPublishAsyncTimeout(cfg.AckTimeout))
+	if err != nil {
+		return nil, fmt.Errorf("fleet publisher: %w", err)
+	}
+	return &Publisher{js: js, cfg: cfg}, nil
+}
+
+// JetStream returns the publisher's JetStream context.
+func (p *Publisher) JetStream() jetstream.JetStream { return p.js }
+
+// ErrNotSent marks a message of a batch that was not sent because an
+// earlier one could not be (sending it would put it before its
+// predecessor in the stream).
+var ErrNotSent = errors.New("not sent: an earlier message of the batch failed")
+
+// PublishError says which messages of a batch failed. Errs has one entry
+// per message, nil for those the stream acknowledged.
+type PublishError struct {
+	Errs []error
+}
+
+// Error implements error with the first failure and the count.
+func (e *PublishError) Error() string {
+	n, first := 0, error(nil)
+	for _, err := range e.Errs {
+		if err != nil {
+			if first == nil {
+				first = err
+			}
+			n++
+		}
+	}
+	return fmt.Sprintf("publish: %d of %d messages failed, first: %v", n, len(e.Errs), first)
+}
+
+// Unwrap returns the failures, so errors.Is finds nats.ErrDisconnected and
+// the others.
+func (e *PublishError) Unwrap() []error {
+	out := make([]error, 0, len(e.Errs))
+	for _, err := range e.Errs {
+		if err != nil {
+			out = append(out, err)
+		}
+	}
+	return out
+}
+
+// Acked returns how many messages at the start of the batch were
+// acknowledged: the prefix a cursor may move past.
+func (e *PublishError) Acked() int {
+	for i, err := range e.Errs {
+		if err != nil {
+			return i
+		}
+	}
+	return len(e.Errs)
+}
+
+// Result counts what the stream said about an acknowledged batch.
+type Result struct {
+	// Duplicates were already in the stream (same Nats-Msg-Id within the
+	// duplicate window): stored once, acknowledged again.
+	Duplicates int
+}
+
+// Publish implements message.Publisher: PublishBatch with the first
+// message's context.
+func (p *Publisher) Publish(topic string, msgs ...*message.Message) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	_, err := p.PublishBatch(msgs[0].Context(), topic, msgs)
+	return err
+}
+
+// PublishBatch publishes msgs in order on subject and waits for every ack.
+// It returns nil when all were acknowledged, or a *PublishError. A
+// message that could not be sent stops the batch (the rest are
+// ErrNotSent); acks that fail (nats.ErrDisconnected on a reconnect,
+// jetstream.ErrAsyncPublishTimeout, a full stream's 503) leave the others
+// standing. Ending ctx stops the wait: unacknowledged messages then fail
+// with ctx's error (they may still be stored; a retry with the same id is
+// de-duplicated).
+func (p *Publisher) PublishBatch(ctx context.Context, subject string, msgs []*message.Message) (Result, error) {
+	var res Result
+	errs := make([]error, len(msgs))
+	futures := make([]jetstream.PubAckFuture, len(msgs))
+	failed := false
+	for i, m := range msgs {
+		if failed {
+			errs[i] = ErrNotSent
+			continue
+		}
+		nm := &nats.Msg{Subject: subject, Data: m.Payload, Header: make(nats.Header, len(m.Metadata))}
+		for k, v := range m.Metadata {
+			nm.Header.Set(k, v)
+		}
+		f, err := p.js.PublishMsgAsync(nm,
+			jetstream.WithMsgID(m.UUID),
+			jetstream.WithExpectStream(p.cfg.Stream),
+			jetstream.WithStallWait(p.cfg.AckTimeout))
+		if err != nil {
+			errs[i], failed = err, true
+			continue
+		}
+		futures[i] = f
+	}
+	for i, f := range futures {
+		if f == nil {
+			continue
+		}
+		select {
+		case ack := <-f.Ok():
+			if ack.Duplicate {
+				res.Duplicates++
+			}
+		case err := <-f.Err():
+			errs[i] = err
+		case <-ctx.Done():
+			errs[i] = ctx.Err()
+		}
+	}
+	for _, err := range errs {
+		if err != nil {
+			return res, &PublishError{Errs: errs}
+		}
+	}
+	return res, nil
+}
+
+// Close implements message.Publisher. It does not close the connection
+// and does not wait: PublishBatch already waited for its acks.
+func (p *Publisher) Close() error { return nil }

@@ -1,0 +1,68 @@
+// Package natsjournal is the journal backend "nats" of an agent in fleet
+// mode: the bbolt journal (journal.BBolt), the agent's source of truth
+// and outbox, plus a forwarder that publishes every record to the fleet's
+// JetStream stream (wire format and guarantees: internal/fleet).
+//
+//	journal:
+//	  backend: nats
+//	  dir: /var/lib/sluice
+//	  nats:
+//	    conn: {url: "nats://hub-1:4222,nats://hub-2:4222", creds_file: /etc/sluice/agent.creds}
+//	    agent_id: ""           # empty: derived once (host name + 8 hex), stored in the journal
+//	    stream: {name: SLUICE_FLEET, subject_prefix: sluice.fleet, replicas: 3, discard: new, duplicate_window: 2m}
+//	    max_in_flight: 1024
+//	    batch: 256
+//	    ack_timeout: 10s
+//	    retry: {initial: 500ms, max: 10s, multiplier: 2, jitter: 0.2}
+//
+// # Why a journal backend and not a sink
+//
+// The design names fleet mode `journal.backend: nats`, and the issue asks
+// the stream to carry each record's journal sequence and chain hash so a
+// router can check order and gaps per agent and an auditor can verify the
+// chain. A sink sees only the events its routes select, as Deliveries
+// without the chain hash, so its sequences would have gaps a router could
+// not tell from losses. The forwarder instead reads the journal itself
+// (Read, then Export for the verifiable lines), every record, with its own
+// cursor (Consumer, "sluice:fleet", which retention respects and the
+// runner never takes for an orphaned sink cursor). Local sinks and routes
+// on the agent work as with bbolt.
+//
+// # Forwarding
+//
+// The forwarder reads up to batch records from its cursor, publishes them
+// in order, asynchronously, at most max_in_flight awaiting acks, each with
+// Nats-Msg-Id <agent id>:<sequence>, and commits its cursor past the
+// acknowledged prefix. Failed publishes are sent again, with the same
+// ids, after the retry policy's backoff (RetryConfig.NewBackOff, the
+// project's one backoff; max_elapsed does not apply, the journal holds
+// the backlog): a reconnect (every pending ack fails with
+// nats.ErrDisconnected), an ack timeout, a server that is down at start,
+// or a full DiscardNew stream (503 / 10077, counted as stream_full; the
+// agent keeps the backlog, bounded by its own retention and full_policy,
+// and the backlog and lag gauges show it). A cursor commit becomes
+// durable within journal.cursor_flush_interval; an agent killed before
+// that publishes those records again, which the stream de-duplicates
+// within its duplicate window (ack_timeout must be shorter than it).
+//
+// The agent id is journal.nats.agent_id, or derived the first time; it is
+// stored in the forwarder's consumer state and made durable before
+// anything is published, and Open refuses a configured id that differs
+// from the stored one (ErrAgentIDChanged): the id is half of every
+// message id.
+//
+// The forwarder runs only when the engine opens the journal
+// (journal.ReadWrite); tools (ReadOnly, Existing) get the plain bbolt
+// journal. A stream that does not exist is created when stream.create is
+// set (default), and an existing one is never changed (differences are
+// logged).
+//
+// # Metrics
+//
+//	sluice.fleet.forward.published         records acknowledged by the stream
+//	sluice.fleet.forward.duplicates        of those, already in the stream (a retry)
+//	sluice.fleet.forward.failures          records sent again, by reason: stream_full, disconnected, timeout, no_stream, other
+//	sluice.fleet.forward.publish.duration  seconds from publishing a batch to its acks
+//	sluice.fleet.forward.backlog           records not yet acknowledged (gauge)
+//	sluice.fleet.forward.lag               age of the oldest of them, seconds (gauge; 0 when caught up)
+package natsjournal

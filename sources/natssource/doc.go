@@ -1,0 +1,73 @@
+// Package natssource is the source "nats": a router's intake from the
+// fleet's JetStream stream (internal/fleet), written by agents whose
+// journal backend is nats (journal/natsjournal). It appends the agents'
+// events to the router's own journal, where the router's routes and sinks
+// (VES, Kubernetes, HTTP, ...) take them as from any source.
+//
+//	sources:
+//	  - name: fleet
+//	    type: nats
+//	    with:
+//	      conn: {url: "nats://hub-1:4222,nats://hub-2:4222", creds_file: /etc/sluice/router.creds}
+//	      stream: {name: SLUICE_FLEET, subject_prefix: sluice.fleet}
+//	      consumer: sluice-routers   # the durable consumer every router shares
+//	      filter_subject: ""         # default sluice.fleet.> (all agents)
+//	      batch: 256
+//	      linger: 2ms
+//	      ack_wait: 30s
+//	      max_deliver: -1
+//	      max_ack_pending: 4096
+//	      nak_delay: 1s
+//	      retry: {initial: 500ms, max: 10s}
+//
+// # Delivery
+//
+// Every router with the same consumer shares one durable pull consumer
+// (created or updated with Durable set, never deleted; see internal/fleet
+// on watermill#375 and Name-only consumers): the server gives each record
+// to one router. A router collects up to batch records (waiting at most
+// linger after the first), appends them with its per-agent positions in
+// one journal transaction (durable, fsync'd), and only then acks each. If
+// the journal refuses the batch (full, closed) every record is nacked and
+// comes back after nak_delay, to this router or another. A record neither
+// acked nor nacked (a router killed between append and ack, or stopped
+// mid-batch) comes back after ack_wait; while a record waits in a
+// router, in-progress is sent every ack_wait/2. So records are appended
+// at least once; the router's sinks see the agent's event id and source,
+// so their idempotency keys (pipeline.IdempotencyKey) are the same for a
+// redelivered record on any router, and idempotent sinks apply it once.
+// A message that is not a fleet record is terminated (+TERM; it stays in
+// the stream for inspection) and counted.
+//
+// # Order
+//
+// One router consuming its agents' subjects appends each agent's records
+// in journal order (the stream keeps per-agent order, and the agent never
+// publishes a record before its predecessor was at least sent). The
+// source checks it: per agent it keeps the highest sequence appended (its
+// state, committed with the events), and counts each record as in_order,
+// gap (records missing before it: the agent's retention dropped them, or
+// another router took them) or late (at or below the highest: a
+// redelivery, or a batch another router nacked). Late records are still
+// appended, since neither case proves a duplicate. Several routers on one
+// consumer split the work and give up per-agent order (each sees a
+// subset, in order between redeliveries); that is the choice this source
+// makes: throughput from concurrency, order only per router. To keep
+// order with several routers, partition the agents: agents of one site
+// publish under their own prefix (journal.nats.stream.subject_prefix:
+// sluice.fleet.site1, within the stream's sluice.fleet.>), and each
+// router has its own consumer name and filter_subject (sluice.fleet.site1.>).
+// nats-server 2.11's pinned_client priority groups (one active router per
+// consumer, the others on standby) would add failover without losing
+// order; they are not used yet.
+//
+// # Metrics
+//
+//	sluice.fleet.route.received   records received (redeliveries included)
+//	sluice.fleet.route.appended   records appended, then acked
+//	sluice.fleet.route.order      records by verdict: in_order, gap, late
+//	sluice.fleet.route.missing    agent sequences skipped over by gaps
+//	sluice.fleet.route.malformed  messages terminated as not fleet records
+//	sluice.fleet.route.lag        seconds from the agent's journal append to this router's
+//	sluice.fleet.route.pending    records in the stream no router has been given yet (gauge)
+package natssource

@@ -1,0 +1,188 @@
+package natssource
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/sluice-dev/sluice/internal/fleet"
+	"github.com/sluice-dev/sluice/pipeline"
+)
+
+type source struct {
+	cfg *Config
+	set pipeline.Settings
+	log *slog.Logger
+	tel *telemetry
+}
+
+var _ pipeline.Source = (*source)(nil)
+
+func newSource(set pipeline.Settings, cfg *Config) (*source, error) {
+	tel, err := newTelemetry(set.MeterProvider, set.ID)
+	if err != nil {
+		return nil, fmt.Errorf("nats source telemetry: %w", err)
+	}
+	return &source{cfg: cfg, set: set, log: set.Logger, tel: tel}, nil
+}
+
+// Run implements pipeline.Source: it consumes the fleet stream through
+// the shared durable consumer until ctx ends, appending each batch to the
+// journal and only then acknowledging it.
+func (s *source) Run(ctx context.Context, host pipeline.SourceHost) error {
+	defer func() { _ = s.tel.reg.Unregister() }()
+	nc, err := fleet.Connect(ctx, s.cfg.Conn, "sluice router "+s.set.ID, s.log)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("nats source: %w", err)
+	}
+	state, err := host.State(ctx)
+	if err != nil {
+		return fmt.Errorf("nats source state: %w", err)
+	}
+	ord := newOrder(state)
+	sub := fleet.NewSubscriber(js, fleet.SubscriberConfig{
+		Stream: s.cfg.Stream.Name, FilterSubject: s.cfg.filter(), AckWait: s.cfg.AckWait,
+		MaxDeliver: s.cfg.MaxDeliver, MaxAckPending: s.cfg.MaxAckPending,
+		Outstanding: 2 * s.cfg.Batch, NakDelay: s.cfg.NakDelay,
+	}, s.log)
+	defer func() { _ = sub.Close() }()
+	// The subscription outlives ctx by the batch in flight: it is acked
+	// (or nacked) before Close ends the subscription.
+	subCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	b := s.cfg.Retry.NewBackOff(s.set.Clock)
+	for ctx.Err() == nil {
+		ch, err := s.subscribe(ctx, subCtx, js, sub)
+		if err != nil {
+			s.log.Warn("fleet consumer not available yet", slog.Any("error", err))
+			if !fleet.Wait(ctx, s.set.Clock, b, s.cfg.Retry.Max) {
+				break
+			}
+			continue
+		}
+		b.Reset()
+		s.consume(ctx, host, ord, ch)
+	}
+	return nil
+}
+
+// subscribe makes sure the stream exists and subscribes to the consumer.
+func (s *source) subscribe(ctx, subCtx context.Context, js jetstream.JetStream, sub *fleet.Subscriber) (<-chan *message.Message, error) {
+	if _, err := fleet.EnsureStream(ctx, js, s.cfg.Stream, s.log); err != nil {
+		return nil, err
+	}
+	return sub.Subscribe(subCtx, s.cfg.Consumer)
+}
+
+// consume handles batches from ch until ctx ends or ch closes.
+func (s *source) consume(ctx context.Context, host pipeline.SourceHost, ord *order, ch <-chan *message.Message) {
+	b := s.cfg.Retry.NewBackOff(s.set.Clock)
+	for {
+		batch, open := s.collect(ctx, ch)
+		if len(batch) > 0 {
+			if err := s.handle(ctx, host, ord, batch); err != nil {
+				s.log.Error("appending fleet records failed; they will be delivered again", slog.Int("records", len(batch)), slog.Any("error", err))
+				if !fleet.Wait(ctx, s.set.Clock, b, s.cfg.Retry.Max) {
+					return
+				}
+			} else {
+				b.Reset()
+			}
+		}
+		if !open || ctx.Err() != nil {
+			return
+		}
+	}
+}
+
+// collect waits for a first message, then takes more for up to Linger,
+// at most Batch. open is false once ch is closed.
+func (s *source) collect(ctx context.Context, ch <-chan *message.Message) (batch []*message.Message, open bool) {
+	select {
+	case m, ok := <-ch:
+		if !ok {
+			return nil, false
+		}
+		batch = append(batch, m)
+	case <-ctx.Done():
+		return nil, true
+	}
+	t := s.set.Clock.NewTimer(s.cfg.Linger)
+	defer t.Stop()
+	for len(batch) < s.cfg.Batch {
+		select {
+		case m, ok := <-ch:
+			if !ok {
+				return batch, false
+			}
+			batch = append(batch, m)
+		case <-t.C():
+			return batch, true
+		case <-ctx.Done():
+			return batch, true
+		}
+	}
+	return batch, true
+}
+
+// handle appends batch's records (checked for order per agent) with the
+// order state in one journal transaction, then acks them; on failure
+// every one is nacked (delivered again after NakDelay).
+func (s *source) handle(ctx context.Context, host pipeline.SourceHost, ord *order, batch []*message.Message) error {
+	s.tel.received.Add(ctx, int64(len(batch)))
+	events := make([]pipeline.Event, 0, len(batch))
+	take := make([]*message.Message, 0, len(batch))
+	pending := make(map[string]uint64)
+	now := s.set.Clock.Now()
+	for _, m := range batch {
+		s.notePending(m)
+		in, err := fleet.ParseMessage(m)
+		if err != nil {
+			s.tel.bad.Add(ctx, 1)
+			s.log.Error("not a fleet record; terminated, it stays in the stream",
+				slog.String("stream_seq", m.Metadata.Get(fleet.MetaStreamSeq)), slog.Any("error", err))
+			fleet.Term(m)
+			continue
+		}
+		v, missing := ord.check(pending, in.Agent, in.Seq)
+		s.tel.judged(ctx, v)
+		if v == gap {
+			s.tel.missing.Add(ctx, int64(missing))
+			s.log.Debug("gap in an agent's records", slog.String("agent", in.Agent), slog.Uint64("seq", in.Seq), slog.Uint64("missing", missing))
+		}
+		pending[in.Agent] = max(pending[in.Agent], in.Seq, ord.high[in.Agent])
+		s.tel.lag.Record(ctx, max(now.Sub(in.AppendTime), 0).Seconds())
+		events = append(events, in.Event)
+		take = append(take, m)
+	}
+	if len(take) == 0 {
+		return nil
+	}
+	if _, err := host.Emit(ctx, events, ord.updates(s.set.ID, pending)...); err != nil {
+		for _, m := range take {
+			m.Nack()
+		}
+		return err
+	}
+	ord.commit(pending)
+	for _, m := range take {
+		m.Ack()
+	}
+	s.tel.appended.Add(ctx, int64(len(take)))
+	return nil
+}
+
+func (s *source) notePending(m *message.Message) {
+	if n, err := strconv.ParseInt(m.Metadata.Get(fleet.MetaNumPending), 10, 64); err == nil {
+		s.tel.pending.Store(n)
+	}
+}
