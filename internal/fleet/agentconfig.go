@@ -31,10 +31,9 @@ type AgentConfig struct {
 }
 
 // DefaultAgentConfig returns the agent defaults: 1,024 in flight, batches
-// of 256, a 10 s ack timeout, the default retry policy capped at 10 s.
+// of 256, a 10 s ack timeout and the default retry policy.
 func DefaultAgentConfig() AgentConfig {
 	retry := pipeline.DefaultRetryConfig()
-	retry.Max = 10 * time.Second
 	return AgentConfig{
 		Conn:        DefaultConnConfig(),
 		Stream:      DefaultStreamConfig(),

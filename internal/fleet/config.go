@@ -35,13 +35,14 @@ type StreamConfig struct {
 	SubjectPrefix string `yaml:"subject_prefix"`
 	// Create makes the stream when it does not exist.
 	Create bool `yaml:"create"`
-	// Replicas: 1, or 3 (or 5) in a cluster, the documented way to keep
-	// acknowledged events through a server's loss (see doc.go).
+	// Replicas is 1, or 3 (or 5) in a cluster: the documented way to keep
+	// acknowledged events through a server's loss (internal/fleet doc).
 	Replicas int `yaml:"replicas"`
 	// Retention is limits (default), workqueue or interest.
 	Retention string `yaml:"retention"`
-	// MaxAge and MaxBytes bound the stream; zero is unlimited.
-	MaxAge   time.Duration     `yaml:"max_age"`
+	// MaxAge drops messages older than this; zero is unlimited.
+	MaxAge time.Duration `yaml:"max_age"`
+	// MaxBytes bounds the stream's size; zero is unlimited.
 	MaxBytes pipeline.ByteSize `yaml:"max_bytes"`
 	// Discard is new (default: a full stream refuses publishes and the
 	// agents keep their backlog) or old (the oldest messages are dropped,

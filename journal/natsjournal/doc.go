@@ -13,7 +13,7 @@
 //	    max_in_flight: 1024
 //	    batch: 256
 //	    ack_timeout: 10s
-//	    retry: {initial: 500ms, max: 10s, multiplier: 2, jitter: 0.2}
+//	    retry: {initial: 500ms, max: 30s, multiplier: 2, jitter: 0.2}
 //
 // # Why a journal backend and not a sink
 //

@@ -47,7 +47,6 @@ var _ pipeline.Config = (*Config)(nil)
 
 func defaultConfig() *Config {
 	retry := pipeline.DefaultRetryConfig()
-	retry.Max = 10 * time.Second
 	s := fleet.DefaultStreamConfig()
 	return &Config{
 		Conn:          fleet.DefaultConnConfig(),

@@ -18,7 +18,7 @@
 //	      max_deliver: -1
 //	      max_ack_pending: 4096
 //	      nak_delay: 1s
-//	      retry: {initial: 500ms, max: 10s}
+//	      retry: {initial: 500ms, max: 30s}
 //
 // # Delivery
 //
