@@ -114,7 +114,7 @@ func (s *sink) readAnswer(resp *http.Response) (snippet string, retryAfter time.
 			location = redactURL(l)
 		}
 	}
-	return httpclient.ReadAnswer(resp, failed), retryAfter, location
+	return s.redactor.ReadAnswer(resp, failed), retryAfter, location
 }
 
 // transportError explains a request that got no answer. Network errors

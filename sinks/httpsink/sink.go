@@ -35,11 +35,13 @@ type sink struct {
 
 	creds *httpclient.Credentials
 
-	mu      sync.Mutex
-	client  *http.Client
-	auth    pipeline.Secret
-	started bool
-	closed  atomic.Bool
+	mu     sync.Mutex
+	client *http.Client
+	auth   pipeline.Secret
+	// redactor removes auth and the header values from stored answers.
+	redactor *httpclient.Redactor
+	started  bool
+	closed   atomic.Bool
 }
 
 var _ pipeline.Sink = (*sink)(nil)
@@ -105,7 +107,12 @@ func (s *sink) Start(ctx context.Context) error {
 		s.logger.WarnContext(ctx, "http sink sends its configured headers (secrets) in clear over plain http; use an https url",
 			slog.String("url", s.target), slog.Int("headers", len(s.cfg.Headers)))
 	}
+	secrets := []pipeline.Secret{auth}
+	for _, v := range s.cfg.Headers {
+		secrets = append(secrets, v)
+	}
 	s.client, s.auth, s.started = client, auth, true
+	s.redactor = httpclient.NewRedactor(secrets...)
 	s.logger.InfoContext(ctx, "http sink started", slog.String("url", s.target), slog.String("mode", string(s.cfg.Mode)))
 	return nil
 }

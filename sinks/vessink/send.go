@@ -175,6 +175,9 @@ func (s *sink) post(ctx context.Context, c *http.Client, auth pipeline.Secret, i
 		}
 		return nil
 	}
+	// A collector echoing the request must not put the sink's own
+	// credentials into the dead letter or the log.
+	answer = httpclient.NewRedactor(auth).Redact(answer)
 	serr := &StatusError{StatusCode: resp.StatusCode}
 	if id, text, ok := parseRequestError(answer); ok {
 		serr.MessageID, serr.Text = id, text
