@@ -33,7 +33,11 @@ type remoteJournal struct {
 func dialEngine(ctx context.Context, c config.AdminConfig, dir, addr string) (*remoteJournal, error) {
 	var r *remoteJournal
 	if addr == "" {
-		r = socketClient(c.SocketPath(dir))
+		path := c.SocketPath(dir)
+		if err := checkSocketOwner(path, dir); err != nil {
+			return nil, err
+		}
+		r = socketClient(path)
 	} else {
 		var err error
 		if r, err = tcpClient(c, dir, addr); err != nil {

@@ -22,6 +22,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/sluice-dev/sluice/config"
+	"github.com/sluice-dev/sluice/internal/safefile"
 	"github.com/sluice-dev/sluice/internal/unixsock"
 	"github.com/sluice-dev/sluice/journal"
 	"github.com/sluice-dev/sluice/pipeline"
@@ -213,6 +214,34 @@ func TestAdminSocketFile(t *testing.T) {
 	_, err = listenAdminSocket(c, dir)
 	require.ErrorIs(t, err, unixsock.ErrPathTooLong)
 	assert.Contains(t, err.Error(), "admin.socket")
+
+	// A directory others can write: they could swap the socket.
+	open := t.TempDir()
+	require.NoError(t, os.Chmod(open, 0o777))
+	c.Socket = filepath.Join(open, "admin.sock")
+	_, err = listenAdminSocket(c, dir)
+	require.ErrorIs(t, err, safefile.ErrUnsafe)
+	assert.NoFileExists(t, c.Socket)
+}
+
+// TestCLIRefusesForeignSocket: the CLI does not talk to a socket that
+// another user than root or the journal's owner made.
+func TestCLIRefusesForeignSocket(t *testing.T) {
+	t.Parallel()
+	dir, j := heldJournal(t)
+	path := serveAdminSocket(t, dir, testAdmin(t, j, dir))
+	require.NoError(t, checkSocketOwner(path, dir))
+	if os.Geteuid() != 0 {
+		t.Skip("giving the socket to another user needs root")
+	}
+	require.NoError(t, os.Lchown(path, 65534, 65534))
+	err := checkSocketOwner(path, dir)
+	require.ErrorIs(t, err, safefile.ErrUnsafe)
+	assert.Contains(t, err.Error(), "owned by uid 65534")
+	code, out, errOut := sluice(t, "journal", "tail", "--dir", dir)
+	assert.Equal(t, exitJournalInUse, code, errOut)
+	assert.Empty(t, out)
+	assert.Contains(t, errOut, "another user may have made it")
 }
 
 // TestCLIRefusesAnotherEnginesJournal: `--dir B --admin A` used to act on

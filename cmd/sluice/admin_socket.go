@@ -7,8 +7,11 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
+	"syscall"
 
 	"github.com/sluice-dev/sluice/config"
+	"github.com/sluice-dev/sluice/internal/safefile"
 	"github.com/sluice-dev/sluice/internal/unixsock"
 )
 
@@ -18,6 +21,11 @@ import (
 // engine that died is replaced.
 func listenAdminSocket(c config.AdminConfig, journalDir string) (*unixsock.Listener, error) {
 	path := c.SocketPath(journalDir)
+	// Another user who can write the socket's directory could put a
+	// socket of their own in its place and answer the CLI.
+	if err := safefile.CheckDir("admin socket directory", filepath.Dir(path)); err != nil {
+		return nil, fmt.Errorf("admin socket: %w (or set admin.socket)", err)
+	}
 	perm := fs.FileMode(0o600)
 	if len(c.AllowUIDs) > 0 {
 		perm = 0o666
@@ -50,4 +58,27 @@ func (a *admin) socketHandler(allow unixsock.Policy) http.Handler {
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// checkSocketOwner refuses a socket at path that is not a socket or whose
+// owner is neither root nor the owner of the journal directory dir (the
+// engine's user): the CLI does not talk to a socket another user made.
+func checkSocketOwner(path, dir string) error {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return err
+	}
+	if fi.Mode().Type() != fs.ModeSocket {
+		return fmt.Errorf("%w: %s", unixsock.ErrNotSocket, path)
+	}
+	di, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	sock, ok1 := fi.Sys().(*syscall.Stat_t)
+	jdir, ok2 := di.Sys().(*syscall.Stat_t)
+	if ok1 && ok2 && sock.Uid != 0 && sock.Uid != jdir.Uid {
+		return fmt.Errorf("%w: the admin socket %s is owned by uid %d, not by root or the journal's owner (uid %d): another user may have made it", safefile.ErrUnsafe, path, sock.Uid, jdir.Uid)
+	}
+	return nil
 }
