@@ -178,6 +178,35 @@ func TestStructuredTransientFailsOnlyThatEvent(t *testing.T) {
 	assert.Equal(t, wantIDs(batch, []int{2}), p.AcceptedIDs())
 }
 
+// TestStrictOrderingStopsAtFirstFailure: with ordering strict (the
+// default) the first transient failure stops the batch: the events before
+// it are taken, it and every later one are retried, so the peer sees the
+// events in journal order (found by the reliability campaign: with
+// relaxed ordering a retried event reached the peer after later ones).
+func TestStrictOrderingStopsAtFirstFailure(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []httpsink.Mode{httpsink.ModeStructured, httpsink.ModeBatch} {
+		t.Run(string(mode), func(t *testing.T) {
+			t.Parallel()
+			p := newPeer(t, func(_ *http.Request, _ *received, n int) (int, string) {
+				if n == 2 {
+					return http.StatusBadGateway, "down"
+				}
+				return http.StatusOK, ""
+			})
+			cfg := httpsink.NewFactory().DefaultConfig().(*httpsink.Config)
+			require.Equal(t, httpsink.OrderingStrict, cfg.Ordering, "strict is the default")
+			cfg.URL, cfg.Mode, cfg.MaxEvents = p.URL(), mode, 1
+			s := startSink(t, pipeline.NopSettings("collector"), cfg)
+			batch := pipelinetest.SampleDeliveries(1, 5)
+			err := s.Deliver(t.Context(), batch)
+			assert.Equal(t, []int{2, 3, 4}, transientIndices(t, err), "the failed event and every later one are retried")
+			assert.Len(t, p.Requests(), 3, "nothing is sent after the failure")
+			assert.Equal(t, wantIDs(batch, []int{2, 3, 4}), p.AcceptedIDs())
+		})
+	}
+}
+
 // TestStructuredTransientStops: after a request that got no answer, a
 // 429 or a Retry-After, or three transient failures in a row, the rest of
 // the batch is not sent: it fails with that error.

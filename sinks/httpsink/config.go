@@ -9,6 +9,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/httpclient"
 	"github.com/sluice-dev/sluice/internal/tlsconfig"
 	"github.com/sluice-dev/sluice/pipeline"
+	"github.com/sluice-dev/sluice/sinks/internal/partial"
 )
 
 // Mode is how events are laid out in request bodies.
@@ -24,6 +25,16 @@ const (
 	ModeBatch Mode = "batch"
 )
 
+// Ordering says what the sink does after a request of a batch failed
+// transiently (partial.Ordering).
+type Ordering = partial.Ordering
+
+// The orderings; strict is the default.
+const (
+	OrderingStrict  = partial.OrderingStrict
+	OrderingRelaxed = partial.OrderingRelaxed
+)
+
 // Config is the HTTP sink's configuration.
 type Config struct {
 	// URL is where events are sent: an http or https URL with a host.
@@ -33,6 +44,10 @@ type Config struct {
 	Method string `yaml:"method"`
 	// Mode is "structured" (default: one event per request) or "batch".
 	Mode Mode `yaml:"mode"`
+	// Ordering is "strict" (default: events reach the peer in journal
+	// order) or "relaxed" (after a transient failure the rest of the batch
+	// is still sent; the failed events are retried after later ones).
+	Ordering Ordering `yaml:"ordering"`
 	// MaxEvents bounds the events of one request in batch mode; a larger
 	// Deliver batch is split into several requests sent in order. Default
 	// 100. Ignored in structured mode.
@@ -100,6 +115,7 @@ func defaultConfig() *Config {
 	return &Config{
 		Method:       "POST",
 		Mode:         ModeStructured,
+		Ordering:     OrderingStrict,
 		MaxEvents:    100,
 		MaxBytes:     1 << 20,
 		Timeout:      10 * time.Second,
@@ -127,6 +143,9 @@ func (c *Config) Validate() error {
 	case ModeStructured, ModeBatch:
 	default:
 		add("mode", "must be %q or %q, got %q", ModeStructured, ModeBatch, c.Mode)
+	}
+	if err := c.Ordering.Validate(); err != nil {
+		add("ordering", "%w", err)
 	}
 	if c.MaxEvents < 1 {
 		add("max_events", "must be at least 1, got %d", c.MaxEvents)

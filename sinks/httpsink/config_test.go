@@ -46,7 +46,7 @@ func TestConfigFiles(t *testing.T) {
 		wantErr   string
 	}{
 		{file: "config_full.yaml", want: &httpsink.Config{
-			URL: "https://collector.example:8443/v1/events", Method: "PUT", Mode: httpsink.ModeBatch,
+			URL: "https://collector.example:8443/v1/events", Method: "PUT", Mode: httpsink.ModeBatch, Ordering: httpsink.OrderingStrict,
 			MaxEvents: 50, MaxBytes: 256 << 10,
 			Headers:     map[string]pipeline.Secret{"X-Tenant": "acme", "X-Api-Key": "k3y-s3cr3t"},
 			BearerToken: "t0k3n-s3cr3t",

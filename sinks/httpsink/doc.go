@@ -122,14 +122,18 @@
 // fail transiently, it returns a *pipeline.BatchError listing exactly
 // their events (as transient failures, with refused events as permanent
 // ones), and the runner commits past everything else and retries only
-// those. So one 503 among 256 structured requests re-sends one event, not
-// 256. After a transient failure the sink goes on with the next request
-// while the peer answers; it stops, failing the rest of the batch with
-// that error, after a request that got no answer (network error,
-// timeout), an answer asking to wait (429, or any Retry-After), three
-// failed requests in a row, or the end of ctx. A batch of which nothing
-// was taken gets the plain error. A retried event may reach the peer
-// after events that followed it in the journal.
+// those, never what was taken. With ordering "strict" (the default) the
+// first transient failure stops the batch: its event and every later one
+// fail with that error, so events reach the peer in journal order and one
+// 503 among 256 structured requests re-sends at most the rest of the
+// batch, never what came before. With ordering "relaxed" the sink goes on
+// with the next request while the peer answers, so one 503 re-sends one
+// event, not 256; it stops, failing the rest of the batch with that error,
+// after a request that got no answer (network error, timeout), an answer
+// asking to wait (429, or any Retry-After), three failed requests in a
+// row, or the end of ctx, and a retried event may reach the peer after
+// events that followed it in the journal. A batch of which nothing was
+// taken gets the plain error.
 //
 // # Security
 //

@@ -172,10 +172,14 @@ func (p *peer) AcceptedIDs() []string {
 }
 
 // config returns the defaults aimed at the peer.
+// config is the sink's default config for p in mode, with ordering
+// "relaxed", whose per-request outcomes most tests examine (strict
+// ordering has its own test, TestStrictOrderingStopsAtFirstFailure).
 func (p *peer) config(mode httpsink.Mode) *httpsink.Config {
 	cfg := httpsink.NewFactory().DefaultConfig().(*httpsink.Config)
 	cfg.URL = p.URL()
 	cfg.Mode = mode
+	cfg.Ordering = httpsink.OrderingRelaxed
 	return cfg
 }
 

@@ -123,9 +123,11 @@ func (s *sink) Start(ctx context.Context) error {
 // event's outcome: a *pipeline.BatchError lists exactly the events that
 // were refused (permanent) or whose request failed transiently, so the
 // runner retries only those (the Idempotency-Key lets the peer drop a
-// repeat) and never the events that were taken. After a transient
-// failure it goes on with the next request while the peer answers, and
-// stops (the rest fail with that error) when a request got no answer,
+// repeat) and never the events that were taken. With ordering "strict"
+// (the default) a transient failure stops the batch there (the rest fail
+// with that error), so events reach the peer in journal order. With
+// "relaxed" it goes on with the next request while the peer answers, and
+// stops when a request got no answer,
 // the peer asked to wait (429, Retry-After), ctx ended, or
 // partial.MaxStreak requests in a row failed. A batch of one gets its
 // error itself, and a batch of which nothing was taken or refused gets
@@ -144,7 +146,7 @@ func (s *sink) Deliver(ctx context.Context, batch []pipeline.Delivery) error {
 		return fmt.Errorf("deliver to %s: %w", s.target, ErrNotStarted)
 	}
 	enc := encode(batch)
-	var out partial.Outcomes
+	out := partial.Outcomes{Ordered: s.cfg.Ordering.Ordered()}
 	if s.cfg.Mode == ModeBatch {
 		s.deliverBatches(ctx, client, batch, enc, &out)
 	} else {

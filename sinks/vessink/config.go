@@ -12,6 +12,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/httpclient"
 	"github.com/sluice-dev/sluice/internal/tlsconfig"
 	"github.com/sluice-dev/sluice/pipeline"
+	"github.com/sluice-dev/sluice/sinks/internal/partial"
 )
 
 // Config is the VES sink's configuration.
@@ -76,6 +77,11 @@ type Config struct {
 	// MaxBatchBytes bounds the body of one request. Default 1MB, the size
 	// VES strongly recommends staying under (the hard limit is 2MB).
 	MaxBatchBytes pipeline.ByteSize `yaml:"max_batch_bytes"`
+	// Ordering is "strict" (default: a transient failure stops the batch
+	// there, so events, a fault's raise before its clear, reach the
+	// collector in journal order) or "relaxed" (the rest of the batch is
+	// still sent and only the failed requests are retried, later).
+	Ordering partial.Ordering `yaml:"ordering"`
 	// Username enables HTTP Basic authentication (https only).
 	Username string `yaml:"username"`
 	// Password is the Basic password; use ${VAR} or ${file:/path} in the
@@ -167,6 +173,7 @@ func defaultConfig() *Config {
 		DefaultDomain:     DomainOther,
 		MaxBatchEvents:    100,
 		MaxBatchBytes:     1000 * 1000,
+		Ordering:          partial.OrderingStrict,
 		Timeout:           5 * time.Second,
 	}
 }
@@ -220,6 +227,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBatchEvents < 1 {
 		add("max_batch_events", "must be at least 1, got %d", c.MaxBatchEvents)
+	}
+	if err := c.Ordering.Validate(); err != nil {
+		add("ordering", "%w", err)
 	}
 	if c.MaxBatchBytes < minBatchBytes || c.MaxBatchBytes > maxBatchBytes {
 		add("max_batch_bytes", "must be between 4KiB and 2MB (VES's limit), got %s", c.MaxBatchBytes)

@@ -53,7 +53,7 @@ func TestConfig(t *testing.T) {
 				},
 				{Types: []string{"acme.*"}, Domain: "stateChange", StateInterface: "eth0", States: map[string]string{"spinning": "maintenance"}},
 			},
-			MaxBatchEvents: 50, MaxBatchBytes: 512 << 10, Username: "sluice", Password: "hunter2",
+			MaxBatchEvents: 50, MaxBatchBytes: 512 << 10, Ordering: "strict", Username: "sluice", Password: "hunter2",
 			TLS: vessink.TLSConfig{
 				CAFile: "/etc/sluice/ves-ca.pem", CertFile: "/etc/sluice/client.pem", KeyFile: "/etc/sluice/client-key.pem",
 				ServerName: "collector.example",

@@ -189,11 +189,14 @@
 // its request only: the *pipeline.BatchError lists them as transient, the
 // runner commits past the others and retries only those, with the same
 // bodies and eventIds (a collector may see an event twice with the same
-// id, and a retried event after later ones). The sink goes on with the
-// next request while the collector answers, and stops, failing the rest
-// with that error, after a request that got no answer, a 429, three
-// failures in a row or the end of ctx; a batch of which nothing was taken
-// gets the plain error.
+// id). With ordering "strict" (the default) the first transient failure
+// stops the batch there, so events reach the collector in journal order (a
+// fault's clear never before its raise). With ordering "relaxed" the sink
+// goes on with the next request while the collector answers, and stops,
+// failing the rest with that error, after a request that got no answer, a
+// 429, three failures in a row or the end of ctx (a retried event then
+// arrives after later ones); a batch of which nothing was taken gets the
+// plain error.
 //
 // # Security
 //

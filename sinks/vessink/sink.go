@@ -193,7 +193,7 @@ func (s *sink) Deliver(ctx context.Context, batch []pipeline.Delivery) error {
 	defer s.saveState(ctx)
 
 	items := make([]item, 0, len(batch))
-	out := &partial.Outcomes{}
+	out := &partial.Outcomes{Ordered: s.cfg.Ordering.Ordered()}
 	for i := range batch {
 		m, err := s.m.mapDelivery(ctx, &batch[i])
 		switch {

@@ -7,10 +7,39 @@ package partial
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"slices"
 
 	"github.com/sluice-dev/sluice/pipeline"
 )
+
+// Ordering is a sink's "ordering" setting: what it does after a request of
+// a batch failed transiently.
+type Ordering string
+
+const (
+	// OrderingStrict (the default, also "") stops at the first transient
+	// failure: what was delivered before it stays delivered, it and every
+	// later event are retried, so the peer sees events in journal order.
+	OrderingStrict Ordering = "strict"
+	// OrderingRelaxed goes on with the next requests after a transient
+	// failure (until MaxStreak fail in a row) and retries only the failed
+	// ones: more throughput from a flaky peer, but a retried event
+	// arrives after later ones.
+	OrderingRelaxed Ordering = "relaxed"
+)
+
+// Validate accepts "", strict and relaxed.
+func (o Ordering) Validate() error {
+	switch o {
+	case "", OrderingStrict, OrderingRelaxed:
+		return nil
+	}
+	return fmt.Errorf("must be %q or %q, got %q", OrderingStrict, OrderingRelaxed, string(o))
+}
+
+// Ordered reports whether o keeps journal order (Outcomes.Ordered).
+func (o Ordering) Ordered() bool { return o != OrderingRelaxed }
 
 // MaxStreak is how many transient failures in a row make a sink stop
 // sending the rest of a batch: the peer is struggling, and the runner's
@@ -20,6 +49,12 @@ const MaxStreak = 3
 // Outcomes collects the outcomes of one Deliver call. The zero value is
 // ready; it is used by one goroutine.
 type Outcomes struct {
+	// Ordered stops sending at the first transient failure, so that what
+	// is retried is a suffix of the batch and the peer sees events in
+	// journal order. Without it the sink goes on after a failure (until
+	// MaxStreak), and a retried event arrives after later ones.
+	Ordered bool
+
 	failed []pipeline.DeliveryFailure
 	streak int
 	stop   error
@@ -43,14 +78,15 @@ func (o *Outcomes) Refused(i int, err error) {
 }
 
 // Failed records a transient failure of the deliveries idx. The sink
-// stops sending when halt is true (no answer, or the peer asked to wait),
-// when ctx has ended, or after MaxStreak failed requests in a row.
+// stops sending when Ordered, when halt is true (no answer, or the peer
+// asked to wait), when ctx has ended, or after MaxStreak failed requests
+// in a row.
 func (o *Outcomes) Failed(ctx context.Context, err error, halt bool, idx ...int) {
 	for _, i := range idx {
 		o.failed = append(o.failed, pipeline.DeliveryFailure{Index: i, Err: err})
 	}
 	o.streak++
-	if halt || ctx.Err() != nil || o.streak >= MaxStreak {
+	if o.Ordered || halt || ctx.Err() != nil || o.streak >= MaxStreak {
 		o.stop = err
 	}
 }
