@@ -103,15 +103,22 @@ func BenchmarkHTTPDurableAccepts(b *testing.B) {
 }
 
 // BenchmarkGearmanDurableAccepts: foreground jobs with unique ids from 64
-// concurrent Gearman clients through a real gearmand to 16 worker
-// connections, each answered only after its durable append (with its
-// dedupe record).
+// concurrent Gearman clients through a real gearmand to 4 (the default),
+// 16 and 64 worker connections, each answered only after its durable
+// append (with its dedupe record): the worker connections are the
+// concurrency the journal's group commit can batch.
 func BenchmarkGearmanDurableAccepts(b *testing.B) {
+	for _, workers := range []int{4, 16, 64} {
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) { benchGearman(b, workers) })
+	}
+}
+
+func benchGearman(b *testing.B, workers int) {
 	g := startGearmand(b)
 	cfg := gearmanConfig(g, "lb-bench")
-	cfg.Gearman.Workers = 16
+	cfg.Gearman.Workers = workers
 	runBench(b, cfg)
-	g.waitWorkers(b, "lb-bench", 16)
+	g.waitWorkers(b, "lb-bench", workers)
 	var next atomic.Int64
 	b.ReportAllocs()
 	b.ResetTimer()

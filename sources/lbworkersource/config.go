@@ -66,7 +66,9 @@ type GearmanConfig struct {
 	// Default: the function name, as Libra did.
 	ClientID string `yaml:"client_id"`
 	// Workers is the number of connections to each server, each working
-	// one job at a time. Default 4.
+	// one job at a time: the requests in flight whose appends the
+	// journal commits together (docs/benchmarks.md: 4 connections accept
+	// about 0.4 of what 16 do). Default 16.
 	Workers int `yaml:"workers"`
 	// DialTimeout bounds connecting to a server. Default 5s.
 	DialTimeout time.Duration `yaml:"dial_timeout"`
@@ -122,7 +124,7 @@ func defaultConfig() *Config {
 	return &Config{
 		Gearman: GearmanConfig{
 			Servers:     []string{"localhost:4730"},
-			Workers:     4,
+			Workers:     16,
 			DialTimeout: 5 * time.Second,
 			Reconnect:   reconnect,
 		},
