@@ -31,11 +31,15 @@ const OrphanedSinceKey = "sluice.orphaned_since"
 // isKeptConsumer reports whether consumer is a tool's or listed in
 // Spec.KeepCursors.
 func (p *Pipeline) isKeptConsumer(consumer string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	return strings.HasPrefix(consumer, ToolConsumerPrefix) || slices.Contains(p.spec.KeepCursors, consumer)
 }
 
 // orphanTTL is the configured TTL (negative: never remove).
 func (p *Pipeline) orphanTTL() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.spec.OrphanCursorTTL == 0 {
 		return DefaultOrphanCursorTTL
 	}
@@ -115,14 +119,26 @@ func (p *Pipeline) reconcileCursors(ctx context.Context) (time.Time, error) {
 
 // watchOrphans runs reconcileCursors again whenever an orphan is due,
 // until ctx ends. A failure is logged, never fatal: delivery goes on.
+// A Reload kicks it (orphansKick), since a removed sink leaves an orphan.
 func (p *Pipeline) watchOrphans(ctx context.Context, due time.Time) error {
-	for !due.IsZero() {
-		t := p.set.Clock.NewTimer(max(0, due.Sub(p.set.Clock.Now())))
+	for {
+		var tc <-chan time.Time
+		var t Timer
+		if !due.IsZero() {
+			t = p.set.Clock.NewTimer(max(0, due.Sub(p.set.Clock.Now())))
+			tc = t.C()
+		}
 		select {
 		case <-ctx.Done():
-			t.Stop()
+			if t != nil {
+				t.Stop()
+			}
 			return nil
-		case <-t.C():
+		case <-tc:
+		case <-p.orphansKick:
+			if t != nil {
+				t.Stop()
+			}
 		}
 		var err error
 		if due, err = p.reconcileCursors(ctx); err != nil && ctx.Err() == nil {
@@ -130,5 +146,4 @@ func (p *Pipeline) watchOrphans(ctx context.Context, due time.Time) error {
 				slog.String("error", err.Error()))
 		}
 	}
-	return nil
 }

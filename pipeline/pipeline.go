@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,10 +34,18 @@ type Pipeline struct {
 	// every orphan; later passes log only what changed.
 	orphansLogged bool
 
-	// mu guards run and units while Run runs.
+	// mu guards run and units while Run runs, and sources, sinks and
+	// spec.Sinks while a Reload may swap them.
 	mu    sync.Mutex
 	run   *runState
 	units map[string]*unit
+
+	// reloadMu serializes Reload, WithSinkStopped and the start of
+	// shutdown; stopping is set (under it) once shutdown began.
+	reloadMu sync.Mutex
+	stopping bool
+	// orphansKick wakes watchOrphans after a Reload.
+	orphansKick chan struct{}
 }
 
 // sourceRunner is one built source with its host.
@@ -61,7 +70,7 @@ func New(ctx context.Context, spec Spec, regs Registries, j Journal, set Setting
 	if err != nil {
 		return nil, fmt.Errorf("telemetry: %w", err)
 	}
-	p := &Pipeline{spec: spec, journal: j, set: set, tel: tel, units: map[string]*unit{},
+	p := &Pipeline{spec: spec, journal: j, set: set, tel: tel, units: map[string]*unit{}, orphansKick: make(chan struct{}, 1),
 		matchErrs: newMatchErrors(tel, set.Logger.With("component", "routes"), set.Clock)}
 	var errs []error
 	if j == nil {
@@ -74,12 +83,7 @@ func New(ctx context.Context, spec Spec, regs Registries, j Journal, set Setting
 			errs = append(errs, closeSource(ctx, set.Logger, ss.Name, src))
 			continue
 		}
-		p.sources = append(p.sources, &sourceRunner{name: ss.Name, source: src, host: &sourceHost{
-			name: ss.Name, journal: j, tel: tel, clock: set.Clock,
-			attrs:    sourceAttrs(ss.Name, ss.Type),
-			onAppend: p.noteAppended, sinks: p.sinkNamed,
-		}})
-		tel.zeroSource(p.sources[len(p.sources)-1].host.attrs)
+		p.sources = append(p.sources, p.newSourceRunner(ss, src))
 	}
 	for _, ks := range spec.Sinks {
 		s, err := newSinkRunner(ctx, ks, &p.spec, regs, j, set, tel, p.matchErrs)
@@ -102,6 +106,18 @@ func New(ctx context.Context, spec Spec, regs Registries, j Journal, set Setting
 		return nil, errors.Join(errs...)
 	}
 	return p, nil
+}
+
+// newSourceRunner wraps a built source with its host, its counters
+// created at zero.
+func (p *Pipeline) newSourceRunner(ss SourceSpec, src Source) *sourceRunner {
+	r := &sourceRunner{name: ss.Name, source: src, host: &sourceHost{
+		name: ss.Name, journal: p.journal, tel: p.tel, clock: p.set.Clock,
+		attrs:    sourceAttrs(ss.Name, ss.Type),
+		onAppend: p.noteAppended, sinks: p.sinkNamed,
+	}}
+	p.tel.zeroSource(r.host.attrs)
+	return r
 }
 
 // buildSource builds and provisions one source. When the factory
@@ -127,22 +143,16 @@ func buildSource(ctx context.Context, ss SourceSpec, regs Registries, set Settin
 
 // sinkNamed returns the built sink of that name, or nil.
 func (p *Pipeline) sinkNamed(name string) *sinkRunner {
-	for _, s := range p.sinks {
-		if s.name == name {
-			return s
-		}
-	}
-	return nil
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.sinkNamedLocked(name)
 }
 
 // sourceNamed returns the built source of that name, or nil.
 func (p *Pipeline) sourceNamed(name string) *sourceRunner {
-	for _, s := range p.sources {
-		if s.name == name {
-			return s
-		}
-	}
-	return nil
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.sourceNamedLocked(name)
 }
 
 // Ready reports whether the pipeline is running: sinks started and their
@@ -162,7 +172,10 @@ func (p *Pipeline) noteAppended(last uint64) {
 // observeLag reports each sink's lag: appended but not yet handled.
 func (p *Pipeline) observeLag(_ context.Context, o metric.Observer) error {
 	last := p.lastAppended.Load()
-	for _, s := range p.sinks {
+	p.mu.Lock()
+	sinks := slices.Clone(p.sinks)
+	p.mu.Unlock()
+	for _, s := range sinks {
 		next := s.next.Load()
 		var lag int64
 		if next != 0 && last+1 > next {

@@ -81,8 +81,8 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	p.ready.Store(true)
 	log.Info("pipeline running", slog.Int("sources", len(p.sources)), slog.Int("sinks", len(p.sinks)))
+	p.ready.Store(true) // from here on a Reload may change sources and sinks
 
 	<-gctx.Done()
 	var runErr error
@@ -90,6 +90,9 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		runErr = cause
 	}
 	p.ready.Store(false)
+	p.reloadMu.Lock() // a reload in progress finishes first
+	p.stopping = true
+	p.reloadMu.Unlock()
 	log.Info("pipeline stopping", slog.Duration("timeout", p.spec.ShutdownTimeout))
 	stopStart := time.Now()
 	deadline, cancelDeadline := context.WithTimeout(context.WithoutCancel(ctx), p.spec.ShutdownTimeout)

@@ -42,6 +42,11 @@ type SinkSpec struct {
 	// StartAt decides where the sink begins when it has no cursor yet
 	// (a new sink); the zero value is the oldest retained record.
 	StartAt StartAt
+	// Fingerprint, when set (the config loader sets it), identifies
+	// Throttle as written: Reload compares compiled parts by it, since
+	// compiled programs cannot be compared by value. Empty: compared by
+	// value (which may count equal throttles as changed).
+	Fingerprint string
 }
 
 // BatchConfig bounds the batches handed to a sink's Deliver.
@@ -84,6 +89,11 @@ type RouteSpec struct {
 	// OnError is what an event whose Match cannot be evaluated becomes:
 	// OnErrorNoMatch (the default, also "") or OnErrorDeadLetter.
 	OnError string
+	// Fingerprint, when set (the config loader sets it), identifies the
+	// route as written (match, transform, throttle), To excepted: Reload
+	// compares routes by it, since compiled programs cannot be compared by value.
+	// Empty: compared by value (which may count equal routes as changed).
+	Fingerprint string
 }
 
 // EventMatcher decides whether a route selects an event. Implementations

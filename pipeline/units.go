@@ -154,6 +154,11 @@ func (p *Pipeline) runningUnits() []*unit {
 // itself stays started. It returns fn's error, or why the consumer could
 // not be stopped (ctx ended first) or started again.
 func (p *Pipeline) WithSinkStopped(ctx context.Context, sink string, fn func(ctx context.Context) error) error {
+	p.reloadMu.Lock()
+	defer p.reloadMu.Unlock()
+	if p.stopping {
+		return fmt.Errorf("sink %s: %w", sink, ErrNotRunning)
+	}
 	if p.sinkNamed(sink) == nil {
 		return fmt.Errorf("sink %s: %w", sink, ErrNoComponent)
 	}
