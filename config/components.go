@@ -47,7 +47,8 @@ func (p *parser) buildSinks(entries []sinkEntry, reg *pipeline.Registry[pipeline
 		if !ok {
 			continue
 		}
-		spec := pipeline.SinkSpec{Name: e.Name, Type: e.Type, Config: cfg, Retry: e.Retry, Batch: e.Batch, StartAt: e.StartAt}
+		spec := pipeline.SinkSpec{Name: e.Name, Type: e.Type, Config: cfg, Retry: e.Retry, Batch: e.Batch, StartAt: e.StartAt,
+			Fingerprint: fingerprint(e.Throttle)}
 		if e.Throttle != nil {
 			if t, ok := p.compileThrottle(joinPath(path, "throttle"), e.Throttle); ok {
 				spec.Throttle = t

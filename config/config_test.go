@@ -156,7 +156,11 @@ func TestParseFull(t *testing.T) {
 	assert.Equal(t, pipeline.DefaultRetryConfig(), f.Pipeline.Sinks[1].Retry)
 	assert.Equal(t, pipeline.DefaultBatchConfig(), f.Pipeline.Sinks[1].Batch)
 
-	assert.Equal(t, []pipeline.RouteSpec{{Name: "all", From: []string{"ingest"}, To: []string{"archive", "out"}}}, f.Pipeline.Routes)
+	routes := f.Pipeline.Routes
+	require.Len(t, routes, 1)
+	assert.NotEmpty(t, routes[0].Fingerprint)
+	routes[0].Fingerprint = ""
+	assert.Equal(t, []pipeline.RouteSpec{{Name: "all", From: []string{"ingest"}, To: []string{"archive", "out"}}}, routes)
 }
 
 func TestParseDefaults(t *testing.T) {

@@ -3,6 +3,7 @@ package config
 import (
 	"cmp"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -113,13 +114,36 @@ type collector struct {
 	// scrubList is secrets with their quoted forms, longest first; nil
 	// until scrub builds it.
 	scrubList []secretText
+	// origins names the file of each node when several files were merged
+	// (nil for one file); files lists them in order.
+	origins map[*yaml.Node]string
+	files   []string
 }
 
 func (c *collector) position(n *yaml.Node) Position {
 	if n == nil || n.Line == 0 {
 		return Position{File: c.file, Line: 1, Column: 1}
 	}
-	return Position{File: c.file, Line: n.Line, Column: n.Column}
+	file := c.file
+	if name, ok := c.origins[n]; ok {
+		file = name
+	}
+	return Position{File: file, Line: n.Line, Column: n.Column}
+}
+
+// dirOf is the directory of the file n was written in ("" when only one
+// file was parsed: the interpolator's own).
+func (c *collector) dirOf(n *yaml.Node) string {
+	if name, ok := c.origins[n]; ok {
+		return filepath.Dir(name)
+	}
+	return ""
+}
+
+// comparePositions orders by file (in the order given), line, column.
+func (c *collector) comparePositions(a, b Position) int {
+	return cmp.Or(cmp.Compare(slices.Index(c.files, a.File), slices.Index(c.files, b.File)),
+		cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
 }
 
 // add records an error at n (nil means the start of the file).
@@ -186,9 +210,7 @@ func (c *collector) result() error {
 	for _, e := range c.errs {
 		e.Message = c.scrub(e.Message)
 	}
-	slices.SortStableFunc(c.errs, func(a, b *Error) int {
-		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
-	})
+	slices.SortStableFunc(c.errs, func(a, b *Error) int { return c.comparePositions(a.Position, b.Position) })
 	return c.errs
 }
 
@@ -196,9 +218,7 @@ func (c *collector) sortedWarnings() []Warning {
 	for i := range c.warnings {
 		c.warnings[i].Message = c.scrub(c.warnings[i].Message)
 	}
-	slices.SortStableFunc(c.warnings, func(a, b Warning) int {
-		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
-	})
+	slices.SortStableFunc(c.warnings, func(a, b Warning) int { return c.comparePositions(a.Position, b.Position) })
 	return c.warnings
 }
 

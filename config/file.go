@@ -30,8 +30,15 @@ type File struct {
 	// route reads, sorted by position.
 	Warnings []Warning
 
-	// nodes locates the file's values by path, for Locate.
-	nodes map[string]*yaml.Node
+	// Digest is the SHA-256 (hex) of the files' names and contents as
+	// read: equal digests, equal configuration.
+	Digest string
+
+	// nodes locates the file's values by path, for Locate; origins and
+	// files name the file of each node when several were merged.
+	nodes   map[string]*yaml.Node
+	origins map[*yaml.Node]string
+	files   []string
 	// secrets are the values interpolation produced, which Locate's
 	// messages never show.
 	secrets []secretText

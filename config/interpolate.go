@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // maxSecretFileSize bounds what ${file:...} reads: secrets are small, and a
@@ -27,6 +29,24 @@ type interpolator struct {
 	readFile func(string) ([]byte, error)
 	// seen, when set, is told each value a reference produced.
 	seen func(value, ref string)
+	// dirOf, when set, gives the directory of the file a node was
+	// written in, when several files were merged ("": baseDir).
+	dirOf func(*yaml.Node) string
+}
+
+// at returns the interpolator for a scalar written at n: relative
+// ${file:...} paths resolve against n's file's directory.
+func (ip *interpolator) at(n *yaml.Node) *interpolator {
+	if ip.dirOf == nil {
+		return ip
+	}
+	dir := ip.dirOf(n)
+	if dir == "" || dir == ip.baseDir {
+		return ip
+	}
+	c := *ip
+	c.baseDir = dir
+	return &c
 }
 
 func newInterpolator(name string, env func(string) (string, bool)) *interpolator {

@@ -35,12 +35,16 @@ func Load(path string, regs pipeline.Registries) (*File, error) {
 // If the file is invalid, Parse returns a nil File and an Errors listing
 // every problem, sorted by position.
 func Parse(name string, data []byte, regs pipeline.Registries, env func(string) (string, bool)) (*File, error) {
-	errs := &collector{file: name}
-	p := &parser{errs: errs, dec: newDecoder(errs, newInterpolator(name, env))}
-	root := p.parseYAML(data)
-	if root == nil {
-		return nil, errs.result()
-	}
+	return ParseAll([]Source{{Name: name, Data: data}}, regs, env)
+}
+
+// parseRoot decodes and validates the document root (of the file name,
+// or of files merged), reporting into p.errs.
+func (p *parser) parseRoot(root *yaml.Node, name string, regs pipeline.Registries, env func(string) (string, bool)) (*File, error) {
+	errs := p.errs
+	ip := newInterpolator(name, env)
+	ip.dirOf = errs.dirOf
+	p.dec = newDecoder(errs, ip)
 	doc := defaultDocument()
 	p.dec.decode(root, reflect.ValueOf(&doc).Elem(), "")
 	if r := resolveAlias(root); r == nil || r.Kind != yaml.MappingNode {
@@ -69,6 +73,8 @@ func Parse(name string, data []byte, regs pipeline.Registries, env func(string) 
 		Warnings:        errs.sortedWarnings(),
 		nodes:           p.dec.values,
 		secrets:         errs.secrets,
+		origins:         errs.origins,
+		files:           errs.files,
 	}, nil
 }
 

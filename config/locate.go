@@ -43,7 +43,10 @@ func (f *File) LocateSection(section string, err error) error {
 // locateAt places err's errors at settings below with, or at with, or at
 // base.
 func (f *File) locateAt(base, with string, err error) error {
-	c := &collector{file: f.Name, secrets: f.secrets}
+	c := &collector{file: f.Name, secrets: f.secrets, origins: f.origins, files: f.files}
+	if len(f.files) > 0 {
+		c.file = f.files[0]
+	}
 	for _, e := range pipeline.Unjoin(err) {
 		path, msg := with, e.Error()
 		var fe *pipeline.FieldError

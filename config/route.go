@@ -74,6 +74,9 @@ func (p *parser) buildRoutes(entries []routeEntry) []pipeline.RouteSpec {
 	for i, r := range entries {
 		path := indexPath("routes", i)
 		spec := pipeline.RouteSpec{Name: r.Name, From: r.From, To: r.To, OnError: string(r.OnError)}
+		asWritten := r
+		asWritten.To = nil // the other sinks of a route do not concern a sink
+		spec.Fingerprint = fingerprint(asWritten)
 		if r.Match != nil {
 			if m, ok := p.compileMatch(joinPath(path, "match"), r.Match); ok && m != nil {
 				spec.Match = m

@@ -40,7 +40,7 @@ func (d *decoder) text(n *yaml.Node, path string) scalarText {
 	if st, ok := d.scalars[n]; ok {
 		return st
 	}
-	v, substituted, problems := d.interp.expand(n.Value)
+	v, substituted, problems := d.interp.at(n).expand(n.Value)
 	for _, p := range problems {
 		d.errs.add(n, path, nil, "%s", p)
 	}
