@@ -317,3 +317,32 @@ func TestReloadSourcesAndNotRunning(t *testing.T) {
 	require.Eventually(t, func() bool { return len(rh.delivered("a")) == 1 }, 5*time.Second, time.Millisecond)
 	require.NoError(t, r.stop(t))
 }
+
+// Status names every component with its type and whether it runs, and
+// each sink's cursor and lag; it follows a Reload.
+func TestStatusFollowsReload(t *testing.T) {
+	t.Parallel()
+	rh := newReloadHarness(t)
+	src := newScriptSource(nil)
+	rh.sources["in"] = src
+	r := startMem(t, rh.harness, pipelinetest.NewMemoryJournal(), taggedSpec([]pipeline.RouteSpec{route("r", "a")}, tagged("a", "v1")), pipeline.NopSettings("test"))
+	ctx := ctxT(t)
+	src.emit(t, events("e", 3)...)
+	require.Eventually(t, func() bool { return r.p.Status().Sinks[0].Next == 4 }, 5*time.Second, time.Millisecond)
+	st := r.p.Status()
+	assert.True(t, st.Ready)
+	assert.Equal(t, uint64(3), st.LastAppended)
+	assert.Equal(t, []pipeline.SourceStatus{{Name: "in", Type: "script", Running: true}}, st.Sources)
+	assert.Equal(t, []pipeline.SinkStatus{{Name: "a", Type: "tagged", Running: true, Next: 4}}, st.Sinks)
+
+	_, err := r.p.Reload(ctx, taggedSpec([]pipeline.RouteSpec{route("r", "b")}, tagged("b", "v1")), rh.regs)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { s := r.p.Status().Sinks; return len(s) == 1 && s[0].Next == 4 }, 5*time.Second, time.Millisecond)
+	assert.Equal(t, "b", r.p.Status().Sinks[0].Name)
+	require.NoError(t, r.p.StopConsumer(ctx, "b"))
+	src.emit(t, events("f", 2)...)
+	st = r.p.Status()
+	assert.Equal(t, pipeline.SinkStatus{Name: "b", Type: "tagged", Next: 4, Lag: 2}, pipeline.SinkStatus{Name: st.Sinks[0].Name, Type: st.Sinks[0].Type, Running: st.Sinks[0].Running, Next: st.Sinks[0].Next, Lag: st.Sinks[0].Lag})
+	require.NoError(t, r.p.StartConsumer("b"))
+	require.NoError(t, r.stop(t))
+}
