@@ -113,13 +113,14 @@ func ParseAll(srcs []Source, regs pipeline.Registries, env func(string) (string,
 	f, err := p.parseRoot(root, srcs[0].Name, regs, env)
 	if f != nil {
 		f.Name = strings.Join(names, ", ")
-		f.Digest = digest(srcs)
+		f.Digest = Digest(srcs)
 	}
 	return f, err
 }
 
-// digest is the SHA-256 of the files' names and contents, in order.
-func digest(srcs []Source) string {
+// Digest is the SHA-256 (hex) of the files' names and contents, in
+// order: File.Digest of a configuration parsed from srcs.
+func Digest(srcs []Source) string {
 	h := sha256.New()
 	for _, s := range srcs {
 		fmt.Fprintf(h, "%d:%s\n%d:", len(s.Name), s.Name, len(s.Data))

@@ -34,6 +34,8 @@ type admin struct {
 	pprof bool
 	// refusals counts refused requests (admin_refuse.go); nil: not counted.
 	refusals metric.Int64Counter
+	// statusDeps feeds GET /api/v1/status (status.go).
+	statusDeps *statusDeps
 }
 
 // handler returns every admin route: the public ones and the API. It is
@@ -75,6 +77,7 @@ func (a *admin) apiRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /journal/stats", a.stats)
 	mux.HandleFunc("GET /journal/records", a.records)
 	mux.HandleFunc("GET /journal/verify", a.verify)
+	mux.HandleFunc("GET /api/v1/status", a.status)
 	a.dlqRoutes(mux)
 	a.cursorRoutes(mux)
 	a.auditRoutes(mux)

@@ -20,6 +20,7 @@ type adminDeps struct {
 	tel     *telemetry
 	log     *slog.Logger
 	audit   auditDeps
+	status  *statusDeps
 }
 
 // startAdmin serves the admin API on the Unix socket in the journal
@@ -44,7 +45,7 @@ func startAdmin(ctx, adminCtx context.Context, g *errgroup.Group, file *config.F
 	}
 	a := &admin{
 		journal: d.journal, ready: d.ready, metrics: d.tel.metricsHandler(), log: d.log, audit: d.audit,
-		identity: id, pprof: file.Admin.PProf, refusals: refusals,
+		identity: id, pprof: file.Admin.PProf, refusals: refusals, statusDeps: d.status,
 	}
 	var tcpHandler http.Handler
 	if tcpLn != nil {

@@ -103,7 +103,7 @@ func newCursorsDeleteCommand(s streams, f *journalFlags) *cobra.Command {
 // configuredSinks returns the sink names of -c FILE (or the embedded
 // default when neither -c nor --dir is given); nil with --dir alone.
 func (f *journalFlags) configuredSinks() ([]string, error) {
-	if f.config == "" && f.dir != "" {
+	if len(configPaths(f.config)) == 0 && f.dir != "" {
 		return nil, nil
 	}
 	regs, err := registries()

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
@@ -14,53 +16,77 @@ import (
 )
 
 func newRunCommand(s streams) *cobra.Command {
-	var path string
+	var o runOptions
 	cmd := &cobra.Command{
-		Use:   "run [-c FILE]",
+		Use:   "run [-c FILE|DIR]... [--watch]",
 		Short: "Run the engine (with no -c, on the embedded default configuration)",
 		Long: `Run the engine until SIGINT or SIGTERM, then stop within the configured
 shutdown timeout: sources first, then in-flight deliveries, then sinks.
-Without -c, runs the embedded default configuration: a CloudEvents HTTP
-ingest on 127.0.0.1:8088, a heartbeat every 10s, a probe of the engine's
-own admin /healthz, a JSON-lines archive and the console, with state under
-./sluice-data ($SLUICE_DATA).`,
+Without -c (or $SLUICE_CONFIG), runs the embedded default configuration: a
+CloudEvents HTTP ingest on 127.0.0.1:8088, a heartbeat every 10s, a probe
+of the engine's own admin /healthz, a JSON-lines archive and the console,
+with state under ./sluice-data ($SLUICE_DATA).
+
+SIGHUP reloads the configuration (as does a change of its files with
+--watch): the new one is validated and provisioned first, and refused as a
+whole, with its errors logged, if anything is wrong; the running one then
+stays. Otherwise only the sources and sinks that changed restart (a sink
+whose routes alone changed keeps running); cursors and sink state are
+kept and in-flight deliveries finish. journal:, admin: and log: apply at
+the next start. The outcome is logged and shown in /api/v1/status.`,
+		Example: `  sluice run
+  sluice run -c /etc/sluice/sluice.yaml --watch
+  sluice run -c base.yaml -c /etc/sluice/conf.d
+  kill -HUP $(pidof sluice)     # reload the configuration`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runEngine(cmd.Context(), s, path)
+			return runEngine(cmd.Context(), s, o)
 		},
 	}
-	cmd.Flags().StringVarP(&path, "config", "c", "", "configuration file (default: the embedded default)")
+	configFlag(cmd, &o.paths, false)
+	cmd.Flags().BoolVar(&o.watch, "watch", false, "reload the configuration when its files change")
 	return cmd
+}
+
+// runOptions are run's flags.
+type runOptions struct {
+	paths []string
+	watch bool
+	// watchEvery is how often --watch looks at the files (default 1s).
+	watchEvery time.Duration
 }
 
 // runEngine is the composition root: config, telemetry, journal, pipeline
 // and admin listener, with their lifecycles.
-func runEngine(ctx context.Context, s streams, path string) error {
+func runEngine(ctx context.Context, s streams, o runOptions) error {
 	hup := catchHangups()
 	defer hup.stop()
 	regs, err := registries()
 	if err != nil {
 		return err
 	}
-	file, err := loadConfig(path, regs)
+	file, err := loadConfig(o.paths, regs)
 	if err != nil {
 		return withExit(exitInvalidConfig, err)
 	}
-	log, err := newLogger(s.errOut, file.Log)
+	logConfig, err := s.log.apply(file.Log)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(s.errOut, logConfig)
 	if err != nil {
 		return withExit(exitInvalidConfig, err)
 	}
 	for _, w := range file.Warnings {
-		log.Warn("config", slog.String("warning", w.String()))
+		log.Warn(w.Message, slog.String("at", w.Position.String()), slog.String("path", w.Path))
 	}
-	defer hup.log(ctx, log)()
 	// A journal held by another engine is the error to report, not that
 	// engine's listeners; then every listener is bound (the admin's) or
 	// checked (the sources') before anything is created on disk.
 	if err := journalBackends().CheckFree(ctx, file.Journal); err != nil {
 		return journalOpenError(err)
 	}
-	adminLn, err := preflight(file, configText(path))
+	adminLn, err := preflight(file, configText(o.paths))
 	if err != nil {
 		return err
 	}
@@ -101,6 +127,16 @@ func runEngine(ctx context.Context, s streams, path string) error {
 		return errors.Join(withExit(exitInvalidConfig, err), j.Close(context.WithoutCancel(ctx)))
 	}
 
+	rl := newReloader(o.paths, regs, p, file, log.With(slog.String("component", "config")))
+	defer hup.serve(ctx, rl)()
+	if o.watch {
+		every := cmp.Or(o.watchEvery, time.Second)
+		watchCtx, stopWatch := context.WithCancel(ctx)
+		watchDone := make(chan struct{})
+		go func() { defer close(watchDone); rl.watch(watchCtx, every) }()
+		defer func() { stopWatch(); <-watchDone }()
+	}
+
 	// The admin listeners outlive the pipeline so that /readyz reports the
 	// shutdown; they stop after the journal is closed.
 	adminCtx, stopAdmin := context.WithCancel(context.WithoutCancel(ctx))
@@ -108,7 +144,8 @@ func runEngine(ctx context.Context, s streams, path string) error {
 	var g errgroup.Group
 	if err := startAdmin(ctx, adminCtx, &g, file, adminLn, adminDeps{
 		journal: j, ready: p.Ready, tel: tel, log: log.With(slog.String("component", "admin")),
-		audit: auditDeps{spec: file.Pipeline, regs: regs, settings: set, signer: signer},
+		audit:  auditDeps{spec: file.Pipeline, regs: regs, settings: set, signer: signer},
+		status: &statusDeps{pipeline: p, journal: j, config: rl.status},
 	}); err != nil {
 		stopAdmin()
 		_ = g.Wait()

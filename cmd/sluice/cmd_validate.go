@@ -17,48 +17,50 @@ import (
 
 func newValidateCommand(s streams) *cobra.Command {
 	var (
-		path        string
+		paths       []string
 		noProvision bool
 	)
 	cmd := &cobra.Command{
-		Use:   "validate -c FILE [--no-provision]",
-		Short: "Check a configuration file, and what its components would open, without side effects",
-		Long: `Decode and validate a configuration file exactly as 'run' would, then
-provision every source and sink: read the certificates, keys, secrets and
-files they name, as 'run' would before starting, without opening the
-journal, binding any listener or sending anything. Prints every error as
-FILE:LINE:COL: message and exits 3, or prints "ok" and exits 0. With no -c,
-validates the embedded default configuration. --no-provision checks the
-file alone (for a machine that does not have the certificates).`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Use:   "validate [FILE|DIR]... [-c FILE|DIR]... [--no-provision]",
+		Short: "Check a configuration, and what its components would open, without side effects",
+		Long: `Decode and validate a configuration exactly as 'run' would, then provision
+every source and sink: read the certificates, keys, secrets and files they
+name, as 'run' would before starting, without opening the journal, binding
+any listener or sending anything. Prints every error as FILE:LINE:COL:
+message and exits 3, or prints "ok" and exits 0. Files and directories
+(their *.yaml and *.yml files in name order) are given as arguments or with
+-c, several merged in order as 'run' merges them; with none, $SLUICE_CONFIG,
+else the embedded default configuration. --no-provision checks the files
+alone (for a machine that does not have the certificates).`,
+		Example: `  sluice validate /etc/sluice/sluice.yaml
+  sluice validate -c base.yaml -c prod.yaml
+  sluice validate /etc/sluice/conf.d --no-provision`,
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			paths = append(paths, args...)
 			regs, err := registries()
 			if err != nil {
 				return err
 			}
-			file, err := loadConfig(path, regs)
+			file, err := loadConfig(paths, regs)
 			if err != nil {
 				return withExit(exitInvalidConfig, err)
 			}
 			for _, w := range file.Warnings {
-				fmt.Fprintf(s.errOut, "warning: %s\n", w)
+				fmt.Fprintln(s.errOut, w)
 			}
 			if !noProvision {
 				if err := provisionFile(cmd.Context(), file, regs, s.errOut); err != nil {
 					return withExit(exitInvalidConfig, err)
 				}
 			}
-			name := path
-			if name == "" {
-				name = defaultConfigName
-			}
-			_, err = fmt.Fprintf(s.out, "%s: ok (%d sources, %d sinks, %d routes)\n", name,
+			_, err = fmt.Fprintf(s.out, "%s: ok (%d sources, %d sinks, %d routes)\n", configName(paths),
 				len(file.Pipeline.Sources), len(file.Pipeline.Sinks), len(file.Pipeline.Routes))
 			return err
 		},
 	}
-	cmd.Flags().StringVarP(&path, "config", "c", "", "configuration file (default: the embedded default)")
-	cmd.Flags().BoolVar(&noProvision, "no-provision", false, "check the file only; do not read the files, certificates and secrets its components name")
+	configFlag(cmd, &paths, false)
+	cmd.Flags().BoolVar(&noProvision, "no-provision", false, "check the files only; do not read the files, certificates and secrets their components name")
 	return cmd
 }
 

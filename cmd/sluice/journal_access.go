@@ -23,13 +23,13 @@ import (
 // by default in the journal directory), or with --admin over TCP with
 // the token of admin.token_file (admin.api: tcp).
 type journalFlags struct {
-	config string
+	config []string
 	dir    string
 	admin  string
 }
 
 func (f *journalFlags) register(cmd *cobra.Command) {
-	cmd.PersistentFlags().StringVarP(&f.config, "config", "c", "", "configuration file whose journal to use (default: the embedded default)")
+	configFlag(cmd, &f.config, true)
 	cmd.PersistentFlags().StringVar(&f.dir, "dir", "", "journal directory (overrides the configuration's journal.dir)")
 	cmd.PersistentFlags().StringVar(&f.admin, "admin", "", "reach the running engine's admin API over TCP at HOST:PORT or https://HOST:PORT (admin.api: tcp; default: its Unix socket)")
 }
@@ -83,7 +83,7 @@ func (f *journalFlags) openWritable(ctx context.Context) (journalView, error) {
 func (f *journalFlags) openMode(ctx context.Context, writable bool) (journalView, error) {
 	cfg, adminCfg := journal.DefaultConfig(), config.DefaultAdminConfig()
 	cfg.Dir = f.dir
-	if f.dir == "" || f.config != "" {
+	if f.dir == "" || len(configPaths(f.config)) > 0 {
 		regs, err := registries()
 		if err != nil {
 			return nil, err

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/sluice-dev/sluice/config"
 )
 
 // streams are the process's standard streams, passed explicitly so that
@@ -15,11 +17,13 @@ import (
 type streams struct {
 	in          io.Reader
 	out, errOut io.Writer
+	// log holds the root's --log-level and --log-format.
+	log *logFlags
 }
 
 // run executes the command line args and returns the exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	s := streams{in: stdin, out: stdout, errOut: stderr}
+	s := streams{in: stdin, out: stdout, errOut: stderr, log: &logFlags{}}
 	root := newRootCommand(s)
 	root.SetArgs(args)
 	root.SetIn(stdin)
@@ -33,7 +37,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if !errors.As(err, &ee) && isUsageError(err) {
 		err = &exitError{code: exitUsage, err: err}
 	}
-	if exitCode(err) == exitInvalidConfig {
+	var located config.Errors
+	if exitCode(err) == exitInvalidConfig && errors.As(err, &located) {
 		// Config errors are already FILE:LINE:COL: message lines.
 		fmt.Fprintln(stderr, err)
 		return exitInvalidConfig
@@ -60,9 +65,16 @@ Exit codes:
   3  invalid configuration (errors printed as FILE:LINE:COL: message)
   4  journal in use by a process that could not be reached
   5  journal failed an integrity check`,
+		Example: `  sluice run                              # the embedded default configuration
+  sluice validate /etc/sluice/sluice.yaml
+  sluice run -c /etc/sluice/sluice.yaml --watch
+  sluice journal stats -c /etc/sluice/sluice.yaml`,
+		Version:       versionString(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetVersionTemplate(versionLine())
+	s.log.register(root)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return withExit(exitUsage, err) })
 	root.AddCommand(
 		newRunCommand(s),

@@ -2,17 +2,15 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
 )
 
-// hangups keeps SIGHUP (a systemd ExecReload, a logrotate hook) from
-// ending the engine: reload is not supported yet, so each one is logged
-// and the running configuration stays. catchHangups is called first
-// thing, so that no SIGHUP falls between start and the logger; signals
-// caught before log starts are logged then.
+// hangups turns SIGHUP (a systemd ExecReload, a logrotate hook) into a
+// configuration reload instead of the end of the engine. catchHangups is
+// called first thing, so that no SIGHUP falls between start and the
+// reloader; one caught before is applied once the engine runs.
 type hangups struct{ ch chan os.Signal }
 
 func catchHangups() hangups {
@@ -21,9 +19,9 @@ func catchHangups() hangups {
 	return h
 }
 
-// log logs each SIGHUP until ctx ends or the returned stop is called,
-// which also restores SIGHUP's default.
-func (h hangups) log(ctx context.Context, log *slog.Logger) (stop func()) {
+// serve reloads on each SIGHUP until ctx ends or the returned stop is
+// called, which also restores SIGHUP's default.
+func (h hangups) serve(ctx context.Context, r *reloader) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -31,7 +29,7 @@ func (h hangups) log(ctx context.Context, log *slog.Logger) (stop func()) {
 		for {
 			select {
 			case <-h.ch:
-				log.Warn("SIGHUP received: configuration reload is not supported yet; the running configuration stays")
+				r.reload(ctx, "SIGHUP")
 			case <-ctx.Done():
 				return
 			}

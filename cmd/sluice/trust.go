@@ -59,7 +59,7 @@ func (f *journalFlags) resolveTrustedKey(pubFile string) (trustedKey, error) {
 // configuredSigningKey returns the engine's signing key file and the
 // setting that names it ("" when none does).
 func (f *journalFlags) configuredSigningKey() (path, from string, err error) {
-	if f.config != "" || f.dir == "" {
+	if len(configPaths(f.config)) > 0 || f.dir == "" {
 		regs, err := registries()
 		if err != nil {
 			return "", "", err
