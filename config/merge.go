@@ -123,7 +123,7 @@ func ParseAll(srcs []Source, regs pipeline.Registries, env func(string) (string,
 func Digest(srcs []Source) string {
 	h := sha256.New()
 	for _, s := range srcs {
-		fmt.Fprintf(h, "%d:%s\n%d:", len(s.Name), s.Name, len(s.Data))
+		_, _ = fmt.Fprintf(h, "%d:%s\n%d:", len(s.Name), s.Name, len(s.Data))
 		h.Write(s.Data)
 	}
 	return hex.EncodeToString(h.Sum(nil))

@@ -100,7 +100,7 @@ func TestLoadAllPaths(t *testing.T) {
 	assert.Equal(t, "from-other", f.Pipeline.Sources[0].Config.(*genConfig).Message)
 
 	_, err = config.LoadAll([]string{filepath.Join(dir, "missing.yaml")}, testRegistries())
-	assert.ErrorIs(t, err, os.ErrNotExist)
+	require.ErrorIs(t, err, os.ErrNotExist)
 	_, err = config.LoadAll([]string{t.TempDir()}, testRegistries())
 	assert.ErrorContains(t, err, "holds no *.yaml")
 }

@@ -15,12 +15,6 @@ type reloadPlan struct {
 	rerouteSinks []string
 }
 
-// empty reports whether the plan changes no component.
-func (pl reloadPlan) empty() bool {
-	return len(pl.addSources)+len(pl.removeSources)+len(pl.changeSources)+
-		len(pl.addSinks)+len(pl.removeSinks)+len(pl.changeSinks)+len(pl.rerouteSinks) == 0
-}
-
 // planReload compares old and next component by component: a source or
 // sink is changed when its type or settings differ (settings by value, so
 // that a secret read from a file that changed counts), a sink is

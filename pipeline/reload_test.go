@@ -141,13 +141,17 @@ func TestReloadRestartsOnlyWhatChanged(t *testing.T) {
 	ctx := ctxT(t)
 
 	const batches, per = 40, 5
-	emitted := make(chan struct{})
+	emitted := make(chan error, 1)
 	go func() {
-		defer close(emitted)
 		for i := range batches {
-			src.emit(t, events(fmt.Sprintf("e%d", i), per)...)
+			src.batches <- events(fmt.Sprintf("e%d", i), per)
+			if err := <-src.results; err != nil {
+				emitted <- err
+				return
+			}
 			time.Sleep(time.Millisecond)
 		}
+		emitted <- nil
 	}()
 	require.Eventually(t, func() bool { return len(rh.delivered("a")) >= per }, 5*time.Second, time.Millisecond)
 	next := taggedSpec([]pipeline.RouteSpec{route("ab", "a", "b", "d")},
@@ -155,7 +159,7 @@ func TestReloadRestartsOnlyWhatChanged(t *testing.T) {
 	rep, err := r.p.Reload(ctx, next, rh.regs)
 	require.NoError(t, err)
 	assert.Equal(t, pipeline.ReloadReport{Added: []string{"sink d"}, Removed: []string{"sink c"}, Restarted: []string{"sink a"}}, rep)
-	<-emitted
+	require.NoError(t, <-emitted)
 
 	want := batches * per
 	for _, name := range []string{"a", "b", "d"} {
@@ -273,7 +277,7 @@ func TestReloadRefusedKeepsTheRunningPipeline(t *testing.T) {
 				require.Len(t, rh.live("a"), 1, "the running a was not touched")
 				assert.Zero(t, rh.live("a")[0].Closed())
 			} else {
-				assert.ErrorContains(t, err, "rolled back")
+				require.ErrorContains(t, err, "rolled back")
 				a := rh.live("a")
 				require.Len(t, a, 2, "old, rolled back")
 				assert.Equal(t, "v1", a[1].cfg.Tag)

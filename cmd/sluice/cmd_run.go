@@ -78,7 +78,7 @@ func runEngine(ctx context.Context, s streams, o runOptions) error {
 		return withExit(exitInvalidConfig, err)
 	}
 	for _, w := range file.Warnings {
-		log.Warn(w.Message, slog.String("at", w.Position.String()), slog.String("path", w.Path))
+		logWarning(log, w)
 	}
 	// A journal held by another engine is the error to report, not that
 	// engine's listeners; then every listener is bound (the admin's) or

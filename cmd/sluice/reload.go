@@ -163,9 +163,15 @@ func (r *reloader) check(ctx context.Context) (*config.File, error) {
 		r.log.Warn("configuration reload: component warnings", slog.String("warnings", w))
 	}
 	for _, w := range file.Warnings {
-		r.log.Warn(w.Message, slog.String("at", w.Position.String()), slog.String("path", w.Path))
+		logWarning(r.log, w)
 	}
 	return file, checkNewListeners(r.running, file, configText(r.paths))
+}
+
+// logWarning logs a configuration warning: its message, position and
+// setting, without the "FILE:LINE:COL: warning:" prefix of its String.
+func logWarning(log *slog.Logger, w config.Warning) {
+	log.Warn("config warning", slog.String("warning", w.Message), slog.String("at", w.Position.String()), slog.String("path", w.Path))
 }
 
 // checkNewListeners binds, and releases at once, every listen address of
