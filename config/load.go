@@ -141,9 +141,9 @@ func (p *parser) syntaxError(err error, data []byte) {
 	if m := unknownAnchorPattern.FindStringSubmatch(msg); m != nil {
 		pos = findText(data, "*"+m[1])
 		msg = "alias *" + m[1] + " refers to an undefined anchor (define it with &" + m[1] + " before use)"
-	}
-	if flowReferencePattern.Match(lineOf(data, line)) {
-		msg += ` (in {...} and [...], quote values holding ${...}: "${VAR}")`
+	} else if l, c, hint, ok := syntaxHint(msg, data, line); ok {
+		pos = &yaml.Node{Line: l, Column: c}
+		msg += " (" + hint + ")"
 	}
 	p.errs.add(pos, "", err, "syntax error: %s", msg)
 }
@@ -151,21 +151,6 @@ func (p *parser) syntaxError(err error, data []byte) {
 // flowReferencePattern matches an unquoted ${...} in a flow collection,
 // which YAML reads as the start of a nested mapping.
 var flowReferencePattern = regexp.MustCompile(`[{\[].*[{\[,:]\s*\$\{`)
-
-// lineOf returns line n (from 1) of data.
-func lineOf(data []byte, n int) []byte {
-	for i := 1; i < n; i++ {
-		j := bytes.IndexByte(data, '\n')
-		if j < 0 {
-			return nil
-		}
-		data = data[j+1:]
-	}
-	if j := bytes.IndexByte(data, '\n'); j >= 0 {
-		data = data[:j]
-	}
-	return data
-}
 
 // findText returns the position of the first occurrence of s in data.
 func findText(data []byte, s string) *yaml.Node {
