@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -38,9 +40,17 @@ type reloadStatus struct {
 	} `json:"sinks"`
 }
 
-func getStatus(t *testing.T, admin string) reloadStatus {
+// getStatus reads GET /api/v1/status on the admin socket of the engine
+// whose journal is in dir (the API is on the socket only by default).
+func getStatus(t *testing.T, dir string) reloadStatus {
 	t.Helper()
-	resp, err := http.Get("http://" + admin + "/api/v1/status")
+	var d net.Dialer
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, "unix", filepath.Join(dir, "journal", "admin.sock"))
+		},
+	}}
+	resp, err := client.Get("http://sluice/api/v1/status")
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
@@ -80,7 +90,7 @@ func TestReloadWhileEventsFlow(t *testing.T) {
 		sink("a", "a1.jsonl")+sink("b", "b.jsonl"), "  - {name: r, from: [ingest], to: [a, b]}"))
 	e := startEngineArgs(t, "run", "-c", cfg)
 	e.waitReady(admin, 30*time.Second)
-	first := getStatus(t, admin).Config.Hash
+	first := getStatus(t, dir).Config.Hash
 	require.NotEmpty(t, first)
 
 	client := &http.Client{Timeout: 10 * time.Second}
@@ -109,10 +119,10 @@ func TestReloadWhileEventsFlow(t *testing.T) {
 		sink("a", "a2.jsonl")+sink("b", "b.jsonl")+sink("c", "c.jsonl"), "  - {name: r, from: [ingest], to: [a, b, c]}"))
 	require.NoError(t, e.cmd.Process.Signal(syscall.SIGHUP))
 	require.Eventually(t, func() bool {
-		st := getStatus(t, admin)
+		st := getStatus(t, dir)
 		return st.Config.Hash != first && st.Config.LastReload != nil
 	}, 10*time.Second, 10*time.Millisecond, "stderr: %s", e.stderr.String())
-	st := getStatus(t, admin)
+	st := getStatus(t, dir)
 	assert.Equal(t, "applied", st.Config.LastReload.Outcome)
 	assert.Equal(t, []string{"sink a"}, st.Config.LastReload.Restarted)
 	assert.Equal(t, []string{"sink c"}, st.Config.LastReload.Added)
@@ -125,8 +135,8 @@ func TestReloadWhileEventsFlow(t *testing.T) {
 	writeFile(t, dir, "sluice.yaml", reloadConfig(dir, ingest, admin,
 		sink("a", "a2.jsonl")+"  - {name: z, type: nosuch}\n", "  - {name: r, from: [ingest], to: [a, z]}"))
 	require.NoError(t, e.cmd.Process.Signal(syscall.SIGHUP))
-	require.Eventually(t, func() bool { return getStatus(t, admin).Config.LastReloadError != "" }, 10*time.Second, 10*time.Millisecond)
-	st = getStatus(t, admin)
+	require.Eventually(t, func() bool { return getStatus(t, dir).Config.LastReloadError != "" }, 10*time.Second, 10*time.Millisecond)
+	st = getStatus(t, dir)
 	assert.Equal(t, second, st.Config.Hash, "the running configuration stays")
 	assert.Contains(t, st.Config.LastReloadError, `unknown sink type "nosuch"`)
 	assert.Contains(t, e.stderr.String(), "configuration reload refused; the running configuration stays")
@@ -172,17 +182,17 @@ func TestReloadWatch(t *testing.T) {
 	e.waitReady(admin, 30*time.Second)
 
 	writeFile(t, dir, "sluice.yaml", reloadConfig(dir, ingest, admin, sinks, "  - {name: r, from: [ingest], to: [a]\n"))
-	require.Eventually(t, func() bool { return getStatus(t, admin).Config.LastReloadError != "" }, 10*time.Second, 20*time.Millisecond)
+	require.Eventually(t, func() bool { return getStatus(t, dir).Config.LastReloadError != "" }, 10*time.Second, 20*time.Millisecond)
 	time.Sleep(2500 * time.Millisecond)
 	assert.Equal(t, 1, strings.Count(e.stderr.String(), "reload refused"), "tried once: %s", e.stderr.String())
 
 	sinks += fmt.Sprintf("  - {name: b, type: file, with: {path: %q}}\n", filepath.Join(dir, "b.jsonl"))
 	writeFile(t, dir, "sluice.yaml", reloadConfig(dir, ingest, admin, sinks, "  - {name: r, from: [ingest], to: [a, b]}"))
 	require.Eventually(t, func() bool {
-		st := getStatus(t, admin)
+		st := getStatus(t, dir)
 		return st.Config.LastReload != nil && st.Config.LastReload.Outcome == "applied"
 	}, 10*time.Second, 20*time.Millisecond, "stderr: %s", e.stderr.String())
-	st := getStatus(t, admin)
+	st := getStatus(t, dir)
 	assert.Equal(t, "watch", st.Config.LastReload.Trigger)
 	assert.Equal(t, []string{"sink b"}, st.Config.LastReload.Added)
 	assert.Empty(t, st.Config.LastReloadError)
