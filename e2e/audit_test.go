@@ -209,7 +209,7 @@ func TestExportAndVerifyExport(t *testing.T) {
 	part := filepath.Join(dir, "part.jsonl")
 	require.NoError(t, os.WriteFile(part, []byte(out), 0o600))
 	out, errOut, code = sluice(t, nil, "journal", "verify", "--export", part)
-	assert.Equal(t, 5, code, "an unsigned export is UNTRUSTED")
+	assert.Equal(t, 5, code, "an unsigned export is UNTRUSTED: %s", errOut)
 	assert.Contains(t, out, `"status": "UNTRUSTED"`)
 	_, errOut, code = sluice(t, nil, "journal", "verify", "--export", part, "--allow-untrusted")
 	require.Zero(t, code, errOut)

@@ -509,7 +509,8 @@ func keepOnFailure(t *testing.T, dir string) {
 		if !t.Failed() {
 			return
 		}
-		keep, err := os.MkdirTemp("", "sluice-"+strings.ReplaceAll(t.Name(), "/", "_")+"-")
+		// Not t.TempDir: the copy must outlive the test.
+		keep, err := os.MkdirTemp("", "sluice-"+strings.ReplaceAll(t.Name(), "/", "_")+"-") //nolint:usetesting // kept after the test on purpose
 		if err == nil {
 			err = os.CopyFS(keep, os.DirFS(dir))
 		}
