@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-dev/sluice/cmd/sluice/internal/configtest"
+	"github.com/sluice-dev/sluice/config"
 )
 
 // errTestsFailed is returned when a config unit test fails (exit 1).
@@ -46,7 +47,7 @@ The test file format is in docs/testing.md.`,
 			}
 			files, err := testFiles(args)
 			if err != nil {
-				return withExit(exitInvalidConfig, err)
+				return withExit(exitInvalidConfig, fmt.Errorf("sluice: %w", err))
 			}
 			opts.Registries, opts.Out = regs, s.out
 			var total configtest.Result
@@ -54,6 +55,10 @@ The test file format is in docs/testing.md.`,
 				res, err := configtest.Run(cmd.Context(), f, opts)
 				total.Passed += res.Passed
 				total.Failed += res.Failed
+				var cfgErrs config.Errors
+				if err != nil && !errors.As(err, &cfgErrs) {
+					err = fmt.Errorf("sluice: %w", err) // config errors are FILE:LINE:COL lines
+				}
 				if err != nil {
 					return withExit(exitInvalidConfig, err)
 				}

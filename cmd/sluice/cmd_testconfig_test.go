@@ -76,8 +76,8 @@ func TestTestCommand(t *testing.T) {
 		{name: "config beside its tests", args: []string{"test", cfg}, wantOut: "ok   " + pass},
 		{name: "failing", args: []string{"test", pass, fail}, wantCode: exitFailure, wantOut: "FAIL " + fail, wantErr: "sluice: tests failed: 1 of 2"},
 		{name: "directory", args: []string{"test", dir}, wantCode: exitInvalidConfig, wantErr: `no source "nope"`},
-		{name: "invalid", args: []string{"test", invalid}, wantCode: exitInvalidConfig, wantErr: "invalid test file"},
-		{name: "missing", args: []string{"test", filepath.Join(dir, "nope.yaml")}, wantCode: exitInvalidConfig, wantErr: "no such file"},
+		{name: "invalid", args: []string{"test", invalid}, wantCode: exitInvalidConfig, wantErr: "sluice: " + invalid + `: test "tests[0]": invalid test file: events[0]: from: the config has no source "nope"`},
+		{name: "missing", args: []string{"test", filepath.Join(dir, "nope.yaml")}, wantCode: exitInvalidConfig, wantErr: "sluice: stat "},
 		{name: "no arguments", args: []string{"test"}, wantCode: exitUsage},
 	}
 	for _, tt := range tests {
