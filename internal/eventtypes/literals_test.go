@@ -22,6 +22,7 @@ var notEventTypes = map[string]string{
 	"sluice.type":      "VES additional field: the event's type",
 	"sluice.object":    "VES additional field: data left out for its size",
 	"sluice.truncated": "VES additional field: members left out",
+	"sluice.fleet":     "fleet mode's default NATS subject prefix",
 }
 
 // TestNoEventTypeLiterals fails when a source, a sink or the code they

@@ -15,13 +15,14 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/sluice-dev/sluice/internal/eventtypes"
 	"github.com/sluice-dev/sluice/pipeline"
 )
 
 // Prefixes and names reserved to the engine.
 const (
 	// TypePrefix starts the types of the events Sluice's sources emit.
-	TypePrefix = "sluice."
+	TypePrefix = eventtypes.Prefix
 	// SourcePrefix starts the source URIs Sluice gives its sources'
 	// events (/sluice/sources/NAME).
 	SourcePrefix = "/sluice/"
