@@ -17,6 +17,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -85,14 +86,19 @@ func runService(t *testing.T, unit map[string]string) {
 	admin, ingest := freeAddr(t), freeAddr(t)
 	env := []string{"SLUICE_ADMIN=" + admin, "SLUICE_INGEST=" + ingest}
 	svc := asService(t, unit["ExecStart"], env)
-	var logs bytes.Buffer
+	var logs lockedBuffer
 	svc.cmd.Stdout, svc.cmd.Stderr = &logs, &logs
 	require.NoError(t, svc.cmd.Start())
 	exited := make(chan error, 1)
 	go func() { exited <- svc.cmd.Wait() }()
+	stopped := false
 	defer func() {
-		if svc.cmd.ProcessState == nil {
+		if !stopped {
 			_ = svc.cmd.Process.Kill()
+			select { // waitReady may have taken the exit already
+			case <-exited:
+			case <-time.After(10 * time.Second):
+			}
 		}
 	}()
 	waitReady(t, admin, exited, &logs)
@@ -119,6 +125,7 @@ func runService(t *testing.T, unit map[string]string) {
 	require.NoError(t, svc.cmd.Process.Signal(syscall.SIGTERM))
 	select {
 	case err := <-exited:
+		stopped = true
 		require.NoError(t, err, "sluice run exits 0 on SIGTERM; logs:\n%s", logs.String())
 	case <-time.After(45 * time.Second):
 		t.Fatalf("sluice run did not stop within TimeoutStopSec; logs:\n%s", logs.String())
@@ -151,7 +158,7 @@ func (s service) run(t *testing.T) string {
 	return string(out)
 }
 
-func waitReady(t *testing.T, admin string, exited <-chan error, logs *bytes.Buffer) {
+func waitReady(t *testing.T, admin string, exited <-chan error, logs *lockedBuffer) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
@@ -270,4 +277,23 @@ func freeAddr(t *testing.T) string {
 	addr := l.Addr().String()
 	require.NoError(t, l.Close())
 	return addr
+}
+
+// lockedBuffer is a bytes.Buffer the command's output goroutine writes
+// while the test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
