@@ -8,6 +8,7 @@ import (
 	"github.com/sluice-dev/sluice/sinks/haproxysink"
 	"github.com/sluice-dev/sluice/sinks/hostpluginsink"
 	"github.com/sluice-dev/sluice/sinks/httpsink"
+	"github.com/sluice-dev/sluice/sinks/k8ssink"
 	"github.com/sluice-dev/sluice/sinks/kvpsink"
 	"github.com/sluice-dev/sluice/sinks/stdoutsink"
 	"github.com/sluice-dev/sluice/sinks/vessink"
@@ -21,6 +22,7 @@ func Factories() []pipeline.SinkFactory {
 		haproxysink.NewFactory(),
 		hostpluginsink.NewFactory(),
 		httpsink.NewFactory(),
+		k8ssink.NewFactory(),
 		kvpsink.NewFactory(),
 		stdoutsink.NewFactory(),
 		vessink.NewFactory(),
