@@ -96,7 +96,8 @@ func runService(t *testing.T, unit map[string]string) {
 		if !stopped {
 			_ = svc.cmd.Process.Kill()
 			select { // waitReady may have taken the exit already
-			case <-exited:
+			case err := <-exited:
+				t.Logf("sluice run killed: %v", err)
 			case <-time.After(10 * time.Second):
 			}
 		}
