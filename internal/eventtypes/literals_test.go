@@ -17,12 +17,13 @@ import (
 // notEventTypes are "sluice." strings of sources and sinks that are not
 // event types, with the reason.
 var notEventTypes = map[string]string{
-	"sluice.id":        "VES additional field: the event's id",
-	"sluice.source":    "VES additional field: the event's source",
-	"sluice.type":      "VES additional field: the event's type",
-	"sluice.object":    "VES additional field: data left out for its size",
-	"sluice.truncated": "VES additional field: members left out",
-	"sluice.fleet":     "fleet mode's default NATS subject prefix",
+	"sluice.id":         "VES additional field: the event's id",
+	"sluice.source":     "VES additional field: the event's source",
+	"sluice.type":       "VES additional field: the event's type",
+	"sluice.object":     "VES additional field: data left out for its size",
+	"sluice.truncated":  "VES additional field: members left out",
+	"sluice.fleet":      "fleet mode's default NATS subject prefix",
+	"sluice.dev/sluice": "k8s sink: the default reportingController, a qualified name",
 }
 
 // TestNoEventTypeLiterals fails when a source, a sink or the code they
