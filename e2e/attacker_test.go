@@ -20,6 +20,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/sluice-dev/sluice/internal/testenv"
 )
 
 // attackEnv, when set in the environment of the e2e test binary, makes
@@ -142,9 +144,7 @@ func asNobody(t *testing.T, env []string, name string, args ...string) (stdout, 
 // curl /journal/export returned the journal and POST /dlq/purge?all=1
 // purged it.
 func TestLocalAttackerCannotUseAdminAPI(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("runs the engine as root and the attacker as uid 65534: needs root")
-	}
+	testenv.RequireRoot(t, "runs the engine as root and the attacker as uid 65534")
 	t.Parallel()
 	tests := []struct {
 		name  string

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sluice-dev/sluice/internal/testenv"
 	"github.com/sluice-dev/sluice/journal"
 	"github.com/sluice-dev/sluice/journal/journaltest"
 	"github.com/sluice-dev/sluice/pipeline"
@@ -24,9 +25,7 @@ func TestDiskFull(t *testing.T) {
 		t.Skip("mounts a tmpfs")
 	}
 	t.Parallel()
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a tmpfs needs root; CI runs as root")
-	}
+	testenv.RequireRoot(t, "mounts a tmpfs")
 	mnt := t.TempDir()
 	if out, err := exec.CommandContext(ctxT(t), "mount", "-t", "tmpfs", "-o", "size=1536k", "tmpfs", mnt).CombinedOutput(); err != nil {
 		t.Fatalf("mount tmpfs as root: %v: %s", err, out)
@@ -79,9 +78,7 @@ func TestDiskFullReclaimsPassedSegments(t *testing.T) {
 		t.Skip("mounts a tmpfs")
 	}
 	t.Parallel()
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a tmpfs needs root; CI runs as root")
-	}
+	testenv.RequireRoot(t, "mounts a tmpfs")
 	mnt := t.TempDir()
 	if out, err := exec.CommandContext(ctxT(t), "mount", "-t", "tmpfs", "-o", "size=1536k", "tmpfs", mnt).CombinedOutput(); err != nil {
 		t.Fatalf("mount tmpfs as root: %v: %s", err, out)

@@ -10,15 +10,14 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/sluice-dev/sluice/internal/testenv"
 	"github.com/sluice-dev/sluice/journal"
 	"github.com/sluice-dev/sluice/pipeline"
 )
 
 // A cursor deleted before a rotation that fails (disk full) stays deleted.
 func TestDeletedCursorSurvivesFailedRotation(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a tmpfs needs root; CI runs as root")
-	}
+	testenv.RequireRoot(t, "mounts a tmpfs")
 	mnt := t.TempDir()
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=1024k", "tmpfs", mnt).CombinedOutput(); err != nil {
 		t.Fatalf("mount: %v %s", err, out)

@@ -24,6 +24,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/sluice-dev/sluice/internal/testenv"
 )
 
 // lockFile serializes runs of this test on one machine: it installs a
@@ -33,9 +35,7 @@ const lockFile = "/run/lock/sluice-deb-test.lock"
 const unitPath = "/usr/lib/systemd/system/sluice.service"
 
 func TestDebInstallRunPurge(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("installs a .deb with dpkg -i: needs root")
-	}
+	testenv.RequireRoot(t, "installs a .deb with dpkg -i")
 	for _, tool := range []string{"dpkg", "dpkg-deb", "setpriv"} {
 		_, err := exec.LookPath(tool)
 		require.NoError(t, err, "%s is part of every Debian system", tool)

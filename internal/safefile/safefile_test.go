@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/sluice-dev/sluice/internal/safefile"
+	"github.com/sluice-dev/sluice/internal/testenv"
 )
 
 func TestOpenFileRefuses(t *testing.T) {
@@ -68,9 +69,7 @@ func TestOpenFileRefuses(t *testing.T) {
 
 func TestOpenFileRefusesOtherOwner(t *testing.T) {
 	t.Parallel()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to give a file to another user")
-	}
+	testenv.RequireRoot(t, "gives a file to another user")
 	path := filepath.Join(t.TempDir(), "out")
 	if err := os.WriteFile(path, []byte("theirs\n"), 0o666); err != nil {
 		t.Fatal(err)
@@ -140,9 +139,7 @@ func TestCheckDir(t *testing.T) {
 				t.Fatal(err)
 			}
 			if tt.owner >= 0 {
-				if os.Geteuid() != 0 {
-					t.Skip("needs root to give a directory to another user")
-				}
+				testenv.RequireRoot(t, "gives a directory to another user")
 				if err := os.Chown(dir, tt.owner, tt.owner); err != nil {
 					t.Fatal(err)
 				}
