@@ -21,13 +21,3 @@ func TestStatusClass(t *testing.T) {
 		assert.Equal(t, tt.want, httpclient.StatusClass(tt.status), "%d", tt.status)
 	}
 }
-
-func TestDurationBuckets(t *testing.T) {
-	t.Parallel()
-	b := httpclient.DurationBuckets()
-	assert.IsIncreasing(t, b)
-	assert.InDelta(t, 0.0005, b[0], 0)
-	assert.InDelta(t, 10.0, b[len(b)-1], 0)
-	b[0] = 42
-	assert.InDelta(t, 0.0005, httpclient.DurationBuckets()[0], 0, "each call returns a new slice")
-}

@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sluice-dev/sluice/internal/httpclient"
+	"github.com/sluice-dev/sluice/internal/reqmetrics"
 	"github.com/sluice-dev/sluice/pipeline"
 )
 
@@ -25,8 +26,7 @@ const scope = "github.com/sluice-dev/sluice/sinks/hostpluginsink"
 //	                                                    coalesced (a newer state of the batch was sent instead),
 //	                                                    suppressed (inside the report period), unmapped
 const (
-	metricRequests     = "sluice.sink.hostplugin.requests"
-	metricDuration     = "sluice.sink.hostplugin.request.duration"
+	metricPrefix       = "sluice.sink.hostplugin" // .requests and .request.duration (reqmetrics)
 	metricObservations = "sluice.sink.hostplugin.observations"
 )
 
@@ -40,8 +40,7 @@ const (
 
 type telemetry struct {
 	tracer       trace.Tracer
-	requests     metric.Int64Counter
-	duration     metric.Float64Histogram
+	requests     *reqmetrics.Metrics
 	observations metric.Int64Counter
 	sink         attribute.KeyValue
 	meters       metric.MeterProvider
@@ -49,20 +48,18 @@ type telemetry struct {
 
 func newTelemetry(set pipeline.Settings) (*telemetry, error) {
 	m := set.MeterProvider.Meter(scope)
-	requests, err1 := m.Int64Counter(metricRequests, metric.WithUnit("{request}"),
-		metric.WithDescription("HealthService POSTs, by status class, outcome class and failure origin."))
-	duration, err2 := m.Float64Histogram(metricDuration, metric.WithUnit("s"),
-		metric.WithDescription("Time from sending a HealthService POST to reading its answer."),
-		metric.WithExplicitBucketBoundaries(httpclient.DurationBuckets()...))
+	requests, err1 := reqmetrics.New(m, metricPrefix, reqmetrics.Descriptions{
+		Requests: "HealthService POSTs, by status class, outcome class and failure origin.",
+		Duration: "Time from sending a HealthService POST to reading its answer.",
+	})
 	observations, err3 := m.Int64Counter(metricObservations, metric.WithUnit("{event}"),
 		metric.WithDescription("Events by observation and outcome: reported, coalesced, suppressed (report period) or unmapped."))
-	if err := errors.Join(err1, err2, err3); err != nil {
+	if err := errors.Join(err1, err3); err != nil {
 		return nil, err
 	}
 	return &telemetry{
 		tracer:       set.TracerProvider.Tracer(scope),
 		requests:     requests,
-		duration:     duration,
 		observations: observations,
 		sink:         attribute.String("sink", set.ID),
 		meters:       set.MeterProvider,
@@ -83,9 +80,7 @@ func (t *telemetry) request(ctx context.Context, status int, class Class, origin
 	if origin != "" {
 		attrs = append(attrs, attribute.String("origin", string(origin)))
 	}
-	set := metric.WithAttributes(attrs...)
-	t.requests.Add(ctx, 1, set)
-	t.duration.Record(ctx, seconds, set)
+	t.requests.Record(ctx, seconds, attrs...)
 }
 
 // observation counts events of one observation by outcome.

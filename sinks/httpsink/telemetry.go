@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sluice-dev/sluice/internal/httpclient"
+	"github.com/sluice-dev/sluice/internal/reqmetrics"
 	"github.com/sluice-dev/sluice/pipeline"
 )
 
@@ -25,15 +26,13 @@ const scope = "github.com/sluice-dev/sluice/sinks/httpsink"
 //	sluice.sink.http.request.duration  histogram  seconds from sending a request to reading its answer
 //	sluice.sink.http.sent              counter    body bytes of the requests that got an answer
 const (
-	metricRequests = "sluice.sink.http.requests"
-	metricDuration = "sluice.sink.http.request.duration"
-	metricSent     = "sluice.sink.http.sent"
+	metricPrefix = "sluice.sink.http" // .requests and .request.duration (reqmetrics)
+	metricSent   = "sluice.sink.http.sent"
 )
 
 type telemetry struct {
 	tracer   trace.Tracer
-	requests metric.Int64Counter
-	duration metric.Float64Histogram
+	requests *reqmetrics.Metrics
 	sent     metric.Int64Counter
 	sink     attribute.KeyValue
 	meters   metric.MeterProvider
@@ -41,20 +40,18 @@ type telemetry struct {
 
 func newTelemetry(set pipeline.Settings) (*telemetry, error) {
 	m := set.MeterProvider.Meter(scope)
-	requests, err1 := m.Int64Counter(metricRequests, metric.WithUnit("{request}"),
-		metric.WithDescription("HTTP requests sent by the sink, by status class."))
-	duration, err2 := m.Float64Histogram(metricDuration, metric.WithUnit("s"),
-		metric.WithDescription("Time from sending a request to reading its answer."),
-		metric.WithExplicitBucketBoundaries(httpclient.DurationBuckets()...))
+	requests, err1 := reqmetrics.New(m, metricPrefix, reqmetrics.Descriptions{
+		Requests: "HTTP requests sent by the sink, by status class.",
+		Duration: "Time from sending a request to reading its answer.",
+	})
 	sent, err3 := m.Int64Counter(metricSent, metric.WithUnit("By"),
 		metric.WithDescription("Body bytes of the requests the sink sent that got an answer."))
-	if err := errors.Join(err1, err2, err3); err != nil {
+	if err := errors.Join(err1, err3); err != nil {
 		return nil, err
 	}
 	return &telemetry{
 		tracer:   set.TracerProvider.Tracer(scope),
 		requests: requests,
-		duration: duration,
 		sent:     sent,
 		sink:     attribute.String("sink", set.ID),
 		meters:   set.MeterProvider,
@@ -72,9 +69,7 @@ func (t *telemetry) transport(rt http.RoundTripper) http.RoundTripper {
 func (t *telemetry) record(ctx context.Context, status, bodyBytes int, seconds float64) {
 	// The caller's context may be cancelled by now.
 	ctx = context.WithoutCancel(ctx)
-	attrs := metric.WithAttributes(t.sink, attribute.String("status_class", httpclient.StatusClass(status)))
-	t.requests.Add(ctx, 1, attrs)
-	t.duration.Record(ctx, seconds, attrs)
+	t.requests.Record(ctx, seconds, t.sink, attribute.String("status_class", httpclient.StatusClass(status)))
 	if status != 0 {
 		t.sent.Add(ctx, int64(bodyBytes), metric.WithAttributes(t.sink))
 	}

@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sluice-dev/sluice/internal/httpclient"
+	"github.com/sluice-dev/sluice/internal/reqmetrics"
 	"github.com/sluice-dev/sluice/pipeline"
 )
 
@@ -29,8 +30,7 @@ const scope = "github.com/sluice-dev/sluice/sinks/k8ssink"
 //	                                             unmapped (no rule)
 //	sluice.sink.k8s.heartbeats        counter    condition heartbeat writes, by "outcome" (ok, failed)
 const (
-	metricRequests   = "sluice.sink.k8s.requests"
-	metricDuration   = "sluice.sink.k8s.request.duration"
+	metricPrefix     = "sluice.sink.k8s" // .requests and .request.duration (reqmetrics)
 	metricEvents     = "sluice.sink.k8s.events"
 	metricHeartbeats = "sluice.sink.k8s.heartbeats"
 )
@@ -47,8 +47,7 @@ const (
 
 type telemetry struct {
 	tracer     trace.Tracer
-	requests   metric.Int64Counter
-	duration   metric.Float64Histogram
+	requests   *reqmetrics.Metrics
 	events     metric.Int64Counter
 	heartbeats metric.Int64Counter
 	sink       attribute.KeyValue
@@ -56,31 +55,27 @@ type telemetry struct {
 
 func newTelemetry(set pipeline.Settings) (*telemetry, error) {
 	m := set.MeterProvider.Meter(scope)
-	requests, err1 := m.Int64Counter(metricRequests, metric.WithUnit("{request}"),
-		metric.WithDescription("Requests sent to the Kubernetes API, by verb, resource and status class."))
-	duration, err2 := m.Float64Histogram(metricDuration, metric.WithUnit("s"),
-		metric.WithDescription("Time from sending a request to the Kubernetes API to reading its answer."),
-		metric.WithExplicitBucketBoundaries(httpclient.DurationBuckets()...))
+	requests, err1 := reqmetrics.New(m, metricPrefix, reqmetrics.Descriptions{
+		Requests: "Requests sent to the Kubernetes API, by verb, resource and status class.",
+		Duration: "Time from sending a request to the Kubernetes API to reading its answer.",
+	})
 	events, err3 := m.Int64Counter(metricEvents, metric.WithUnit("{event}"),
 		metric.WithDescription("Events handled by the Kubernetes sink, by action and outcome."))
 	heartbeats, err4 := m.Int64Counter(metricHeartbeats, metric.WithUnit("{write}"),
 		metric.WithDescription("Node condition heartbeat writes, by outcome."))
-	if err := errors.Join(err1, err2, err3, err4); err != nil {
+	if err := errors.Join(err1, err3, err4); err != nil {
 		return nil, err
 	}
 	return &telemetry{
-		tracer: set.TracerProvider.Tracer(scope), requests: requests, duration: duration,
+		tracer: set.TracerProvider.Tracer(scope), requests: requests,
 		events: events, heartbeats: heartbeats, sink: attribute.String("sink", set.ID),
 	}, nil
 }
 
 // request counts one request; status is 0 when no answer came back.
 func (t *telemetry) request(ctx context.Context, verb, resource string, status int, seconds float64) {
-	ctx = context.WithoutCancel(ctx)
-	attrs := metric.WithAttributes(t.sink, attribute.String("verb", verb), attribute.String("resource", resource),
+	t.requests.Record(ctx, seconds, t.sink, attribute.String("verb", verb), attribute.String("resource", resource),
 		attribute.String("status_class", httpclient.StatusClass(status)))
-	t.requests.Add(ctx, 1, attrs)
-	t.duration.Record(ctx, seconds, attrs)
 }
 
 // event counts n events of action with outcome.

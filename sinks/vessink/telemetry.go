@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sluice-dev/sluice/internal/httpclient"
+	"github.com/sluice-dev/sluice/internal/reqmetrics"
 	"github.com/sluice-dev/sluice/pipeline"
 )
 
@@ -27,8 +28,7 @@ const scope = "github.com/sluice-dev/sluice/sinks/vessink"
 //	sluice.sink.ves.heartbeat.interval gauge     the heartbeat interval in force, seconds (0: the source's)
 //	sluice.sink.ves.alarms.open       gauge      faults raised and not yet cleared, as the sink has seen them
 const (
-	metricRequests  = "sluice.sink.ves.requests"
-	metricDuration  = "sluice.sink.ves.request.duration"
+	metricPrefix    = "sluice.sink.ves" // .requests and .request.duration (reqmetrics)
 	metricEvents    = "sluice.sink.ves.events"
 	metricHeartbeat = "sluice.sink.ves.heartbeat.interval"
 	metricAlarms    = "sluice.sink.ves.alarms.open"
@@ -44,8 +44,7 @@ const (
 
 type telemetry struct {
 	tracer    trace.Tracer
-	requests  metric.Int64Counter
-	duration  metric.Float64Histogram
+	requests  *reqmetrics.Metrics
 	events    metric.Int64Counter
 	heartbeat metric.Int64Gauge
 	alarms    metric.Int64Gauge
@@ -55,22 +54,21 @@ type telemetry struct {
 
 func newTelemetry(set pipeline.Settings) (*telemetry, error) {
 	m := set.MeterProvider.Meter(scope)
-	requests, err1 := m.Int64Counter(metricRequests, metric.WithUnit("{request}"),
-		metric.WithDescription("Requests sent to the VES collector, by endpoint and status class."))
-	duration, err2 := m.Float64Histogram(metricDuration, metric.WithUnit("s"),
-		metric.WithDescription("Time from sending a request to the VES collector to reading its answer."),
-		metric.WithExplicitBucketBoundaries(httpclient.DurationBuckets()...))
+	requests, err1 := reqmetrics.New(m, metricPrefix, reqmetrics.Descriptions{
+		Requests: "Requests sent to the VES collector, by endpoint and status class.",
+		Duration: "Time from sending a request to the VES collector to reading its answer.",
+	})
 	events, err3 := m.Int64Counter(metricEvents, metric.WithUnit("{event}"),
 		metric.WithDescription("Events handled by the VES sink, by domain and outcome."))
 	heartbeat, err4 := m.Int64Gauge(metricHeartbeat, metric.WithUnit("s"),
 		metric.WithDescription("Heartbeat interval in force (configured, or as the collector commanded)."))
 	alarms, err5 := m.Int64Gauge(metricAlarms, metric.WithUnit("{alarm}"),
 		metric.WithDescription("Fault alarms raised and not yet cleared, as the VES sink has seen them."))
-	if err := errors.Join(err1, err2, err3, err4, err5); err != nil {
+	if err := errors.Join(err1, err3, err4, err5); err != nil {
 		return nil, err
 	}
 	return &telemetry{
-		tracer: set.TracerProvider.Tracer(scope), requests: requests, duration: duration, events: events,
+		tracer: set.TracerProvider.Tracer(scope), requests: requests, events: events,
 		heartbeat: heartbeat, alarms: alarms, sink: attribute.String("sink", set.ID), meters: set.MeterProvider,
 	}, nil
 }
@@ -84,10 +82,7 @@ func (t *telemetry) transport(rt http.RoundTripper) http.RoundTripper {
 
 // request counts one request; status is 0 when no answer came back.
 func (t *telemetry) request(ctx context.Context, endpoint string, status int, seconds float64) {
-	ctx = context.WithoutCancel(ctx)
-	attrs := metric.WithAttributes(t.sink, attribute.String("endpoint", endpoint), attribute.String("status_class", httpclient.StatusClass(status)))
-	t.requests.Add(ctx, 1, attrs)
-	t.duration.Record(ctx, seconds, attrs)
+	t.requests.Record(ctx, seconds, t.sink, attribute.String("endpoint", endpoint), attribute.String("status_class", httpclient.StatusClass(status)))
 }
 
 // event counts n events of domain with outcome.

@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/sluice-dev/sluice/internal/reqmetrics"
 	"github.com/sluice-dev/sluice/pipeline"
 )
 
@@ -24,16 +25,14 @@ const scope = "github.com/sluice-dev/sluice/sources/lbworkersource"
 //	sluice.source.lbworker.gearman.connected updown     gearman connections registered
 //	sluice.source.lbworker.state_events      counter    sluice.lb.state events emitted
 const (
-	metricRequests    = "sluice.source.lbworker.requests"
-	metricDuration    = "sluice.source.lbworker.request.duration"
+	metricPrefix      = "sluice.source.lbworker" // .requests and .request.duration (reqmetrics)
 	metricConnected   = "sluice.source.lbworker.gearman.connected"
 	metricStateEvents = "sluice.source.lbworker.state_events"
 )
 
 type telemetry struct {
 	tracer    trace.Tracer
-	requests  metric.Int64Counter
-	duration  metric.Float64Histogram
+	requests  *reqmetrics.Metrics
 	connected metric.Int64UpDownCounter
 	states    metric.Int64Counter
 	source    attribute.KeyValue
@@ -41,30 +40,26 @@ type telemetry struct {
 
 func newTelemetry(set pipeline.Settings) (*telemetry, error) {
 	m := set.MeterProvider.Meter(scope)
-	requests, err1 := m.Int64Counter(metricRequests, metric.WithUnit("{request}"),
-		metric.WithDescription("Load-balancer requests answered, by transport, action and outcome."))
-	duration, err2 := m.Float64Histogram(metricDuration, metric.WithUnit("s"),
-		metric.WithDescription("Time from receiving a request to its reply, including the durable append."),
-		metric.WithExplicitBucketBoundaries(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+	requests, err1 := reqmetrics.New(m, metricPrefix, reqmetrics.Descriptions{
+		Requests: "Load-balancer requests answered, by transport, action and outcome.",
+		Duration: "Time from receiving a request to its reply, including the durable append.",
+	})
 	connected, err3 := m.Int64UpDownCounter(metricConnected, metric.WithUnit("{connection}"),
 		metric.WithDescription("Gearman worker connections currently registered."))
 	states, err4 := m.Int64Counter(metricStateEvents, metric.WithUnit("{event}"),
 		metric.WithDescription("Load-balancer state changes emitted as sluice.lb.state events."))
-	if err := errors.Join(err1, err2, err3, err4); err != nil {
+	if err := errors.Join(err1, err3, err4); err != nil {
 		return nil, err
 	}
 	return &telemetry{
-		tracer: set.TracerProvider.Tracer(scope), requests: requests, duration: duration,
+		tracer: set.TracerProvider.Tracer(scope), requests: requests,
 		connected: connected, states: states, source: attribute.String("source", set.ID),
 	}, nil
 }
 
 func (t *telemetry) record(ctx context.Context, transport, action, outcome string, seconds float64) {
-	ctx = context.WithoutCancel(ctx)
-	attrs := metric.WithAttributes(t.source, attribute.String("transport", transport),
+	t.requests.Record(ctx, seconds, t.source, attribute.String("transport", transport),
 		attribute.String("action", action), attribute.String("outcome", outcome))
-	t.requests.Add(ctx, 1, attrs)
-	t.duration.Record(ctx, seconds, attrs)
 }
 
 func (t *telemetry) stateEvents(ctx context.Context, n int) {

@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/sluice-dev/sluice/internal/reqmetrics"
 	"github.com/sluice-dev/sluice/pipeline"
 )
 
@@ -52,7 +53,7 @@ func newTelemetry(set pipeline.Settings) (*telemetry, error) {
 		metric.WithDescription("Probe checks run, by probe, kind and result."))
 	duration, err2 := m.Float64Histogram(metricDuration, metric.WithUnit("s"),
 		metric.WithDescription("Duration of probe checks, by kind and result."),
-		metric.WithExplicitBucketBoundaries(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+		metric.WithExplicitBucketBoundaries(reqmetrics.DurationBuckets()...))
 	transitions, err3 := m.Int64Counter(metricTransitions, metric.WithUnit("{transition}"),
 		metric.WithDescription("Probe state transitions recorded, by probe and new state."))
 	state, err4 := m.Int64ObservableGauge(metricState, // a state, not a ratio: no unit (Prometheus would add _ratio)
