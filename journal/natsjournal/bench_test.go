@@ -1,0 +1,188 @@
+package natsjournal_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sluice-dev/sluice/internal/fleet"
+	"github.com/sluice-dev/sluice/internal/fleet/fleettest"
+	"github.com/sluice-dev/sluice/journal"
+	"github.com/sluice-dev/sluice/journal/natsjournal"
+	"github.com/sluice-dev/sluice/pipeline"
+)
+
+// BenchmarkForwarder compares the forwarder with JetStream's own
+// asynchronous publishing, on the same in-process nats-server setup, the
+// same message (a journal export line of a 200-byte event, with the
+// fleet headers and Nats-Msg-Id) and the same in-flight bound (the
+// agent's default max_in_flight). Each iteration runs both, one after the
+// other, on forwardRound messages each, so that they share the machine's
+// noise:
+//
+//   - jetstream-async: nats.go's PublishMsgAsync of the messages, then
+//     PublishAsyncComplete; the ceiling for one publishing connection.
+//   - forwarder: a journal of as many records (appended beforehand),
+//     opened with the nats backend; the time until the forwarder's cursor
+//     passed the last record, i.e. every record was acknowledged and the
+//     cursor committed.
+//
+// It reports both rates (msgs/s) and forwarder/jetstream, the ratio of
+// their sums; the issue's target is a ratio ≥ 0.8:
+//
+//	go test -run '^$' -bench BenchmarkForwarder -benchtime 3x -count 6 ./journal/natsjournal/
+func BenchmarkForwarder(b *testing.B) {
+	var jsTime, fwTime time.Duration
+	for range b.N {
+		jsTime += publishAsync(b, forwardRound)
+		fwTime += forward(b, forwardRound)
+	}
+	msgs := float64(b.N * forwardRound)
+	b.ReportMetric(msgs/jsTime.Seconds(), "jetstream-msgs/s")
+	b.ReportMetric(msgs/fwTime.Seconds(), "forwarder-msgs/s")
+	b.ReportMetric(jsTime.Seconds()/fwTime.Seconds(), "forwarder/jetstream")
+	b.ReportMetric(0, "ns/op")
+}
+
+// forwardRound is how many messages each side of BenchmarkForwarder
+// sends per iteration.
+const forwardRound = 20000
+
+// publishAsync publishes n fleet messages with PublishMsgAsync, at most
+// the agent's max_in_flight pending, and returns how long until every
+// one was acknowledged.
+func publishAsync(b *testing.B, n int) time.Duration {
+	b.StopTimer()
+	srv := fleettest.Start(b)
+	defer srv.Stop()
+	line := exportLine(b)
+	nc, err := nats.Connect(srv.URL())
+	require.NoError(b, err)
+	defer nc.Close()
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(fleet.DefaultAgentConfig().MaxInFlight))
+	require.NoError(b, err)
+	ensureStream(b, js)
+	sc := fleet.DefaultStreamConfig()
+	subject := sc.Subject("bench")
+	b.StartTimer()
+	start := time.Now()
+	for i := range n {
+		m := &nats.Msg{Subject: subject, Data: line, Header: nats.Header{}}
+		m.Header.Set(fleet.HeaderAgent, "bench")
+		m.Header.Set(fleet.HeaderSeq, strconv.Itoa(i+1))
+		m.Header.Set(fleet.HeaderPrevHash, "00")
+		m.Header.Set(fleet.HeaderType, fleet.ContentType)
+		if _, err := js.PublishMsgAsync(m, jetstream.WithMsgID(fleet.MsgID("bench", uint64(i+1))),
+			jetstream.WithExpectStream(fleet.DefaultStreamName), jetstream.WithStallWait(10*time.Second)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	select {
+	case <-js.PublishAsyncComplete():
+	case <-time.After(time.Minute):
+		b.Fatal("acks did not come within a minute")
+	}
+	return time.Since(start)
+}
+
+// forward opens a journal of n records with the nats backend and returns
+// how long until the forwarder's cursor passed the last one.
+func forward(b *testing.B, n int) time.Duration {
+	b.StopTimer()
+	srv := fleettest.Start(b)
+	defer srv.Stop()
+	dir := b.TempDir()
+	fill(b, dir, n)
+	ensureStream(b, connectB(b, srv.URL()))
+	cfg := agentConfig(dir, srv.URL(), "bench")
+	b.StartTimer()
+	start := time.Now()
+	ctx := context.Background()
+	s, err := natsjournal.Backend{}.Open(ctx, cfg, journal.ReadWrite, pipeline.NopSettings("journal"))
+	require.NoError(b, err)
+	defer func() {
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		require.NoError(b, s.Close(ctx))
+	}()
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(time.Millisecond) {
+		next, err := s.Cursor(ctx, natsjournal.Consumer)
+		require.NoError(b, err)
+		if next > uint64(n) {
+			return time.Since(start)
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("forwarded %d of %d records in 2 minutes", next-1, n)
+		}
+	}
+}
+
+// benchEvent is the benchmarks' event: 200 bytes of JSON data.
+func benchEvent(i int) pipeline.Event {
+	return pipeline.Event{Source: "/bench", Type: "sluice.test", Origin: "gen", DataContentType: "application/json",
+		Data: fmt.Appendf(nil, `{"n":%d,"pad":"%0180d"}`, i, 0)}
+}
+
+// fill appends n records to a plain bbolt journal in dir, in batches of
+// 1,000, and closes it.
+func fill(b *testing.B, dir string, n int) {
+	b.Helper()
+	cfg := journal.DefaultConfig()
+	cfg.Dir = dir
+	ctx := context.Background()
+	j, err := journal.BBolt{}.Open(ctx, cfg, journal.ReadWrite, pipeline.NopSettings("journal"))
+	require.NoError(b, err)
+	for i := 0; i < n; i += 1000 {
+		evs := make([]pipeline.Event, min(1000, n-i))
+		for k := range evs {
+			evs[k] = benchEvent(i + k)
+		}
+		_, err := j.Append(ctx, pipeline.AppendBatch{Events: evs})
+		require.NoError(b, err)
+	}
+	require.NoError(b, j.Close(ctx))
+}
+
+// exportLine returns the journal export line of benchEvent(0), what the
+// forwarder sends for it.
+func exportLine(b *testing.B) []byte {
+	b.Helper()
+	dir := b.TempDir()
+	fill(b, dir, 1)
+	cfg := journal.DefaultConfig()
+	cfg.Dir = dir
+	ctx := context.Background()
+	j, err := journal.BBolt{}.Open(ctx, cfg, journal.ReadOnly, pipeline.NopSettings("journal"))
+	require.NoError(b, err)
+	defer func() { require.NoError(b, j.Close(ctx)) }()
+	var buf bytes.Buffer
+	_, err = j.Export(ctx, &buf, journal.ExportOptions{From: 1, To: 1, Workers: 1})
+	require.NoError(b, err)
+	line, _, _ := bytes.Cut(buf.Bytes(), []byte("\n"))
+	return line
+}
+
+func connectB(b *testing.B, url string) jetstream.JetStream {
+	b.Helper()
+	nc, err := nats.Connect(url)
+	require.NoError(b, err)
+	b.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	require.NoError(b, err)
+	return js
+}
+
+// ensureStream creates the fleet stream with the agents' defaults.
+func ensureStream(b *testing.B, js jetstream.JetStream) {
+	b.Helper()
+	_, err := fleet.EnsureStream(context.Background(), js, fleet.DefaultStreamConfig(), slog.New(slog.DiscardHandler))
+	require.NoError(b, err)
+}
