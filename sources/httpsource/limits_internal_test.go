@@ -79,7 +79,9 @@ type outcome struct {
 	retryAfter string
 }
 
-func postAll(t *testing.T, url, body string, n int, chunked bool) []outcome {
+// postAll posts body n times concurrently and returns each answer; when
+// answered is not nil it counts the answers as they come.
+func postAll(t *testing.T, url, body string, n int, chunked bool, answered *atomic.Int64) []outcome {
 	t.Helper()
 	client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 0}, Timeout: 20 * time.Second}
 	out := make([]outcome, n)
@@ -104,6 +106,9 @@ func postAll(t *testing.T, url, body string, n int, chunked bool) []outcome {
 			_, _ = io.Copy(io.Discard, resp.Body)
 			_ = resp.Body.Close()
 			out[i] = outcome{resp.StatusCode, resp.Header.Get("Retry-After")}
+			if answered != nil {
+				answered.Add(1)
+			}
 		})
 	}
 	wg.Wait()
@@ -130,11 +135,15 @@ func TestInflightBudget(t *testing.T) {
 	budget := src.srv.Budget()
 
 	results := make(chan []outcome, 1)
-	go func() { results <- postAll(t, url, body, requests, false) }()
+	var answered atomic.Int64
+	go func() { results <- postAll(t, url, body, requests, false, &answered) }()
 	fits := limit / len(body)
-	require.Eventually(t, func() bool { return int(host.waiting.Load()) == fits }, 10*time.Second, time.Millisecond,
-		"the requests that fit the budget reach the journal")
-	time.Sleep(50 * time.Millisecond) // let the refused ones be answered
+	// Every request is either held by the journal or refused before the
+	// journal lets go: a request a loaded machine sends late would
+	// otherwise find the budget free again.
+	require.Eventually(t, func() bool {
+		return int(host.waiting.Load()) == fits && int(answered.Load()) == requests-fits
+	}, 20*time.Second, time.Millisecond, "the requests that fit the budget reach the journal, the others are refused")
 	assert.LessOrEqual(t, budget.InUse(), int64(limit))
 	close(host.release)
 
@@ -169,7 +178,7 @@ func TestInflightBudgetChunked(t *testing.T) {
 		c.MaxInflightBytes = limit
 	})
 	var accepted int
-	for _, o := range postAll(t, url, body, 40, true) {
+	for _, o := range postAll(t, url, body, 40, true, nil) {
 		switch o.status {
 		case http.StatusAccepted:
 			accepted++
