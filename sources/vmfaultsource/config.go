@@ -111,18 +111,22 @@ type Config struct {
 type AuthConfig struct {
 	// URL is the Keystone endpoint, with or without /v3.
 	URL string `yaml:"url"`
-	// Username names the user; UserDomain is required with it (a user
-	// name is unique only within a domain). UserID may be used instead.
-	Username   string `yaml:"username"`
-	UserID     string `yaml:"user_id"`
-	UserDomain string `yaml:"user_domain"`
+	// Username names the user; its domain is required with it (a user
+	// name is unique only within a domain), by name (UserDomain) or by id
+	// (UserDomainID). UserID may be used instead.
+	Username     string `yaml:"username"`
+	UserID       string `yaml:"user_id"`
+	UserDomain   string `yaml:"user_domain"`
+	UserDomainID string `yaml:"user_domain_id"`
 	// Password is never printed.
 	Password pipeline.Secret `yaml:"password"`
 	// Project names the project to scope the token to, with its domain
-	// ProjectDomain; or ProjectID.
-	Project       string `yaml:"project"`
-	ProjectID     string `yaml:"project_id"`
-	ProjectDomain string `yaml:"project_domain"`
+	// by name (ProjectDomain) or by id (ProjectDomainID); or ProjectID.
+	// The domain also applies to the watch entries' tenants.
+	Project         string `yaml:"project"`
+	ProjectID       string `yaml:"project_id"`
+	ProjectDomain   string `yaml:"project_domain"`
+	ProjectDomainID string `yaml:"project_domain_id"`
 	// Region of the compute endpoint. Default: the first in the catalog.
 	Region string `yaml:"region"`
 	// Interface of the compute endpoint: public (default), internal or
@@ -207,8 +211,12 @@ func (c *Config) validateOpenStack() []error {
 		add("auth.username", "required (or auth.user_id)")
 	case a.Username != "" && a.UserID != "":
 		add("auth.user_id", "set username or user_id, not both")
-	case a.Username != "" && a.UserDomain == "":
-		add("auth.user_domain", "required with auth.username (a user name is unique only within a domain)")
+	case a.Username != "" && a.UserDomain == "" && a.UserDomainID == "":
+		add("auth.user_domain", "required with auth.username, or auth.user_domain_id (a user name is unique only within a domain)")
+	case a.UserDomain != "" && a.UserDomainID != "":
+		add("auth.user_domain_id", "set user_domain or user_domain_id, not both")
+	case a.UserID != "" && (a.UserDomain != "" || a.UserDomainID != ""):
+		add("auth.user_id", "a user id needs no domain; remove auth.user_domain and auth.user_domain_id")
 	}
 	if a.Password.Reveal() == "" {
 		add("auth.password", "required")
@@ -218,8 +226,10 @@ func (c *Config) validateOpenStack() []error {
 		add("auth.project", "required (or auth.project_id)")
 	case a.Project != "" && a.ProjectID != "":
 		add("auth.project_id", "set project or project_id, not both")
-	case a.Project != "" && a.ProjectDomain == "":
-		add("auth.project_domain", "required with auth.project")
+	case a.Project != "" && a.ProjectDomain == "" && a.ProjectDomainID == "":
+		add("auth.project_domain", "required with auth.project, or auth.project_domain_id")
+	case a.ProjectDomain != "" && a.ProjectDomainID != "":
+		add("auth.project_domain_id", "set project_domain or project_domain_id, not both")
 	}
 	switch a.Interface {
 	case "", InterfacePublic, InterfaceInternal, InterfaceAdmin:
@@ -249,7 +259,7 @@ func (c *Config) validateOpenStack() []error {
 			add(f+".server", "required (a server name or id), or all: true")
 		}
 		if w.Tenant != "" && a.ProjectID != "" {
-			add(f+".tenant", "tenant names a project in auth.project_domain; set auth.project, not auth.project_id, to use it")
+			add(f+".tenant", "tenant names a project in auth's project domain; set auth.project, not auth.project_id, to use it")
 		}
 		if w.Interval < 0 || w.Interval > 0 && w.Interval < minInterval {
 			add(f+".interval", "must be at least %s, got %s", minInterval, w.Interval)

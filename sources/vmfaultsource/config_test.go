@@ -46,6 +46,13 @@ func TestConfigValidate(t *testing.T) {
 			c.Auth.Username, c.Auth.UserDomain, c.Auth.UserID = "", "", "u1"
 			c.Auth.Project, c.Auth.ProjectDomain, c.Auth.ProjectID = "", "", "p1"
 		}, nil},
+		{"valid by domain ids", func(c *Config) {
+			c.Auth.UserDomain, c.Auth.UserDomainID = "", "default"
+			c.Auth.ProjectDomain, c.Auth.ProjectDomainID = "", "default"
+		}, nil},
+		{"domain by name and id", func(c *Config) { c.Auth.UserDomainID, c.Auth.ProjectDomainID = "default", "default" },
+			[]string{"auth.user_domain_id", "auth.project_domain_id"}},
+		{"user id with domain", func(c *Config) { c.Auth.Username, c.Auth.UserID = "", "u1" }, []string{"auth.user_id"}},
 		{"provider", func(c *Config) { c.Provider = "vmware" }, []string{"provider"}},
 		{"no auth", func(c *Config) { c.Auth = AuthConfig{} }, []string{"auth.url", "auth.username", "auth.password", "auth.project"}},
 		{"user without domain", func(c *Config) { c.Auth.UserDomain = "" }, []string{"auth.user_domain"}},

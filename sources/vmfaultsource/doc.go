@@ -33,7 +33,9 @@
 // id), reads the token from X-Subject-Token and the compute endpoint from
 // the token's catalog: the first endpoint of type compute with the
 // configured interface and, when set, region (region or region_id), as
-// gophercloud does. The token is cached until its expires_at minus five
+// gophercloud does. Domains are given by name (user_domain,
+// project_domain) or by id (user_domain_id, project_domain_id, such as
+// "default"). The token is cached until its expires_at minus five
 // minutes (half its lifetime for shorter tokens); a watch entry with a
 // tenant has a token of its own. A 401 from Nova drops the token and
 // replays the request once with a new one. Redirects are not followed.
@@ -75,8 +77,8 @@
 // only a 404 or a DELETED record clears it (reason deleted), so neither a
 // listing that raced a deletion nor a down cell before 2.69 is a false
 // clear. An episode of a watch entry removed from the configuration is
-// cleared at start (reason unwatched), as is one of a name entry whose
-// server was renamed. Both events carry the server's id, name, project,
+// handed over or cleared (reason unwatched), as is one of a name entry
+// whose server was renamed (see below). Both events carry the server's id, name, project,
 // status, vm_state, task_state, power_state, fault, the episode's
 // raised_at and, for a VES sink, source_name, source_id, alarm_id (the
 // server id) and specific_problem; a clear carries cleared: true,
@@ -84,14 +86,23 @@
 // event time of the raise and the raised_at of its clear, so the VES sink
 // sends the clear with the raise's startEpochMicrosec.
 //
-// A server watched by two entries (all and by name) has an episode in
-// each, so its faults are reported twice.
+// A server is one episode whatever the number of entries that cover it
+// (all, its name, its id): the entry that raised it owns it, any entry
+// that lists the server may clear it, and the decisions and their journal
+// appends are serialized, so two entries never both raise it. An owner
+// that stops listing its server (renamed away, or removed from the
+// configuration) hands the episode over, without an event, to an entry
+// whose last answer listed it; only when none does is it cleared
+// (reason unwatched). Episodes of removed entries are resolved once every
+// entry has answered once, so a restart with a changed watch list neither
+// clears and raises again a server still watched nor keeps a stale one.
 //
 // # State
 //
 // Every open episode is a key of the source's journal state
-// ("os/PROJECT/SERVER-OR-*/SERVER_ID"), written in the same batch as its
-// raise and deleted in the same batch as its clear. A restart therefore
+// ("os/PROJECT/SERVER-OR-*/SERVER_ID", the owner entry's key, path-escaped),
+// written in the same batch as its raise, moved in one batch when handed
+// over and deleted in the same batch as its clear. A restart therefore
 // neither raises an open episode again nor misses its clear. Healthy
 // servers have no state.
 //

@@ -30,6 +30,9 @@ type episode struct {
 	TaskState  *string      `json:"task_state,omitempty"`
 	PowerState *int         `json:"power_state,omitempty"`
 	Fault      *serverFault `json:"fault,omitempty"`
+	// owner is the key of the watch entry the episode is stored under
+	// (its state key's), not encoded.
+	owner string
 }
 
 func episodeKey(watch, serverID string) string { return episodeKeyPrefix + watch + "/" + serverID }
@@ -64,9 +67,9 @@ func decodeEpisode(b []byte) (episode, error) {
 }
 
 // newEpisode opens an episode for s at now.
-func newEpisode(s server, reason string, now time.Time) episode {
+func newEpisode(owner string, s server, reason string, now time.Time) episode {
 	return episode{
-		V: episodeVersion, ServerID: s.ID, ServerName: s.Name, ProjectID: s.TenantID, RaisedAt: now, Reason: reason,
+		owner: owner, V: episodeVersion, ServerID: s.ID, ServerName: s.Name, ProjectID: s.TenantID, RaisedAt: now, Reason: reason,
 		Status: s.Status, VMState: s.VMState, TaskState: s.TaskState, PowerState: s.PowerState, Fault: s.Fault,
 	}
 }

@@ -238,28 +238,30 @@ type (
 		Domain *domain `json:"domain,omitempty"`
 	}
 	domain struct {
-		Name string `json:"name"`
+		ID   string `json:"id,omitempty"`
+		Name string `json:"name,omitempty"`
 	}
 )
 
 // authRequest is the password request body, scoped to project (a name in
 // project_domain) or, when project is "", to auth's project. Domains are
-// given by name.
+// given by name, or by id (user_domain_id, project_domain_id).
 func authRequest(a AuthConfig, project string) authReq {
 	var r authReq
 	r.Auth.Identity.Methods = []string{"password"}
 	u := authUser{ID: a.UserID, Name: a.Username, Password: a.Password.Reveal()}
 	if a.UserID == "" {
-		u.Domain = &domain{Name: a.UserDomain}
+		u.Domain = &domain{ID: a.UserDomainID, Name: a.UserDomain}
 	}
 	r.Auth.Identity.Password.User = u
+	pd := &domain{ID: a.ProjectDomainID, Name: a.ProjectDomain}
 	switch {
 	case project != "":
-		r.Auth.Scope.Project = authProject{Name: project, Domain: &domain{Name: a.ProjectDomain}}
+		r.Auth.Scope.Project = authProject{Name: project, Domain: pd}
 	case a.ProjectID != "":
 		r.Auth.Scope.Project = authProject{ID: a.ProjectID}
 	default:
-		r.Auth.Scope.Project = authProject{Name: a.Project, Domain: &domain{Name: a.ProjectDomain}}
+		r.Auth.Scope.Project = authProject{Name: a.Project, Domain: pd}
 	}
 	return r
 }

@@ -25,18 +25,17 @@ type openStackSource struct {
 	tel      *telemetry
 	retry    *retrier
 	watchers []*watcher
+	book     *book
 	// sem bounds the polls in flight.
 	sem chan struct{}
 }
 
-// watcher is one watch entry and its open episodes (server id ->
-// episode). Only its own goroutine touches raised.
+// watcher is one watch entry, polled by its own goroutine.
 type watcher struct {
 	entry   WatchEntry
 	key     string
 	project string // tenant name, or "" for auth's project
 	every   time.Duration
-	raised  map[string]episode
 }
 
 func newOpenStackSource(set pipeline.Settings, cfg Config) (*openStackSource, error) {
@@ -54,13 +53,16 @@ func newOpenStackSource(set pipeline.Settings, cfg Config) (*openStackSource, er
 	if cfg.TLS.InsecureSkipVerify {
 		set.Logger.Warn("TLS verification to Keystone and Nova is off")
 	}
+	keys := make([]string, 0, len(cfg.Watch))
 	for _, w := range cfg.Watch {
 		every := w.Interval
 		if every == 0 {
 			every = cfg.Interval
 		}
-		s.watchers = append(s.watchers, &watcher{entry: w, key: w.key(cfg.Auth.project()), project: w.Tenant, every: every, raised: map[string]episode{}})
+		s.watchers = append(s.watchers, &watcher{entry: w, key: w.key(cfg.Auth.project()), project: w.Tenant, every: every})
+		keys = append(keys, w.key(cfg.Auth.project()))
 	}
+	s.book = newBook(keys)
 	return s, nil
 }
 
@@ -80,9 +82,9 @@ func (s *openStackSource) Provision(ctx context.Context) error {
 	return nil
 }
 
-// Run implements pipeline.Source: it restores the open episodes, clears
-// those of entries no longer watched, then polls every entry on its own
-// interval until ctx ends.
+// Run implements pipeline.Source: it restores the open episodes, then
+// polls every entry on its own interval until ctx ends. Episodes of
+// entries no longer configured are resolved once every entry answered.
 func (s *openStackSource) Run(ctx context.Context, host pipeline.SourceHost) error {
 	if s.nova.http.client == nil {
 		if err := s.Provision(ctx); err != nil {
@@ -90,79 +92,19 @@ func (s *openStackSource) Run(ctx context.Context, host pipeline.SourceHost) err
 		}
 	}
 	defer s.nova.http.client.CloseIdleConnections()
-	orphans, err := s.restore(ctx, host)
+	state, err := host.State(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil
 		}
-		return err
+		return fmt.Errorf("load vmfault state: %w", err)
 	}
-	if len(orphans) > 0 && !s.retry.run(ctx, "clear unwatched", func(ctx context.Context) error { return s.clearOrphans(ctx, host, orphans) }) {
-		return nil
-	}
+	s.book.restore(state, s.set.Logger)
 	var wg sync.WaitGroup
 	for _, w := range s.watchers {
 		wg.Go(func() { s.loop(ctx, host, w) })
 	}
 	wg.Wait()
-	return nil
-}
-
-// orphan is an open episode of a watch entry that is no longer configured.
-type orphan struct {
-	watch string
-	ep    episode
-}
-
-// restore loads the open episodes into their watchers and returns those
-// of entries no longer configured.
-func (s *openStackSource) restore(ctx context.Context, host pipeline.SourceHost) ([]orphan, error) {
-	state, err := host.State(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("load vmfault state: %w", err)
-	}
-	byKey := make(map[string]*watcher, len(s.watchers))
-	for _, w := range s.watchers {
-		byKey[w.key] = w
-	}
-	var orphans []orphan
-	for _, k := range slices.Sorted(maps.Keys(state)) {
-		watch, id, ok := splitEpisodeKey(k)
-		if !ok {
-			continue
-		}
-		ep, err := decodeEpisode(state[k])
-		if err != nil || ep.ServerID != id {
-			s.set.Logger.Warn("vmfault state ignored", slog.String("key", k), slog.Any("error", err))
-			continue
-		}
-		if w, ok := byKey[watch]; ok {
-			w.raised[id] = ep
-			continue
-		}
-		orphans = append(orphans, orphan{watch: watch, ep: ep})
-	}
-	return orphans, nil
-}
-
-// clearOrphans clears (and deletes the state of) episodes whose watch
-// entry was removed from the configuration.
-func (s *openStackSource) clearOrphans(ctx context.Context, host pipeline.SourceHost, orphans []orphan) error {
-	now := s.set.Clock.Now().UTC()
-	var events []pipeline.Event
-	var state []pipeline.StateUpdate
-	for _, o := range orphans {
-		e, err := clearEvent(o.watch, o.ep, nil, ClearUnwatched, now)
-		if err != nil {
-			return err
-		}
-		events = append(events, e)
-		state = append(state, pipeline.StateUpdate{Key: episodeKey(o.watch, o.ep.ServerID), Delete: true})
-	}
-	if _, err := host.Emit(ctx, events, state...); err != nil {
-		return fmt.Errorf("%w: %w", errEmit, err)
-	}
-	s.tel.add(ctx, s.tel.cleared, int64(len(events)), attribute.String("reason", ClearUnwatched))
 	return nil
 }
 
@@ -179,7 +121,7 @@ func (s *openStackSource) loop(ctx context.Context, host pipeline.SourceHost, w 
 }
 
 // poll observes w's servers once and emits the raises and clears they
-// imply, with their state, in one batch. w.raised changes only after the
+// imply, with their state, in one batch. The book changes only after the
 // batch is durable, so a failed poll leaves everything as it was.
 func (s *openStackSource) poll(ctx context.Context, host pipeline.SourceHost, w *watcher) (err error) {
 	ctx, span := s.tel.tracer.Start(ctx, "vmfault.poll", trace.WithAttributes(
@@ -196,91 +138,156 @@ func (s *openStackSource) poll(ctx context.Context, host pipeline.SourceHost, w 
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	changes, err := s.observe(ctx, w)
+	ans, err := s.observe(ctx, w)
 	<-s.sem
 	if err != nil {
 		return err
 	}
+	s.book.mu.Lock()
+	defer s.book.mu.Unlock()
+	changes := s.decide(ctx, w, ans)
 	span.SetAttributes(attribute.Int("sluice.vmfault.changes", len(changes)))
-	if len(changes) == 0 {
+	if len(changes) == 0 && len(s.book.drop) == 0 {
 		return nil
 	}
 	return s.commit(ctx, host, w, changes)
 }
 
-// change is one raise (open != nil) or clear of w's episodes.
+// reading is what one poll of a watch entry read: the servers listed, and
+// the records (or 404s) of the episodes it owns that the listing lacked.
+type reading struct {
+	listed  []server
+	missing []probe
+}
+
+// probe is a GET /servers/{id} of an owned episode's server.
+type probe struct {
+	id    string
+	srv   server
+	found bool
+}
+
+// change is one raise (open != nil), handover (to != "") or clear of an
+// episode.
 type change struct {
 	id     string
 	open   *episode
+	to     string  // handover: the entry that owns the episode from now on
 	record *server // the server's record, for a clear
 	reason string  // clear reason
 }
 
-// observe fetches w's servers and returns the changes to its episodes.
-// Open episodes whose server is missing from the answer are confirmed
-// with GET /servers/{id}: only a 404 (or a DELETED record) is a deletion.
-func (s *openStackSource) observe(ctx context.Context, w *watcher) ([]change, error) {
-	var seen []server
+// observe fetches w's servers. Episodes w owns whose server is missing
+// from the answer are read with GET /servers/{id}: only a 404 (or a
+// DELETED record) is a deletion.
+func (s *openStackSource) observe(ctx context.Context, w *watcher) (reading, error) {
+	var a reading
 	switch {
 	case w.entry.All:
 		all, err := s.nova.list(ctx, w.project, "")
 		if err != nil {
-			return nil, err
+			return a, err
 		}
-		seen = all
+		a.listed = all
 	case isServerID(w.entry.Server):
 		srv, found, err := s.nova.show(ctx, w.project, w.entry.Server)
 		if err != nil {
-			return nil, err
+			return a, err
 		}
 		if found {
-			seen = []server{srv}
+			a.listed = []server{srv}
 		}
 	default:
 		named, err := s.nova.byName(ctx, w.project, w.entry.Server)
 		if err != nil {
-			return nil, err
+			return a, err
 		}
-		seen = named
+		a.listed = named
 	}
-	now := s.set.Clock.Now().UTC()
-	var out []change
-	present := make(map[string]bool, len(seen))
-	for i := range seen {
-		present[seen[i].ID] = true
-		if c, ok := s.judge(ctx, w, &seen[i], now); ok {
-			out = append(out, c)
-		}
+	present := make(map[string]bool, len(a.listed))
+	for i := range a.listed {
+		present[a.listed[i].ID] = true
 	}
-	for _, id := range slices.Sorted(maps.Keys(w.raised)) {
+	for _, id := range s.book.ownedBy(w.key) {
 		if present[id] {
 			continue
 		}
 		srv, found, err := s.nova.show(ctx, w.project, id)
 		if err != nil {
-			return nil, err
+			return a, err
 		}
+		a.missing = append(a.missing, probe{id: id, srv: srv, found: found})
+	}
+	return a, nil
+}
+
+// decide returns the changes w's answer makes to the book (mu held): each
+// server at most once. It records the answer's servers as w's, and once
+// every entry has answered it resolves the episodes of entries no longer
+// configured.
+func (s *openStackSource) decide(ctx context.Context, w *watcher, a reading) []change {
+	b := s.book
+	now := s.set.Clock.Now().UTC()
+	var out []change
+	present := make(map[string]bool, len(a.listed))
+	for i := range a.listed {
+		srv := &a.listed[i]
+		if present[srv.ID] {
+			continue
+		}
+		present[srv.ID] = true
+		if c, ok := s.judge(ctx, w, srv, now); ok {
+			out = append(out, c)
+		}
+	}
+	b.seen[w.key] = present
+	touched := make(map[string]bool, len(out))
+	for _, c := range out {
+		touched[c.id] = true
+	}
+	for _, p := range a.missing {
+		if ep, ok := b.open[p.id]; !ok || ep.owner != w.key || present[p.id] {
+			continue // cleared or handed over meanwhile, or listed now
+		}
+		touched[p.id] = true
 		switch {
-		case !found:
-			out = append(out, change{id: id, reason: ClearDeleted})
-		case !w.entry.All && !isServerID(w.entry.Server) && srv.Name != w.entry.Server:
-			out = append(out, change{id: id, record: &srv, reason: ClearUnwatched}) // renamed away
+		case !p.found:
+			out = append(out, change{id: p.id, reason: ClearDeleted})
+		case !w.entry.All && !isServerID(w.entry.Server) && p.srv.Name != w.entry.Server: // renamed away
+			out = append(out, s.handOver(w.key, p.id, &p.srv))
 		default:
-			if c, ok := s.judge(ctx, w, &srv, now); ok {
+			if c, ok := s.judge(ctx, w, &p.srv, now); ok {
 				out = append(out, c)
 			}
 		}
 	}
-	return out, nil
+	if b.orphans && b.allAnswered() {
+		for _, id := range slices.Sorted(maps.Keys(b.open)) {
+			if ep := b.open[id]; !b.configured[ep.owner] && !touched[id] {
+				out = append(out, s.handOver(ep.owner, id, nil))
+			}
+		}
+	}
+	return out
 }
 
-// judge returns the change one record makes to w's episodes, if any.
+// handOver gives the episode of id, owned by from, to another entry that
+// lists the server, or clears it as unwatched when none does.
+func (s *openStackSource) handOver(from, id string, record *server) change {
+	if to, ok := s.book.heir(from, id); ok {
+		return change{id: id, to: to}
+	}
+	return change{id: id, record: record, reason: ClearUnwatched}
+}
+
+// judge returns the change one record makes to the server's episode, if
+// any, whichever entry owns it (mu held).
 func (s *openStackSource) judge(ctx context.Context, w *watcher, srv *server, now time.Time) (change, bool) {
 	v, reason := classify(*srv, s.cfg.StoppedIsFault)
-	_, open := w.raised[srv.ID]
+	_, open := s.book.open[srv.ID]
 	switch {
 	case v == faulty && !open:
-		ep := newEpisode(*srv, reason, now)
+		ep := newEpisode(w.key, *srv, reason, now)
 		return change{id: srv.ID, open: &ep}, true
 	case v == healthy && open:
 		return change{id: srv.ID, record: srv, reason: ClearRecovered}, true
@@ -293,16 +300,21 @@ func (s *openStackSource) judge(ctx context.Context, w *watcher, srv *server, no
 	return change{}, false
 }
 
-// commit emits the changes' events with their state updates, then applies
-// them to w.
+// commit emits the changes' events with their state updates (and the
+// deletion of duplicate episodes' state), then applies them to the book
+// (mu held).
 func (s *openStackSource) commit(ctx context.Context, host pipeline.SourceHost, w *watcher, changes []change) error {
+	b := s.book
 	now := s.set.Clock.Now().UTC()
 	events := make([]pipeline.Event, 0, len(changes))
-	state := make([]pipeline.StateUpdate, 0, len(changes))
+	state := make([]pipeline.StateUpdate, 0, len(changes)+len(b.drop))
+	for _, k := range b.drop {
+		state = append(state, pipeline.StateUpdate{Key: k, Delete: true})
+	}
 	for _, c := range changes {
-		key := episodeKey(w.key, c.id)
-		if c.open != nil {
-			b, err := c.open.encode()
+		switch {
+		case c.open != nil:
+			v, err := c.open.encode()
 			if err != nil {
 				return err
 			}
@@ -310,28 +322,48 @@ func (s *openStackSource) commit(ctx context.Context, host pipeline.SourceHost, 
 			if err != nil {
 				return err
 			}
-			events, state = append(events, e), append(state, pipeline.StateUpdate{Key: key, Value: b})
-			continue
+			events, state = append(events, e), append(state, pipeline.StateUpdate{Key: episodeKey(w.key, c.id), Value: v})
+		case c.to != "":
+			ep := b.open[c.id]
+			v, err := ep.encode()
+			if err != nil {
+				return err
+			}
+			state = append(state, pipeline.StateUpdate{Key: episodeKey(ep.owner, c.id), Delete: true},
+				pipeline.StateUpdate{Key: episodeKey(c.to, c.id), Value: v})
+		default:
+			ep := b.open[c.id]
+			e, err := clearEvent(ep.owner, ep, c.record, c.reason, now)
+			if err != nil {
+				return err
+			}
+			events, state = append(events, e), append(state, pipeline.StateUpdate{Key: episodeKey(ep.owner, c.id), Delete: true})
 		}
-		e, err := clearEvent(w.key, w.raised[c.id], c.record, c.reason, now)
-		if err != nil {
-			return err
-		}
-		events, state = append(events, e), append(state, pipeline.StateUpdate{Key: key, Delete: true})
 	}
 	if _, err := host.Emit(ctx, events, state...); err != nil {
 		return fmt.Errorf("%w: %w", errEmit, err)
 	}
+	b.drop = nil
 	for _, c := range changes {
-		if c.open != nil {
-			w.raised[c.id] = *c.open
+		switch {
+		case c.open != nil:
+			b.open[c.id] = *c.open
 			s.tel.add(ctx, s.tel.raised, 1)
 			s.set.Logger.Info("vm fault raised", slog.String("server", c.id), slog.String("name", c.open.ServerName), slog.String("reason", c.open.Reason))
-			continue
+		case c.to != "":
+			ep := b.open[c.id]
+			s.set.Logger.Info("vm fault episode handed over", slog.String("server", c.id), slog.String("from", ep.owner), slog.String("to", c.to))
+			ep.owner = c.to
+			b.open[c.id] = ep
+		default:
+			delete(b.open, c.id)
+			s.tel.add(ctx, s.tel.cleared, 1, attribute.String("reason", c.reason))
+			s.set.Logger.Info("vm fault cleared", slog.String("server", c.id), slog.String("reason", c.reason))
 		}
-		delete(w.raised, c.id)
-		s.tel.add(ctx, s.tel.cleared, 1, attribute.String("reason", c.reason))
-		s.set.Logger.Info("vm fault cleared", slog.String("server", c.id), slog.String("reason", c.reason))
+	}
+	b.orphans = false
+	for _, ep := range b.open {
+		b.orphans = b.orphans || !b.configured[ep.owner]
 	}
 	return nil
 }
