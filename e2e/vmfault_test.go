@@ -114,29 +114,7 @@ func TestVMFaultToVESAcrossSIGKILL(t *testing.T) {
 	nova.Put(fakenova.Server{ID: id, Name: "web", Status: "ACTIVE", VMState: "active", PowerState: 1})
 	col, srv := newVESCollector(t)
 
-	dir := t.TempDir()
-	admin := freeAddr(t)
-	cfg := writeFile(t, dir, "sluice.yaml", fmt.Sprintf(`
-journal: {dir: %[1]s/journal}
-admin: {listen: %[2]s}
-log: {level: warn}
-sources:
-  - name: nova
-    type: vmfault
-    with:
-      provider: openstack
-      auth: {url: "%[3]s", username: sluice, user_domain: Default, password: "${OS_PASSWORD}", project: ops, project_domain: Default}
-      interval: 100ms
-      watch: [{all: true}]
-sinks:
-  - name: ves
-    type: ves
-    with: {url: "%[4]s"}
-routes:
-  - name: faults
-    from: [nova]
-    to: [ves]
-`, dir, admin, nova.URL, srv.URL))
+	admin, cfg := novaToVES(t, nova, srv.URL, "")
 
 	e := startEngine(t, cfg, "OS_PASSWORD=s3cret")
 	e.waitReady(admin, 30*time.Second)
@@ -166,4 +144,97 @@ routes:
 	assert.Equal(t, rh["startEpochMicrosec"], ch["startEpochMicrosec"], "the clear keeps the raise's start")
 	assert.NotEqual(t, rh["eventId"], ch["eventId"])
 	assert.NotContains(t, e.stderr.String(), "s3cret")
+}
+
+// novaToVES writes a config from the Nova fake's project to a VES sink
+// at ves, polling every 100ms, with more source keys in extra (YAML
+// lines at the source's with level), and returns the admin address and
+// the config path.
+func novaToVES(t *testing.T, nova *fakenova.Fake, ves, extra string) (admin, cfg string) {
+	t.Helper()
+	dir := t.TempDir()
+	admin = freeAddr(t)
+	cfg = writeFile(t, dir, "sluice.yaml", fmt.Sprintf(`
+journal: {dir: %[1]s/journal}
+admin: {listen: %[2]s}
+log: {level: warn}
+sources:
+  - name: nova
+    type: vmfault
+    with:
+      provider: openstack
+      auth: {url: "%[3]s", username: sluice, user_domain: Default, password: "${OS_PASSWORD}", project: ops, project_domain: Default}
+      interval: 100ms
+      watch: [{all: true}]
+%[5]s
+sinks:
+  - name: ves
+    type: ves
+    with: {url: "%[4]s"}
+routes:
+  - name: faults
+    from: [nova]
+    to: [ves]
+`, dir, admin, nova.URL, ves, extra))
+	return admin, cfg
+}
+
+// A Keystone outage of 30 minutes, scaled 1:300 (a 6 s outage, a 100 ms
+// interval for the default 30 s, a 4 s token lifetime for Keystone's 1 h
+// default, retries capped at 500 ms), with every token revoked as it
+// begins: the engine loses nothing and raises nothing false. Nothing
+// reaches the collector during the outage, and once Keystone answers the
+// changes made during it arrive, each once: the faulty server's clear and
+// the raise of the one that failed meanwhile; the healthy one stays
+// silent.
+func TestVMFaultKeystoneOutageThroughTheBinary(t *testing.T) {
+	t.Parallel()
+	const (
+		idA    = "0e44cc9c-e052-415d-afbf-469b0d384170"
+		idB    = "7f3c2b3e-5a1d-4c4e-9a36-2b1f0f6a0001"
+		idC    = "7f3c2b3e-5a1d-4c4e-9a36-2b1f0f6a0002"
+		outage = 6 * time.Second
+	)
+	nova := fakenova.New()
+	t.Cleanup(nova.Close)
+	nova.SetTokenTTL(4 * time.Second)
+	errorServer := func(id, name string) fakenova.Server {
+		return fakenova.Server{ID: id, Name: name, Status: "ERROR", VMState: "error",
+			Fault: &fakenova.Fault{Code: 500, Message: "No valid host was found.", Created: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}}
+	}
+	activeServer := func(id, name string) fakenova.Server {
+		return fakenova.Server{ID: id, Name: name, Status: "ACTIVE", VMState: "active", PowerState: 1}
+	}
+	nova.Put(errorServer(idA, "web"))
+	nova.Put(activeServer(idB, "db"))
+	nova.Put(activeServer(idC, "cache"))
+	col, srv := newVESCollector(t)
+	admin, cfg := novaToVES(t, nova, srv.URL, "      retry: {initial: 50ms, max: 500ms}")
+	e := startEngine(t, cfg, "OS_PASSWORD=s3cret")
+	e.waitReady(admin, 30*time.Second)
+	col.waitFaults(t, 1)
+
+	nova.Down(fakenova.RouteAuth, fakenova.Reply{Status: http.StatusServiceUnavailable,
+		Body: `{"error":{"code":503,"title":"Service Unavailable","message":"keystone is down"}}`})
+	nova.ExpireTokens()
+	auths, lists := nova.Count(fakenova.RouteAuth), nova.Count(fakenova.RouteList)
+	nova.Put(activeServer(idA, "web")) // recovers during the outage
+	nova.Put(errorServer(idB, "db"))   // fails during the outage
+	time.Sleep(outage)
+	require.Len(t, col.faults(), 1, "nothing during the outage")
+	assert.GreaterOrEqual(t, nova.Count(fakenova.RouteAuth)-auths, 5, "the engine kept trying Keystone")
+	assert.LessOrEqual(t, nova.Count(fakenova.RouteList)-lists, 1, "Nova saw no successful poll (one 401 at most)")
+	nova.Up(fakenova.RouteAuth)
+
+	got := col.waitFaults(t, 3)
+	time.Sleep(time.Second) // ten more polls
+	require.NoError(t, e.stop(30*time.Second))
+	got = col.faults()
+	require.Len(t, got, 3, "one clear and one raise after the outage, nothing else")
+	bySource := map[string][]string{}
+	for _, f := range got {
+		h := f["commonEventHeader"].(map[string]any)
+		bySource[h["sourceId"].(string)] = append(bySource[h["sourceId"].(string)], f["faultFields"].(map[string]any)["eventSeverity"].(string))
+	}
+	assert.Equal(t, map[string][]string{idA: {"CRITICAL", "NORMAL"}, idB: {"CRITICAL"}}, bySource)
 }

@@ -33,7 +33,8 @@
 //     are UNKNOWN partial records from 2.69 and left out of listings
 //     before it.
 //   - Inject queues canned answers (429 with Retry-After, 503, ...) ahead
-//     of the real ones.
+//     of the real ones; Down answers every request to a route with one
+//     (an outage of a duration) until Up.
 //
 // It is not OpenStack: no policy, no other filters, no sorting options;
 // servers are listed in the order they were added.

@@ -86,6 +86,7 @@ type Fake struct {
 	ttl       time.Duration
 	maxLimit  int
 	injected  map[string][]Reply
+	down      map[string]Reply
 	counts    map[string]int
 	versions  []string
 }
@@ -115,7 +116,7 @@ func start(useTLS bool) *Fake {
 		ProjectName: "ops", ProjectID: "6f70656e737461636b20342065766572",
 		Projects: map[string]string{},
 		tokens:   map[string]tokenInfo{}, ttl: time.Hour, maxLimit: 1000,
-		injected: map[string][]Reply{}, counts: map[string]int{},
+		injected: map[string][]Reply{}, down: map[string]Reply{}, counts: map[string]int{},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v3/auth/tokens", f.handleAuth)
@@ -187,6 +188,22 @@ func (f *Fake) Inject(route string, replies ...Reply) {
 	f.injected[route] = append(f.injected[route], replies...)
 }
 
+// Down answers every request to route with r until Up(route), after
+// any injected replies: an outage of a duration rather than of a number
+// of requests.
+func (f *Fake) Down(route string, r Reply) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.down[route] = r
+}
+
+// Up ends the outage Down began.
+func (f *Fake) Up(route string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.down, route)
+}
+
 // Count returns how many requests route has had (injected ones
 // included).
 func (f *Fake) Count(route string) int {
@@ -215,6 +232,9 @@ func (f *Fake) take(route string) (Reply, bool) {
 			f.injected[r] = q[1:]
 			return q[0], true
 		}
+	}
+	if rep, ok := f.down[route]; ok {
+		return rep, true
 	}
 	return Reply{}, false
 }
