@@ -6,16 +6,40 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluice-dev/sluice/internal/tlsconfig"
 	"github.com/sluice-dev/sluice/pipeline"
 )
 
 // ConnConfig says how to reach the NATS servers.
 type ConnConfig struct {
-	// URL lists the servers, comma-separated (nats://host:4222,...).
+	// URL lists the servers, comma-separated (nats://host:4222,...;
+	// tls://host:4222 requires TLS). User information in a URL works
+	// but is better given as user and password: logs show URLs with it
+	// redacted, and a config file with it is a secret.
 	URL string `yaml:"url"`
-	// CredsFile is a NATS credentials file (JWT and nkey seed); empty for
-	// none.
+	// TLS configures TLS to the servers: a custom CA (ca_file), a client
+	// certificate for mutual TLS (cert_file, key_file), the verified
+	// server_name. TLS is used when any field is set or a URL is
+	// tls://; the server's certificate is always verified unless
+	// insecure_skip_verify (tests only; logged as a warning).
+	TLS tlsconfig.Config `yaml:"tls"`
+	// User and Password (or PasswordFile) authenticate with a user name
+	// and password.
+	User     string          `yaml:"user"`
+	Password pipeline.Secret `yaml:"password"`
+	// PasswordFile is a file holding the password (one trailing newline
+	// dropped), read when connecting.
+	PasswordFile string `yaml:"password_file"`
+	// Token (or TokenFile) authenticates with a token.
+	Token pipeline.Secret `yaml:"token"`
+	// TokenFile is a file holding the token, read when connecting.
+	TokenFile string `yaml:"token_file"`
+	// CredsFile is a NATS credentials file (user JWT and nkey seed, the
+	// decentralized auth of nsc/operator mode); empty for none.
 	CredsFile string `yaml:"creds_file"`
+	// NKeyFile is a file holding an nkey seed (SU...), for servers that
+	// list the user's public nkey.
+	NKeyFile string `yaml:"nkey_file"`
 	// ConnectTimeout bounds one dial.
 	ConnectTimeout time.Duration `yaml:"connect_timeout"`
 	// ReconnectWait is the pause between reconnect attempts; the client
@@ -102,6 +126,8 @@ func (c *ConnConfig) Validate() error {
 	if c.ReconnectWait <= 0 {
 		errs = append(errs, pipeline.FieldErrorf("reconnect_wait", "must be positive, got %s", c.ReconnectWait))
 	}
+	errs = append(errs, c.TLS.Validate()...)
+	errs = append(errs, c.validateAuth()...)
 	return errors.Join(errs...)
 }
 

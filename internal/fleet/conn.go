@@ -6,14 +6,20 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go"
 )
 
 // Connect dials the servers of c as client name, reconnecting forever
-// (a NATS outage is a backlog in the journal, never a reason to stop).
-// Disconnects and reconnects are logged. ctx bounds the first dial.
+// (a NATS outage is a backlog in the journal, never a reason to stop),
+// with c's TLS and authentication (Provision is called first, so files
+// are read afresh). Disconnects and reconnects are logged, server URLs
+// with any user information redacted; no secret is logged or put in an
+// error. ctx bounds the first dial.
 func Connect(ctx context.Context, c ConnConfig, name string, log *slog.Logger) (*nats.Conn, error) {
+	failures := &failureLog{every: time.Minute}
 	opts := []nats.Option{
 		nats.Name(name),
 		nats.Timeout(c.ConnectTimeout),
@@ -26,13 +32,23 @@ func Connect(ctx context.Context, c ConnConfig, name string, log *slog.Logger) (
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			log.Info("reconnected to NATS", slog.String("server", nc.ConnectedUrlRedacted()))
 		}),
+		nats.ReconnectErrHandler(func(_ *nats.Conn, err error) {
+			if failures.note(err, time.Now()) {
+				log.Warn("cannot connect to NATS; retrying", slog.Any("error", err))
+			}
+		}),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
 			log.Warn("NATS error", slog.Any("error", err))
 		}),
 	}
-	if c.CredsFile != "" {
-		opts = append(opts, nats.UserCredentials(c.CredsFile))
+	if err := c.Provision(ctx); err != nil {
+		return nil, fmt.Errorf("connect to NATS %s: %w", RedactURL(c.URL), err)
 	}
+	auth, err := c.authOptions(log)
+	if err != nil {
+		return nil, fmt.Errorf("connect to NATS %s: %w", RedactURL(c.URL), err)
+	}
+	opts = append(opts, auth...)
 	nc, err := nats.Connect(strings.ReplaceAll(c.URL, " ", ""), opts...)
 	if err != nil {
 		return nil, fmt.Errorf("connect to NATS %s: %w", RedactURL(c.URL), err)
@@ -57,4 +73,26 @@ func RedactURL(urls string) string {
 		parts[i] = u.String()
 	}
 	return strings.Join(parts, ",")
+}
+
+// failureLog decides which failed connection attempts are logged: the
+// first, one with a different error, and then one per every, so that
+// a long outage (attempts every reconnect_wait) does not flood the log
+// while a wrong password or certificate is still reported at once.
+type failureLog struct {
+	every time.Duration
+	mu    sync.Mutex
+	last  string
+	at    time.Time
+}
+
+func (f *failureLog) note(err error, now time.Time) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	msg := err.Error()
+	if msg == f.last && now.Sub(f.at) < f.every {
+		return false
+	}
+	f.last, f.at = msg, now
+	return true
 }

@@ -92,6 +92,30 @@
 // Otherwise a server's power loss can lose up to sync_interval of records
 // the agents already released from their outbox.
 //
+// # Connection, TLS and authentication
+//
+// Agents (journal.nats.conn) and routers (the nats source's conn) connect
+// alike (ConnConfig, Connect): the client reconnects forever, and a
+// failed attempt is logged at once and then at most once a minute while
+// the error stays the same (a wrong password or certificate shows up in
+// the log, a long outage does not flood it).
+//
+//	conn:
+//	  url: tls://hub-1:4222,tls://hub-2:4222
+//	  tls: {ca_file: /etc/sluice/nats-ca.pem, cert_file: ..., key_file: ..., server_name: ...}
+//	  user: router            # with password or password_file
+//	  password_file: /etc/sluice/nats.pass
+//	  # or token / token_file, creds_file (JWT + nkey seed), nkey_file (seed)
+//
+// TLS (internal/tlsconfig) is used when any tls field is set or a URL is
+// tls://; the server certificate is verified against the system roots or
+// tls.ca_file, and only tls.insecure_skip_verify (tests; a warning is
+// logged) turns that off. At most one way of authenticating may be set.
+// Secret files are read when connecting (and by Provision, so `sluice
+// validate` reports a missing one); passwords and tokens are
+// pipeline.Secret, never printed, and server URLs in logs and errors
+// have their user information redacted.
+//
 // # Servers
 //
 // Requires nats-server 2.9 (the jetstream client API); tested against

@@ -41,6 +41,12 @@ type Config struct {
 	NakDelay time.Duration `yaml:"nak_delay"`
 	// Retry is the backoff while the server or the journal fails.
 	Retry pipeline.RetryConfig `yaml:"retry"`
+	// Dedupe is the key/value bucket, shared by the routers, in which each
+	// (agent, sequence) appended is remembered for dedupe.ttl, so that an
+	// agent's record stored twice in the stream (published again after
+	// the stream's duplicate window) is appended once (doc.go,
+	// De-duplication). dedupe.bucket: "" turns it off.
+	Dedupe fleet.DedupeConfig `yaml:"dedupe"`
 }
 
 var _ pipeline.Config = (*Config)(nil)
@@ -59,6 +65,7 @@ func defaultConfig() *Config {
 		MaxAckPending: 4096,
 		NakDelay:      time.Second,
 		Retry:         retry,
+		Dedupe:        fleet.DefaultDedupeConfig(),
 	}
 }
 
@@ -77,6 +84,7 @@ func (c *Config) Validate() error {
 		pipeline.PrefixFieldErrors("conn", c.Conn.Validate()),
 		pipeline.PrefixFieldErrors("stream", c.Stream.Validate()),
 		pipeline.PrefixFieldErrors("retry", c.Retry.Validate()),
+		pipeline.PrefixFieldErrors("dedupe", c.Dedupe.Validate()),
 	}
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, pipeline.FieldErrorf(field, format, args...))

@@ -19,6 +19,7 @@
 //	      max_ack_pending: 4096
 //	      nak_delay: 1s
 //	      retry: {initial: 500ms, max: 30s}
+//	      dedupe: {bucket: SLUICE_FLEET_SEEN, ttl: 168h}
 //
 // # Delivery
 //
@@ -38,6 +39,28 @@
 // redelivered record on any router, and idempotent sinks apply it once.
 // A message that is not a fleet record is terminated (+TERM; it stays in
 // the stream for inspection) and counted.
+//
+// # De-duplication
+//
+// The stream stores a record once only within its duplicate window
+// (stream.duplicate_window, default 2 min): an agent that publishes a
+// record again later (killed after the stream's ack and before its
+// cursor flush, and restarted after the window) puts a second copy, with
+// a new stream sequence, in the stream. Before appending, a router claims
+// each record's (agent, sequence) in the key/value bucket dedupe.bucket,
+// shared by every router: a create of the key <agent>.<sequence> holding
+// the stream sequence of the copy, published asynchronously for the whole
+// batch. A key that exists with another copy's stream sequence marks a
+// duplicate: it is acked, not appended, and counted
+// (sluice.fleet.route.duplicates). A key holding this copy's own stream
+// sequence is a redelivery (the first delivery may never have been
+// appended) and is appended as usual. Keys live for dedupe.ttl (the
+// bucket's max age; default 168h, the stream's default max_age): a second
+// copy arriving later than that is appended again. If the bucket cannot be
+// reached the batch is nacked and comes back. The bucket is created with
+// the stream's replicas (dedupe.replicas overrides) when it does not
+// exist. dedupe.bucket: "" turns this off (each copy is appended; the
+// sinks' idempotency keys are still the same for both).
 //
 // # Order
 //
@@ -68,6 +91,7 @@
 //	sluice.fleet.route.order      records by verdict: in_order, gap, late
 //	sluice.fleet.route.missing    agent sequences skipped over by gaps
 //	sluice.fleet.route.malformed  messages terminated as not fleet records
+//	sluice.fleet.route.duplicates records acked without appending: another copy of the (agent, sequence) was taken
 //	sluice.fleet.route.lag        seconds from the agent's journal append to this router's
 //	sluice.fleet.route.pending    records in the stream no router has been given yet (gauge)
 package natssource

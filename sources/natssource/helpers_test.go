@@ -53,6 +53,11 @@ type router struct {
 
 func startRouter(t *testing.T, url string, edit func(*natssource.Config)) *router {
 	t.Helper()
+	return startRouterWith(t, url, pipeline.NopSettings("fleet"), edit)
+}
+
+func startRouterWith(t *testing.T, url string, set pipeline.Settings, edit func(*natssource.Config)) *router {
+	t.Helper()
 	f := natssource.NewFactory()
 	cfg, ok := f.DefaultConfig().(*natssource.Config)
 	require.True(t, ok)
@@ -63,7 +68,7 @@ func startRouter(t *testing.T, url string, edit func(*natssource.Config)) *route
 	if edit != nil {
 		edit(cfg)
 	}
-	src, err := f.NewSource(t.Context(), pipeline.NopSettings("fleet"), cfg)
+	src, err := f.NewSource(t.Context(), set, cfg)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &router{host: pipelinetest.NewRecordingHost("fleet")}

@@ -20,7 +20,10 @@ type source struct {
 	tel *telemetry
 }
 
-var _ pipeline.Source = (*source)(nil)
+var (
+	_ pipeline.Source      = (*source)(nil)
+	_ pipeline.Provisioner = (*source)(nil)
+)
 
 func newSource(set pipeline.Settings, cfg *Config) (*source, error) {
 	tel, err := newTelemetry(set.MeterProvider, set.ID)
@@ -61,7 +64,7 @@ func (s *source) Run(ctx context.Context, host pipeline.SourceHost) error {
 	defer cancel()
 	b := s.cfg.Retry.NewBackOff(s.set.Clock)
 	for ctx.Err() == nil {
-		ch, err := s.subscribe(ctx, subCtx, js, sub)
+		ch, seen, err := s.subscribe(ctx, subCtx, js, sub)
 		if err != nil {
 			s.log.Warn("fleet consumer not available yet", slog.Any("error", err))
 			if !fleet.Wait(ctx, s.set.Clock, b, s.cfg.Retry.Max) {
@@ -70,26 +73,35 @@ func (s *source) Run(ctx context.Context, host pipeline.SourceHost) error {
 			continue
 		}
 		b.Reset()
-		s.consume(ctx, host, ord, ch)
+		s.consume(ctx, host, ord, seen, ch)
 	}
 	return nil
 }
 
-// subscribe makes sure the stream exists and subscribes to the consumer.
-func (s *source) subscribe(ctx, subCtx context.Context, js jetstream.JetStream, sub *fleet.Subscriber) (<-chan *message.Message, error) {
+// subscribe makes sure the stream and the dedupe bucket exist and
+// subscribes to the consumer. seen is nil when dedupe is off.
+func (s *source) subscribe(ctx, subCtx context.Context, js jetstream.JetStream, sub *fleet.Subscriber) (<-chan *message.Message, *fleet.Seen, error) {
 	if _, err := fleet.EnsureStream(ctx, js, s.cfg.Stream, s.log); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return sub.Subscribe(subCtx, s.cfg.Consumer)
+	var seen *fleet.Seen
+	if s.cfg.Dedupe.Bucket != "" {
+		var err error
+		if seen, err = fleet.OpenSeen(ctx, js, s.cfg.Dedupe, s.cfg.Stream.Replicas); err != nil {
+			return nil, nil, err
+		}
+	}
+	ch, err := sub.Subscribe(subCtx, s.cfg.Consumer)
+	return ch, seen, err
 }
 
 // consume handles batches from ch until ctx ends or ch closes.
-func (s *source) consume(ctx context.Context, host pipeline.SourceHost, ord *order, ch <-chan *message.Message) {
+func (s *source) consume(ctx context.Context, host pipeline.SourceHost, ord *order, seen *fleet.Seen, ch <-chan *message.Message) {
 	b := s.cfg.Retry.NewBackOff(s.set.Clock)
 	for {
 		batch, open := s.collect(ctx, ch)
 		if len(batch) > 0 {
-			if err := s.handle(ctx, host, ord, batch); err != nil {
+			if err := s.handle(ctx, host, ord, seen, batch); err != nil {
 				s.log.Error("appending fleet records failed; they will be delivered again", slog.Int("records", len(batch)), slog.Any("error", err))
 				if !fleet.Wait(ctx, s.set.Clock, b, s.cfg.Retry.Max) {
 					return
@@ -136,23 +148,28 @@ func (s *source) collect(ctx context.Context, ch <-chan *message.Message) (batch
 
 // handle appends batch's records (checked for order per agent) with the
 // order state in one journal transaction, then acks them; on failure
-// every one is nacked (delivered again after NakDelay).
-func (s *source) handle(ctx context.Context, host pipeline.SourceHost, ord *order, batch []*message.Message) error {
+// every one is nacked (delivered again after NakDelay). With seen, copies
+// of an (agent, sequence) another copy already took are acked without
+// being appended.
+func (s *source) handle(ctx context.Context, host pipeline.SourceHost, ord *order, seen *fleet.Seen, batch []*message.Message) error {
 	s.tel.received.Add(ctx, int64(len(batch)))
-	events := make([]pipeline.Event, 0, len(batch))
-	take := make([]*message.Message, 0, len(batch))
+	take, ins := s.parse(ctx, batch)
+	if len(take) == 0 {
+		return nil
+	}
+	if seen != nil {
+		var err error
+		if take, ins, err = s.dedupe(ctx, seen, take, ins); err != nil {
+			for _, m := range take {
+				m.Nack()
+			}
+			return err
+		}
+	}
+	events := make([]pipeline.Event, 0, len(ins))
 	pending := make(map[string]uint64)
 	now := s.set.Clock.Now()
-	for _, m := range batch {
-		s.notePending(m)
-		in, err := fleet.ParseMessage(m)
-		if err != nil {
-			s.tel.bad.Add(ctx, 1)
-			s.log.Error("not a fleet record; terminated, it stays in the stream",
-				slog.String("stream_seq", m.Metadata.Get(fleet.MetaStreamSeq)), slog.Any("error", err))
-			fleet.Term(m)
-			continue
-		}
+	for _, in := range ins {
 		v, missing := ord.check(pending, in.Agent, in.Seq)
 		s.tel.judged(ctx, v)
 		if v == gap {
@@ -162,7 +179,6 @@ func (s *source) handle(ctx context.Context, host pipeline.SourceHost, ord *orde
 		pending[in.Agent] = max(pending[in.Agent], in.Seq, ord.high[in.Agent])
 		s.tel.lag.Record(ctx, max(now.Sub(in.AppendTime), 0).Seconds())
 		events = append(events, in.Event)
-		take = append(take, m)
 	}
 	if len(take) == 0 {
 		return nil
@@ -181,8 +197,64 @@ func (s *source) handle(ctx context.Context, host pipeline.SourceHost, ord *orde
 	return nil
 }
 
+// parse decodes batch, terminating what is not a fleet record.
+func (s *source) parse(ctx context.Context, batch []*message.Message) ([]*message.Message, []fleet.Inbound) {
+	take := make([]*message.Message, 0, len(batch))
+	ins := make([]fleet.Inbound, 0, len(batch))
+	for _, m := range batch {
+		s.notePending(m)
+		in, err := fleet.ParseMessage(m)
+		if err != nil {
+			s.tel.bad.Add(ctx, 1)
+			s.log.Error("not a fleet record; terminated, it stays in the stream",
+				slog.String("stream_seq", m.Metadata.Get(fleet.MetaStreamSeq)), slog.Any("error", err))
+			fleet.Term(m)
+			continue
+		}
+		take = append(take, m)
+		ins = append(ins, in)
+	}
+	return take, ins
+}
+
+// dedupe claims the records in seen and acks the duplicates, returning
+// the rest.
+func (s *source) dedupe(ctx context.Context, seen *fleet.Seen, take []*message.Message, ins []fleet.Inbound) ([]*message.Message, []fleet.Inbound, error) {
+	claims := make([]fleet.Claim, len(ins))
+	for i, in := range ins {
+		streamSeq, _ := strconv.ParseUint(take[i].Metadata.Get(fleet.MetaStreamSeq), 10, 64)
+		claims[i] = fleet.Claim{Agent: in.Agent, Seq: in.Seq, StreamSeq: streamSeq}
+	}
+	dup, err := seen.Claim(ctx, claims)
+	if err != nil {
+		return take, ins, err
+	}
+	keptM, keptIn := take[:0], ins[:0]
+	for i, m := range take {
+		if dup[i] {
+			s.tel.duplicates.Add(ctx, 1)
+			s.log.Debug("a record already taken from another copy in the stream; acknowledged, not appended",
+				slog.String("agent", ins[i].Agent), slog.Uint64("seq", ins[i].Seq), slog.Uint64("stream_seq", claims[i].StreamSeq))
+			m.Ack()
+			continue
+		}
+		keptM, keptIn = append(keptM, m), append(keptIn, ins[i])
+	}
+	return keptM, keptIn, nil
+}
+
 func (s *source) notePending(m *message.Message) {
 	if n, err := strconv.ParseInt(m.Metadata.Get(fleet.MetaNumPending), 10, 64); err == nil {
 		s.tel.pending.Store(n)
 	}
+}
+
+// Provision implements pipeline.Provisioner: it reads the connection's
+// TLS material and secret files, so that `sluice validate` reports a
+// missing one. Run reads them again when it connects.
+func (s *source) Provision(ctx context.Context) error {
+	if err := s.cfg.Conn.Provision(ctx); err != nil {
+		return fmt.Errorf("conn.%w", err)
+	}
+	return nil
 }

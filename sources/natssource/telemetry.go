@@ -19,13 +19,14 @@ const (
 	metricBad      = "sluice.fleet.route.malformed"
 	metricLag      = "sluice.fleet.route.lag"
 	metricPending  = "sluice.fleet.route.pending"
+	metricDup      = "sluice.fleet.route.duplicates"
 )
 
 type telemetry struct {
-	received, appended, order, missing, bad metric.Int64Counter
-	lag                                     metric.Float64Histogram
-	reg                                     metric.Registration
-	pending                                 atomic.Int64 // the consumer's NumPending at the last record
+	received, appended, order, missing, bad, duplicates metric.Int64Counter
+	lag                                                 metric.Float64Histogram
+	reg                                                 metric.Registration
+	pending                                             atomic.Int64 // the consumer's NumPending at the last record
 }
 
 func newTelemetry(mp metric.MeterProvider, source string) (*telemetry, error) {
@@ -50,6 +51,10 @@ func newTelemetry(mp metric.MeterProvider, source string) (*telemetry, error) {
 	}
 	if t.bad, err = m.Int64Counter(metricBad, metric.WithUnit("{message}"),
 		metric.WithDescription("Messages that are not fleet records, terminated (kept in the stream).")); err != nil {
+		return nil, err
+	}
+	if t.duplicates, err = m.Int64Counter(metricDup, metric.WithUnit("{event}"),
+		metric.WithDescription("Records acknowledged without being appended: another copy of the same agent sequence was already taken (dedupe bucket).")); err != nil {
 		return nil, err
 	}
 	if t.lag, err = m.Float64Histogram(metricLag, metric.WithUnit("s"),

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Server is an in-process nats-server with JetStream, its store in a
@@ -19,8 +21,9 @@ type Server struct {
 }
 
 // Start starts a server on a free loopback port; it is shut down when
-// the test ends.
-func Start(t testing.TB) *Server {
+// the test ends. Each option changes the server's options before it
+// starts (TLS, users, ...).
+func Start(t testing.TB, options ...func(*server.Options)) *Server {
 	t.Helper()
 	s := &Server{t: t, opts: server.Options{
 		Host:      "127.0.0.1",
@@ -30,6 +33,9 @@ func Start(t testing.TB) *Server {
 		NoLog:     true,
 		NoSigs:    true,
 	}}
+	for _, o := range options {
+		o(&s.opts)
+	}
 	s.boot()
 	t.Cleanup(s.Stop)
 	return s
@@ -68,4 +74,20 @@ func (s *Server) Restart() {
 	s.t.Helper()
 	s.Stop()
 	s.boot()
+}
+
+// JetStream connects a plain client to the server, closed when the test
+// ends, for a test's own checks and publishes.
+func (s *Server) JetStream(t testing.TB) jetstream.JetStream {
+	t.Helper()
+	nc, err := nats.Connect(s.URL())
+	if err != nil {
+		t.Fatalf("connect to nats-server: %v", err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatalf("jetstream: %v", err)
+	}
+	return js
 }
