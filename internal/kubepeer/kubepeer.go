@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 )
@@ -57,8 +58,10 @@ func hasAssets(dir string) bool {
 // Env is a running control plane.
 type Env struct {
 	*envtest.Environment
-	// Admin is a configuration of a system:masters user.
-	Admin *rest.Config
+	// Admin is a configuration of a system:masters user, and Client a
+	// clientset of it.
+	Admin  *rest.Config
+	Client *kubernetes.Clientset
 	// Dir holds the certificates, kept across Restart.
 	Dir string
 }
@@ -81,7 +84,12 @@ func Start(dir string) (*Env, error) {
 	if err != nil {
 		return nil, fmt.Errorf("envtest: %w", err)
 	}
-	return &Env{Environment: env, Admin: cfg, Dir: dir}, nil
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		_ = env.Stop()
+		return nil, err
+	}
+	return &Env{Environment: env, Admin: cfg, Client: client, Dir: dir}, nil
 }
 
 // Kubeconfig writes a kubeconfig for a user of groups into the

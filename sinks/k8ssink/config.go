@@ -41,7 +41,8 @@ type Config struct {
 	// qualified name. Default "sluice.dev/sluice".
 	ReportingController string `yaml:"reporting_controller"`
 	// ReportingInstance is every Event's reportingInstance, at most 128
-	// characters. Default "sluice-" and the host name, cut to 128.
+	// characters. Empty (the default): "sluice-" and the host name of
+	// the machine the sink runs on, cut to 128, found when it starts.
 	ReportingInstance string `yaml:"reporting_instance"`
 	// SeriesIdle ends a series: an isomorphic event later than this
 	// after the series' last one starts a new Event, as client-go's
@@ -148,8 +149,7 @@ const (
 
 func defaultConfig() *Config {
 	return &Config{
-		QPS: defaultQPS, Burst: defaultBurst, Timeout: defaultTimeout,
-		ReportingController: defaultController, ReportingInstance: defaultInstance(),
+		QPS: defaultQPS, Burst: defaultBurst, Timeout: defaultTimeout, ReportingController: defaultController,
 		SeriesIdle: defaultSeriesIdle, MaxSeries: defaultMaxSeries, Heartbeat: defaultHeartbeat,
 	}
 }
@@ -189,8 +189,8 @@ func (c *Config) Validate() error {
 	if msgs := validation.IsQualifiedName(c.ReportingController); len(msgs) > 0 {
 		add("reporting_controller", "%q is not a qualified name (such as example.com/pipeline): %s", c.ReportingController, strings.Join(msgs, "; "))
 	}
-	if c.ReportingInstance == "" || len(c.ReportingInstance) > maxInstance {
-		add("reporting_instance", "must be 1 to %d characters", maxInstance)
+	if len(c.ReportingInstance) > maxInstance {
+		add("reporting_instance", "must be at most %d characters", maxInstance)
 	}
 	if c.SeriesIdle <= 0 {
 		add("series_idle", "must be positive")

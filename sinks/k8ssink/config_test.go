@@ -24,7 +24,7 @@ func TestConfigValidate(t *testing.T) {
 		}, []string{"in_cluster: excludes kubeconfig and context"}},
 		{"bad controller and instance", func(c *k8ssink.Config) {
 			c.Rules, c.ReportingController, c.ReportingInstance = []k8ssink.Rule{ok}, "not a/qualified/name", string(make([]byte, 129))
-		}, []string{"reporting_controller: ", "reporting_instance: must be 1 to 128 characters"}},
+		}, []string{"reporting_controller: ", "reporting_instance: must be at most 128 characters"}},
 		{"limits", func(c *k8ssink.Config) {
 			c.Rules, c.QPS, c.Burst, c.Heartbeat, c.MaxSeries, c.Namespace = []k8ssink.Rule{ok}, 0, 0, 0, 0, "Bad_NS"
 		}, []string{"qps: must be positive", "burst: must be at least 1", "heartbeat: must be at least 1s", "max_series: must be at least 1", `namespace: "Bad_NS" is not a namespace name`}},

@@ -127,7 +127,7 @@ func severityEventType(sev pipeline.Severity) string {
 func (s *sink) isoKey(e *eventSpec) string {
 	h := sha256.New()
 	for _, p := range []string{
-		e.typ, e.action, e.reason, s.cfg.ReportingController, s.cfg.ReportingInstance,
+		e.typ, e.action, e.reason, s.cfg.ReportingController, s.instance,
 		e.regarding.Kind, e.regarding.APIVersion, e.regarding.Namespace, e.regarding.Name, e.namespace,
 	} {
 		h.Write([]byte(p))
@@ -270,7 +270,7 @@ func (s *sink) createEvent(ctx context.Context, sp *seriesPlan) error {
 		ObjectMeta:          metav1.ObjectMeta{Name: n.Name, Namespace: n.Namespace},
 		EventTime:           metav1.NewMicroTime(time.UnixMicro(n.First).UTC()),
 		ReportingController: s.cfg.ReportingController,
-		ReportingInstance:   s.cfg.ReportingInstance,
+		ReportingInstance:   s.instance,
 		Action:              sp.spec.action,
 		Reason:              sp.spec.reason,
 		Regarding:           sp.spec.regarding,

@@ -2,6 +2,7 @@ package k8ssink_test
 
 import (
 	"fmt"
+	"os"
 	"testing"
 	"time"
 
@@ -98,4 +99,20 @@ func TestEventLimitsAndUnmapped(t *testing.T) {
 	ev := eventsAbout(t, "limits-node")
 	require.Len(t, ev, 1)
 	assert.Len(t, ev[0], len("Warning ")+128+1+1024+2)
+}
+
+// Without reporting_instance, Events report "sluice-" and the host name.
+func TestDefaultReportingInstance(t *testing.T) {
+	newNode(t, "instance-node")
+	s := newSink(t, pipeline.NewMemoryState(nil), func(c *k8ssink.Config) {
+		c.ReportingInstance = ""
+		eventRule(c)
+	})
+	require.NoError(t, s.Deliver(t.Context(), []pipeline.Delivery{delivery(1, "sluice.probe.state", "instance-node", pipeline.SeverityWarning, time.Now())}))
+	host, err := os.Hostname()
+	require.NoError(t, err)
+	list, err := admin.EventsV1().Events("default").List(t.Context(), metav1.ListOptions{FieldSelector: "regarding.name=instance-node"})
+	require.NoError(t, err)
+	require.Len(t, list.Items, 1)
+	assert.Equal(t, "sluice-"+host, list.Items[0].ReportingInstance)
 }

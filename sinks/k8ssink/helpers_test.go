@@ -1,71 +1,19 @@
 package k8ssink_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/yaml"
 
 	"github.com/sluice-dev/sluice/pipeline"
 	"github.com/sluice-dev/sluice/sinks/k8ssink"
 )
-
-// applyYAML creates the RBAC objects of a multi-document file.
-func applyYAML(path string) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	ctx := context.Background()
-	for _, doc := range bytes.Split(b, []byte("\n---\n")) {
-		var meta metav1.TypeMeta
-		if err := yaml.Unmarshal(doc, &meta); err != nil {
-			return err
-		}
-		switch meta.Kind {
-		case "ClusterRole":
-			var o rbacv1.ClusterRole
-			err = yaml.UnmarshalStrict(doc, &o)
-			if err == nil {
-				_, err = admin.RbacV1().ClusterRoles().Create(ctx, &o, metav1.CreateOptions{})
-			}
-		case "ClusterRoleBinding":
-			var o rbacv1.ClusterRoleBinding
-			err = yaml.UnmarshalStrict(doc, &o)
-			if err == nil {
-				_, err = admin.RbacV1().ClusterRoleBindings().Create(ctx, &o, metav1.CreateOptions{})
-			}
-		case "Role":
-			var o rbacv1.Role
-			err = yaml.UnmarshalStrict(doc, &o)
-			if err == nil {
-				_, err = admin.RbacV1().Roles(o.Namespace).Create(ctx, &o, metav1.CreateOptions{})
-			}
-		case "RoleBinding":
-			var o rbacv1.RoleBinding
-			err = yaml.UnmarshalStrict(doc, &o)
-			if err == nil {
-				_, err = admin.RbacV1().RoleBindings(o.Namespace).Create(ctx, &o, metav1.CreateOptions{})
-			}
-		default:
-			return fmt.Errorf("%s: unexpected kind %q", path, meta.Kind)
-		}
-		if err != nil && !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("%s: %s: %w", path, meta.Kind, err)
-		}
-	}
-	return nil
-}
 
 // newSink builds and starts a sink as user "sluice" (unless kubeconfig
 // is set in edit) over state.

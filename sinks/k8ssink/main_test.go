@@ -1,6 +1,7 @@
 package k8ssink_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"testing"
@@ -39,14 +40,11 @@ func run(m *testing.M) (int, error) {
 		return 0, err // a missing peer fails the package; .ci/peers builds it
 	}
 	defer func() { _ = kube.Stop() }()
-	admin, err = kubernetes.NewForConfig(kube.Admin)
-	if err != nil {
-		return 0, err
-	}
+	admin = kube.Client
 	if sluiceKubeconfig, err = kube.Kubeconfig("sluice"); err != nil {
 		return 0, err
 	}
-	if err := applyYAML("testdata/rbac.yaml"); err != nil {
+	if err := kube.ApplyRBAC(context.Background(), "testdata/rbac.yaml"); err != nil {
 		return 0, err
 	}
 	return m.Run(), nil

@@ -23,6 +23,8 @@ type sink struct {
 	clock  pipeline.Clock
 	state  pipeline.SinkState
 	tel    *telemetry
+	// instance is the Events' reportingInstance.
+	instance string
 
 	provisionOnce sync.Once
 	provisionErr  error
@@ -54,6 +56,10 @@ func newSink(_ context.Context, set pipeline.Settings, cfg *Config) (*sink, erro
 	s := &sink{
 		cfg: cfg, logger: set.Logger, clock: set.Clock, state: set.State, tel: tel,
 		stop: make(chan struct{}), done: make(chan struct{}),
+		instance: cfg.ReportingInstance,
+	}
+	if s.instance == "" {
+		s.instance = defaultInstance()
 	}
 	for i := range cfg.Rules {
 		r, err := compileRule(&cfg.Rules[i])
