@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -23,13 +24,24 @@ type lbHAProxy struct {
 	ingest, admin string
 }
 
-// startLBHAProxy starts it; source and sink are extra YAML lines for the
-// source's "with" and the sink's entry (indented by the caller).
-func startLBHAProxy(t *testing.T, source, sink string) lbHAProxy {
+// lbOptions are extra YAML for startLBHAProxy, indented by the caller:
+// source lines go into the lbworker's "with", sink lines into the haproxy
+// sink's entry; gearman replaces the source's "gearman" setting (none by
+// default); sinks and routes are further entries of those lists.
+type lbOptions struct {
+	source, sink, gearman, sinks, routes string
+}
+
+// startLBHAProxy starts the binary with an lbworker source and a haproxy
+// sink, and a real HAProxy in master-worker mode on the sink's file.
+func startLBHAProxy(t *testing.T, o lbOptions) lbHAProxy {
 	t.Helper()
 	bin, err := exec.LookPath("haproxy")
 	if err != nil {
 		t.Fatalf("haproxy is required by this test and was not found (%v): apt-get install -y --no-install-recommends haproxy", err)
+	}
+	if o.gearman == "" {
+		o.gearman = "{servers: []}"
 	}
 	dir := t.TempDir()
 	ingest, admin := freeAddr(t), freeAddr(t)
@@ -44,7 +56,7 @@ sources:
   - name: lb
     type: lbworker
     with:
-      gearman: {servers: []}
+      gearman: %[9]s
       http: {enabled: true, listen: "%[2]s", token: e2e-token}
 %[7]s
 sinks:
@@ -60,27 +72,57 @@ sinks:
       group: ""
       log: ""
 %[8]s
+%[10]s
 routes:
   - name: lb
     from: [lb]
     to: [haproxy]
-`, dir, ingest, admin, cfgPath, bin, master, source, sink))
+%[11]s
+`, dir, ingest, admin, cfgPath, bin, master, o.source, o.sink, o.gearman, o.sinks, o.routes))
 	e := startEngine(t, cfg)
 	e.waitReady(admin, 30*time.Second)
 	waitListening(t, ingest)
 
 	// The sink wrote the base file at start; HAProxy runs on it.
+	hapLog, err := os.Create(filepath.Join(dir, "haproxy.log"))
+	require.NoError(t, err)
 	hap := exec.Command(bin, "-W", "-db", "-S", master, "-f", cfgPath)
+	hap.Stdout, hap.Stderr = hapLog, hapLog
 	require.NoError(t, hap.Start())
-	t.Cleanup(func() { _ = hap.Process.Kill(); _ = hap.Wait() })
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if c, err := net.Dial("unix", master); err == nil {
-			_ = c.Close()
-			break
+	t.Cleanup(func() {
+		_ = hap.Process.Kill()
+		_ = hap.Wait()
+		_ = hapLog.Close()
+		if t.Failed() {
+			b, _ := os.ReadFile(hapLog.Name())
+			t.Logf("haproxy's log:\n%s", b)
 		}
-		require.True(t, time.Now().Before(deadline), "haproxy master socket")
-	}
+	})
+	waitHAProxyMaster(t, master)
 	return lbHAProxy{e: e, ingest: ingest, admin: admin}
+}
+
+// waitHAProxyMaster waits until HAProxy's master answers "show proc" with
+// a worker. A connect alone is not enough: the master accepts on its
+// socket, then re-executes itself after forking the first worker and
+// refuses connections until the new image listens again.
+func waitHAProxyMaster(t *testing.T, socket string) {
+	t.Helper()
+	var out []byte
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
+		c, err := net.DialTimeout("unix", socket, 5*time.Second)
+		if err == nil {
+			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+			_, _ = io.WriteString(c, "show proc\n")
+			_ = c.(*net.UnixConn).CloseWrite()
+			out, _ = io.ReadAll(c)
+			_ = c.Close()
+			if strings.Contains(string(out), "# workers\n") && strings.Contains(string(out), " worker ") {
+				return
+			}
+		}
+		require.True(t, time.Now().Before(deadline), "haproxy master with a worker: %q %v", out, err)
+	}
 }
 
 // TestLBWorkerToHAProxy runs the real binary with an lbworker source and
@@ -89,7 +131,7 @@ routes:
 // traffic over the nodes it names; SUSPEND stops the traffic and ENABLE
 // brings it back.
 func TestLBWorkerToHAProxy(t *testing.T) {
-	lb := startLBHAProxy(t, "", "")
+	lb := startLBHAProxy(t, lbOptions{})
 	ingest, e := lb.ingest, lb.e
 	names := []string{"n1", "n2"}
 	ports := make([]int, len(names))

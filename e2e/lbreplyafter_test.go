@@ -22,7 +22,7 @@ import (
 // fails is DOWN), and an UPDATE HAProxy cannot bind is FAIL with HAProxy's
 // own reason while the previous configuration keeps serving.
 func TestLBWorkerReplyAfterHAProxy(t *testing.T) {
-	lb := startLBHAProxy(t, "      reply_after: [haproxy]\n      reply_timeout: 15s", "    retry: {initial: 50ms, max: 200ms, multiplier: 2}")
+	lb := startLBHAProxy(t, lbOptions{source: "      reply_after: [haproxy]\n      reply_timeout: 15s", sink: "    retry: {initial: 50ms, max: 200ms, multiplier: 2}"})
 	ingest, admin, e := lb.ingest, lb.admin, lb.e
 	_, upPort := lbServeName(t, "up")
 	down, downPort := lbServeName(t, "down")

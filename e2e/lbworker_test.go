@@ -83,8 +83,12 @@ func TestLBWorkerSIGKILLBetweenAppendAndReply(t *testing.T) {
 	var mu sync.Mutex
 	passed := map[string]bool{}
 	var unanswered []string
-	const trials = 4
-	for trial := range trials {
+	// A kill lands between an append and its reply only by chance (the
+	// window is short): keep killing, at least minTrials times, until one
+	// did.
+	const minTrials, maxTrials = 4, 40
+	cut, trials := 0, 0
+	for trial := 0; trial < maxTrials && (trial < minTrials || cut == 0); trial++ {
 		e := startEngine(t, cfg)
 		e.waitReady(admin, 30*time.Second)
 		waitListening(t, ingest)
@@ -110,20 +114,19 @@ func TestLBWorkerSIGKILLBetweenAppendAndReply(t *testing.T) {
 		e.kill()
 		stop()
 		wg.Wait()
+		trials++
+		// Requests journaled whose client got no reply: the case at issue.
+		before := journaledIDs(t, filepath.Join(dir, "journal"))
+		cut = 0
+		for _, key := range unanswered {
+			if before["http/"+key] > 0 {
+				cut++
+			}
+		}
 	}
 	require.NotEmpty(t, passed)
 	require.NotEmpty(t, unanswered, "SIGKILL cut no request")
-
-	// Requests journaled whose client got no reply: the case at issue.
-	before := journaledIDs(t, filepath.Join(dir, "journal"))
-	cut := 0
-	for _, key := range unanswered {
-		if before["http/"+key] > 0 {
-			cut++
-		}
-	}
-
-	require.Positive(t, cut, "no request was journaled and left unanswered by a SIGKILL")
+	require.Positive(t, cut, "no request was journaled and left unanswered by %d SIGKILLs", trials)
 
 	e := startEngine(t, cfg)
 	e.waitReady(admin, 30*time.Second)

@@ -77,17 +77,22 @@ func (a *applier) writeTemp(text string) (string, error) {
 	return f.Name(), nil
 }
 
-// check runs `haproxy -c -f file`; a rejection is permanent and carries
-// HAProxy's output.
+// check runs `haproxy -c -f file`; a rejection (HAProxy exited with a
+// status) is permanent and carries HAProxy's output. A check that did not
+// finish within the timeout, was killed by a signal or could not be run
+// says nothing about the file: transient.
 func (a *applier) check(ctx context.Context, file string) error {
-	ctx, cancel := context.WithTimeout(ctx, a.timeout)
+	cctx, cancel := context.WithTimeout(ctx, a.timeout)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, a.binary, "-c", "-f", file).CombinedOutput()
+	out, err := exec.CommandContext(cctx, a.binary, "-c", "-f", file).CombinedOutput()
 	if err == nil {
 		return nil
 	}
+	if cctx.Err() != nil && ctx.Err() == nil {
+		return fmt.Errorf("%w: %s -c did not finish within %s", ErrCheckTimeout, a.binary, a.timeout)
+	}
 	var exit *exec.ExitError
-	if !errors.As(err, &exit) {
+	if !errors.As(err, &exit) || exit.ExitCode() < 0 {
 		return fmt.Errorf("run %s -c: %w", a.binary, err) // binary missing or killed: transient
 	}
 	msg := strings.TrimSpace(strings.ReplaceAll(string(out), file, filepath.Base(a.path)))

@@ -57,14 +57,17 @@
 //
 // The file is written to a temporary file in config_path's directory,
 // checked with `binary -c -f` (a rejection is a permanent error carrying
-// HAProxy's own message, ErrConfigRejected: the live file is untouched),
+// HAProxy's own message, ErrConfigRejected: the live file is untouched; a
+// check that does not finish within reload.timeout or is killed is
+// transient, ErrCheckTimeout, never taken for a rejection),
 // then "show proc" on the master socket must answer (otherwise
 // ErrNotRunning, transient: nothing changed, retried), the file is renamed
 // over config_path, HAProxy is reloaded ("reload" on the master socket, or
 // reload.command such as systemctl reload haproxy) and the master must
 // report one more reload and a new worker within reload.timeout. A failed
 // reload (a port in use) restores and reloads the previous file and is
-// permanent (ErrReloadFailed). A request whose rendered file is already
+// permanent (ErrReloadFailed; transient when the master does not confirm
+// the reload within reload.timeout). A request whose rendered file is already
 // live (same hash in the sink state and on disk) does nothing, so a
 // redelivered request is not reloaded twice.
 //

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -49,11 +50,20 @@ func newLab(t testing.TB) *lab {
 	cfg.StatsSocket = filepath.Join(dir, "stats.sock")
 	cfg.BindAddress = "127.0.0.1"
 	cfg.User, cfg.Group, cfg.Log = "", "", ""
+	// The tests run on a loaded machine: a check or reload that takes long
+	// is not what they test (TestSlowCheckIsTransient is).
+	cfg.Reload.Timeout = time.Minute
 	l := &lab{t: t, dir: dir, cfg: cfg, state: pipeline.NewMemoryState(nil)}
 	l.newSink()
 	require.NoError(t, l.sink.Start(t.Context()), "start writes the base configuration")
 	l.startHAProxy()
-	t.Cleanup(l.stopHAProxy)
+	t.Cleanup(func() {
+		l.stopHAProxy()
+		if t.Failed() {
+			b, _ := os.ReadFile(filepath.Join(dir, "haproxy.log"))
+			t.Logf("haproxy's log:\n%s", b)
+		}
+	})
 	return l
 }
 
@@ -74,18 +84,42 @@ func (l *lab) startHAProxy() {
 	require.NoError(l.t, l.cmd.Start())
 	l.done = make(chan struct{})
 	go func(cmd *exec.Cmd, done chan struct{}, log *os.File) { _ = cmd.Wait(); _ = log.Close(); close(done) }(l.cmd, l.done, log)
-	deadline := time.Now().Add(10 * time.Second)
+	waitMaster(l.t, l.cfg.Reload.MasterSocket)
+}
+
+// waitMaster waits until HAProxy's master answers "show proc" with a
+// worker. A connect alone is not enough: the master accepts on its socket,
+// then re-executes itself after forking the first worker, and refuses
+// connections until the new image listens again.
+func waitMaster(t testing.TB, socket string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
 	for {
-		c, err := net.Dial("unix", l.cfg.Reload.MasterSocket)
-		if err == nil {
-			_ = c.Close()
+		out, err := masterCommand(socket, "show proc")
+		if err == nil && strings.Contains(out, "# workers\n") && strings.Contains(out, " worker ") {
 			return
 		}
 		if time.Now().After(deadline) {
-			l.t.Fatalf("haproxy master socket did not come up: %v", err)
+			t.Fatalf("haproxy master did not come up with a worker: %q %v", out, err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// masterCommand sends one command to the master CLI and reads the answer.
+func masterCommand(socket, cmd string) (string, error) {
+	c, err := net.DialTimeout("unix", socket, 5*time.Second)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(c, cmd+"\n"); err != nil {
+		return "", err
+	}
+	_ = c.(*net.UnixConn).CloseWrite()
+	b, err := io.ReadAll(c)
+	return string(b), err
 }
 
 func (l *lab) stopHAProxy() {

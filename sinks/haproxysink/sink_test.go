@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -20,6 +22,13 @@ func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
 
 func httpLB(port int, nodes ...string) string {
 	return fmt.Sprintf(`{"protocol":"HTTP","port":%d,"nodes":[%s],"monitor":{"type":"HTTP","delay":1,"timeout":1,"attempts":1,"path":"healthz"}}`, port, strings.Join(nodes, ","))
+}
+
+// plainHTTPLB is an HTTP load balancer without a monitor: HAProxy's
+// default check (every 30s, fall 3), so that a loaded machine cannot
+// take its only node down during a test that is about something else.
+func plainHTTPLB(port int, nodes ...string) string {
+	return fmt.Sprintf(`{"protocol":"HTTP","port":%d,"nodes":[%s]}`, port, strings.Join(nodes, ","))
 }
 
 func node(id string, port int) string {
@@ -134,7 +143,7 @@ func TestRejectedConfigKeepsTheOldOneServing(t *testing.T) {
 	l := newLab(t)
 	a := startBackend(t, "a")
 	port := freePort(t)
-	require.NoError(t, l.deliver(update(httpLB(port, node("1", a.port)))))
+	require.NoError(t, l.deliver(update(plainHTTPLB(port, node("1", a.port)))))
 	good, err := os.ReadFile(l.cfg.ConfigPath)
 	require.NoError(t, err)
 	hash, _ := l.state.Get(haproxysink.StateConfigHash)
@@ -142,7 +151,7 @@ func TestRejectedConfigKeepsTheOldOneServing(t *testing.T) {
 	// HAProxy's check rejects it: permanent, with HAProxy's own message.
 	err = l.deliver(update(`{"protocol":"http","port":` + fmt.Sprint(port) + `,"nodes":[{"id":"x","address":"no-such-host.invalid","port":80}]}`))
 	require.ErrorIs(t, err, haproxysink.ErrConfigRejected)
-	assert.True(t, pipeline.IsPermanent(err))
+	assert.True(t, pipeline.IsPermanent(err), "%v", err)
 	assert.Contains(t, err.Error(), "could not resolve address 'no-such-host.invalid'")
 	now, err := os.ReadFile(l.cfg.ConfigPath)
 	require.NoError(t, err)
@@ -158,9 +167,9 @@ func TestRejectedConfigKeepsTheOldOneServing(t *testing.T) {
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer busy.Close()
-	err = l.deliver(update(httpLB(busy.Addr().(*net.TCPAddr).Port, node("1", a.port))))
+	err = l.deliver(update(plainHTTPLB(busy.Addr().(*net.TCPAddr).Port, node("1", a.port))))
 	require.ErrorIs(t, err, haproxysink.ErrReloadFailed)
-	assert.True(t, pipeline.IsPermanent(err))
+	assert.True(t, pipeline.IsPermanent(err), "%v", err)
 	now, err = os.ReadFile(l.cfg.ConfigPath)
 	require.NoError(t, err)
 	assert.Equal(t, string(good), string(now), "previous configuration restored")
@@ -168,6 +177,43 @@ func TestRejectedConfigKeepsTheOldOneServing(t *testing.T) {
 		body, err := get(port)
 		return err == nil && body == "a"
 	})
+}
+
+// TestCheckThatDoesNotFinishIsTransient: a `haproxy -c` that outlives
+// reload.timeout (a loaded machine) or is killed has not rejected the
+// file, so the error is transient and never ErrConfigRejected (it was
+// reported as a permanent rejection with an empty message).
+func TestCheckThatDoesNotFinishIsTransient(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, script string
+		want         error
+	}{
+		{"slow", "exec sleep 30", haproxysink.ErrCheckTimeout},
+		{"killed", "kill -KILL $$", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			l := newLab(t)
+			a := startBackend(t, "a")
+			before, err := os.ReadFile(l.cfg.ConfigPath)
+			require.NoError(t, err)
+			bin := filepath.Join(t.TempDir(), "haproxy")
+			require.NoError(t, os.WriteFile(bin, []byte("#!/bin/sh\n"+tc.script+"\n"), 0o755)) //nolint:gosec // an executable
+			l.cfg.Binary, l.cfg.Reload.Timeout = bin, 300*time.Millisecond
+			l.newSink()
+			err = l.deliver(update(plainHTTPLB(freePort(t), node("1", a.port))))
+			require.Error(t, err)
+			if tc.want != nil {
+				require.ErrorIs(t, err, tc.want)
+			}
+			require.NotErrorIs(t, err, haproxysink.ErrConfigRejected)
+			assert.False(t, pipeline.IsPermanent(err), "%v", err)
+			after, err := os.ReadFile(l.cfg.ConfigPath)
+			require.NoError(t, err)
+			assert.Equal(t, string(before), string(after))
+		})
+	}
 }
 
 func TestNotRunningIsTransientAndChangesNothing(t *testing.T) {
