@@ -69,11 +69,13 @@ func (s *sinkRunner) consume(ctx, hard context.Context) error {
 			return stopErr(ctx, fmt.Errorf("read journal: %w", err))
 		}
 		b, rejected := s.routeBatch(ctx, records)
+		s.taps.routed(s.name, b.deliveries, rejected)
 		if len(rejected) > 0 {
 			if err := s.reject(ctx, rejected); err != nil {
 				return stopErr(ctx, err)
 			}
 			c.noteRejected(rejected)
+			s.taps.rejected(s.name, rejected)
 		}
 		if len(records) > 0 {
 			s.oldestPending.Store(records[0].AppendTime.UnixNano())
@@ -123,6 +125,7 @@ func (c *consumer) commit(ctx context.Context, upTo uint64) error {
 // delivered implements outcomes: redriven letters that took effect leave
 // the store.
 func (c *consumer) delivered(ctx context.Context, b batch) error {
+	c.taps.finished(c.name, b, TapDelivered, "", nil)
 	if b.letters == nil {
 		c.noteDone(b, OutcomeDelivered, nil, "")
 		return nil
@@ -148,6 +151,7 @@ func (c *consumer) failed(ctx context.Context, b batch, errs []error, reason str
 	if err := c.giveUp(ctx, b, errs, reason, h); err != nil {
 		return err
 	}
+	c.taps.finished(c.name, b, TapDeadLettered, reason, errs)
 	if b.letters == nil {
 		c.noteDone(b, OutcomeDeadLettered, errs, reason)
 	}

@@ -86,6 +86,7 @@ func (s *sinkRunner) deliver(ctx, hard context.Context, b batch, out outcomes) e
 	var stop error // an outcomes error: ends the delivery
 	err := retry(ctx, s.clock, s.retry, func(attempt int, wait time.Duration, err error) {
 		s.tel.sinkRetries.Add(hard, 1, s.attrs)
+		s.counts.retries.Add(1)
 		s.log.Warn("delivery failed, retrying", slog.Int("attempt", attempt), slog.Duration("wait", wait),
 			slog.Int("events", len(pending.deliveries)), slog.Uint64("first_seq", pending.deliveries[0].Event.Sequence),
 			slog.String("error", err.Error()))
@@ -95,6 +96,7 @@ func (s *sinkRunner) deliver(ctx, hard context.Context, b batch, out outcomes) e
 		err := s.attempt(hard, pending.deliveries, attempt)
 		if err == nil {
 			s.tel.sinkDelivered.Add(hard, int64(len(pending.deliveries)), s.attrs)
+			s.counts.delivered.Add(uint64(len(pending.deliveries)))
 			s.tel.sinkDuration.Record(hard, sinceSeconds(s.clock, start), s.attrs)
 			if attempt > 1 {
 				s.log.Info("delivery recovered", slog.Int("attempts", attempt), slog.Duration("after", s.clock.Now().Sub(h.firstAt)))
@@ -110,6 +112,8 @@ func (s *sinkRunner) deliver(ctx, hard context.Context, b batch, out outcomes) e
 			if split, ok := splitBatchError(pending, be); ok {
 				s.tel.sinkFailures.Add(hard, 1, s.attrs, metric.WithAttributes(attribute.String("kind", "partial")))
 				s.tel.sinkDelivered.Add(hard, int64(len(split.done)), s.attrs)
+				s.counts.delivered.Add(uint64(len(split.done)))
+				s.counts.failures.Add(1)
 				if stop = out.delivered(hard, pending.pick(split.done)); stop != nil {
 					return Permanent(stop)
 				}
@@ -139,6 +143,7 @@ func (s *sinkRunner) deliver(ctx, hard context.Context, b batch, out outcomes) e
 			kind = "permanent"
 		}
 		s.tel.sinkFailures.Add(hard, 1, s.attrs, metric.WithAttributes(attribute.String("kind", kind)))
+		s.counts.failures.Add(1)
 		return err
 	})
 	switch {

@@ -54,6 +54,18 @@
 // consumer after its cursor commit, in memory only (see
 // completion.go); sinks without an open watch pay nothing.
 //
+// # Watching a running pipeline
+//
+// Pipeline.Tap opens a tap on sources (what they appended), routes (what
+// they selected, per sink, as that sink's consumer routes it) and sinks
+// (what their live consumer delivered or dead-lettered), for `sluice tap`.
+// Each tap has a bounded buffer: an observation that does not fit is
+// dropped and counted (Tap.Dropped, sluice.tap.dropped), so a slow tap
+// never slows or blocks delivery; nothing is built while no tap is open.
+// Taps end when Run returns (ErrTapStopped). Status reports running
+// totals per source and sink (appended, delivered, retries, dead letters,
+// failures) for rates computed from two snapshots (`sluice top`).
+//
 // # Routes
 //
 // An event goes to a sink through the first route (in configuration

@@ -24,6 +24,9 @@ type sourceHost struct {
 	// sinks finds a sink of the pipeline by name (nil if none), for
 	// WatchDeliveries.
 	sinks func(name string) *sinkRunner
+	// taps observe what the source appended; counts are its totals.
+	taps   *tapHub
+	counts *sourceCounters
 }
 
 var (
@@ -66,11 +69,14 @@ func (h *sourceHost) Emit(ctx context.Context, events []Event, state ...StateUpd
 			reason = "canceled"
 		}
 		h.tel.sourceEmitErrors.Add(ctx, 1, h.attrs, metric.WithAttributes(attribute.String("reason", reason)))
+		h.counts.emitErrors.Add(1)
 		span.RecordError(err)
 		span.SetStatus(codes.Error, reason)
 		return res, err
 	}
 	h.tel.sourceEvents.Add(ctx, int64(len(events)), h.attrs)
+	h.counts.appended.Add(uint64(len(events)))
+	h.taps.appended(h.name, events, res)
 	h.tel.sourceEmitDuration.Record(ctx, h.clock.Now().Sub(start).Seconds(), h.attrs)
 	if res.Last != 0 && h.onAppend != nil {
 		h.onAppend(res.Last)

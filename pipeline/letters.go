@@ -47,6 +47,7 @@ func (s *sinkRunner) giveUp(ctx context.Context, b batch, errs []error, reason s
 		return err
 	}
 	s.tel.sinkDeadLettered.Add(ctx, int64(len(letters)), s.attrs)
+	s.counts.deadLettered.Add(uint64(len(letters)))
 	first := letters[0].FirstError
 	s.log.Error("deliveries dead-lettered",
 		slog.String("reason", reason), slog.Int("events", len(letters)), slog.Int("attempts", h.attempts),
@@ -67,6 +68,7 @@ func (s *sinkRunner) reject(ctx context.Context, rejected []rejection) error {
 		return err
 	}
 	s.tel.sinkDeadLettered.Add(ctx, int64(len(letters)), s.attrs)
+	s.counts.deadLettered.Add(uint64(len(letters)))
 	s.log.Error("events rejected by their route", slog.String("reason", rejected[0].reason),
 		slog.Int("events", len(letters)), slog.Uint64("first_seq", letters[0].Seq), slog.String("error", rejected[0].err.Error()))
 	return nil

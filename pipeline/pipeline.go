@@ -23,6 +23,10 @@ type Pipeline struct {
 	set       Settings
 	tel       *telemetry
 	matchErrs *matchErrors
+	// taps observe the live pipeline (tap.go); counters are the totals
+	// Status reports (counters.go).
+	taps     *tapHub
+	counters *counterSet
 
 	sources []*sourceRunner
 	sinks   []*sinkRunner
@@ -71,7 +75,8 @@ func New(ctx context.Context, spec Spec, regs Registries, j Journal, set Setting
 		return nil, fmt.Errorf("telemetry: %w", err)
 	}
 	p := &Pipeline{spec: spec, journal: j, set: set, tel: tel, units: map[string]*unit{}, orphansKick: make(chan struct{}, 1),
-		matchErrs: newMatchErrors(tel, set.Logger.With("component", "routes"), set.Clock)}
+		matchErrs: newMatchErrors(tel, set.Logger.With("component", "routes"), set.Clock),
+		taps:      newTapHub(set.Clock, tel), counters: newCounterSet()}
 	var errs []error
 	if j == nil {
 		errs = append(errs, fmt.Errorf("%w: a journal is required", ErrInvalidConfig))
@@ -88,6 +93,7 @@ func New(ctx context.Context, spec Spec, regs Registries, j Journal, set Setting
 	for _, ks := range spec.Sinks {
 		s, err := newSinkRunner(ctx, ks, &p.spec, regs, j, set, tel, p.matchErrs)
 		if err == nil {
+			s.taps, s.counts = p.taps, p.counters.sink(ks.Name)
 			p.sinks = append(p.sinks, s)
 			tel.zeroSink(s.attrs, throttles(ks, spec.Routes))
 			err = provision(ctx, s.log, "sink "+ks.Name, s.sink)
@@ -115,6 +121,7 @@ func (p *Pipeline) newSourceRunner(ss SourceSpec, src Source) *sourceRunner {
 		name: ss.Name, journal: p.journal, tel: p.tel, clock: p.set.Clock,
 		attrs:    sourceAttrs(ss.Name, ss.Type),
 		onAppend: p.noteAppended, sinks: p.sinkNamed,
+		taps: p.taps, counts: p.counters.source(ss.Name),
 	}}
 	p.tel.zeroSource(r.host.attrs)
 	return r

@@ -219,6 +219,7 @@ func (p *Pipeline) buildSink(ctx context.Context, spec *Spec, regs Registries, n
 	ks := specOf(spec.Sinks, name)
 	s, err := newSinkRunner(ctx, *ks, spec, regs, j, p.set, p.tel, p.matchErrs)
 	if err == nil {
+		s.taps, s.counts = p.taps, p.counters.sink(name)
 		if j != nil {
 			p.tel.zeroSink(s.attrs, throttles(*ks, spec.Routes))
 		}

@@ -41,6 +41,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	if p.ran.Swap(true) {
 		return errors.New("pipeline: Run called twice")
 	}
+	defer p.taps.stop() // after the last delivery: taps see it
 	log := p.set.Logger
 	if st, err := p.journal.Stats(ctx); err == nil {
 		p.noteAppended(st.Last)

@@ -40,6 +40,10 @@ type sinkRunner struct {
 	oldestPending atomic.Int64
 	// hub signals completions to DeliveryWatch (see completion.go).
 	hub *completionHub
+	// taps observe the live consumer (nil in a replay); counts are the
+	// sink's totals for Status.
+	taps   *tapHub
+	counts *sinkCounters
 }
 
 // reservedStatePrefix starts the consumer-state keys the runner keeps for
@@ -62,7 +66,7 @@ func newSinkRunner(ctx context.Context, ks SinkSpec, spec *Spec, regs Registries
 	s := &sinkRunner{
 		name: ks.Name, spec: ks, routes: newSinkRoutes(ks.Name, spec.Routes, match), allRts: spec.Routes,
 		retry: retry, batch: batch, log: ksSet.Logger, clock: set.Clock, tel: tel, journal: j, hub: newCompletionHub(ks.Name),
-		attrs: sinkAttrs(ks.Name, ks.Type),
+		attrs: sinkAttrs(ks.Name, ks.Type), counts: &sinkCounters{},
 	}
 	if j != nil {
 		initial, err := j.ConsumerState(ctx, ks.Name)

@@ -33,6 +33,8 @@ const instrumentationScope = "github.com/sluice-dev/sluice/pipeline"
 //	sluice.sink.lag.age            gauge     seconds since the oldest undelivered event was appended
 //	sluice.route.match_errors      counter   events a route's match could not evaluate, by route
 //	sluice.journal.orphan_cursors_removed counter cursors of sinks no longer configured, removed after journal.orphan_cursor_ttl
+//	sluice.tap.subscribers         updown    taps open (sluice tap), no attributes
+//	sluice.tap.dropped             counter   observations a tap's reader was too slow for
 //
 // The Prometheus exporter names them with _ and a _total suffix for
 // counters (sluice_route_match_errors_total).
@@ -50,6 +52,8 @@ const (
 	metricSinkLagAge         = "sluice.sink.lag.age"
 	metricRouteMatchErrors   = "sluice.route.match_errors"
 	metricOrphansRemoved     = "sluice.journal.orphan_cursors_removed"
+	metricTapSubscribers     = "sluice.tap.subscribers"
+	metricTapDropped         = "sluice.tap.dropped"
 )
 
 // telemetry holds the pipeline core's instruments.
@@ -69,6 +73,8 @@ type telemetry struct {
 	sinkLagAge         metric.Float64ObservableGauge
 	routeMatchErrors   metric.Int64Counter
 	orphansRemoved     metric.Int64Counter
+	tapSubscribers     metric.Int64UpDownCounter
+	tapDropped         metric.Int64Counter
 }
 
 func newTelemetry(set Settings) (*telemetry, error) {
@@ -110,6 +116,14 @@ func newTelemetry(set Settings) (*telemetry, error) {
 		return nil, err
 	}
 	t.sinkLag, err = m.Int64ObservableGauge(metricSinkLag, metric.WithDescription("Events appended to the journal but not yet delivered by the sink."), metric.WithUnit("{event}"))
+	if err != nil {
+		return nil, err
+	}
+	t.tapSubscribers, err = m.Int64UpDownCounter(metricTapSubscribers, metric.WithDescription("Taps open on the pipeline (sluice tap)."), metric.WithUnit("{tap}"))
+	if err != nil {
+		return nil, err
+	}
+	t.tapDropped = counter(metricTapDropped, "Observations a tap dropped because its reader was too slow.")
 	if err != nil {
 		return nil, err
 	}

@@ -78,6 +78,7 @@ func (a *admin) apiRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /journal/records", a.records)
 	mux.HandleFunc("GET /journal/verify", a.verify)
 	mux.HandleFunc("GET /api/v1/status", a.status)
+	mux.HandleFunc("GET /api/v1/tap", a.tap)
 	a.dlqRoutes(mux)
 	a.cursorRoutes(mux)
 	a.auditRoutes(mux)

@@ -133,15 +133,7 @@ func (b bearerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // get sends a GET and returns a 200 response, or an error with the
 // engine's answer.
 func (r *remoteJournal) get(ctx context.Context, path string, q url.Values) (*http.Response, error) {
-	u := r.base + path
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := r.client.Do(req)
+	resp, err := r.send(ctx, path, q)
 	if err != nil {
 		return nil, err
 	}
@@ -151,4 +143,18 @@ func (r *remoteJournal) get(ctx context.Context, path string, q url.Values) (*ht
 		return nil, fmt.Errorf("%s: %s: %s", path, resp.Status, body)
 	}
 	return resp, nil
+}
+
+// send sends a GET of path with the query q and returns the response,
+// whatever its status.
+func (r *remoteJournal) send(ctx context.Context, path string, q url.Values) (*http.Response, error) {
+	u := r.base + path
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	return r.client.Do(req)
 }

@@ -80,22 +80,32 @@ func (f *journalFlags) openWritable(ctx context.Context) (journalView, error) {
 	return f.openMode(ctx, true)
 }
 
-func (f *journalFlags) openMode(ctx context.Context, writable bool) (journalView, error) {
+// locate returns the journal and admin settings the flags name: those of
+// the configuration, with --dir overriding the journal directory.
+func (f *journalFlags) locate() (journal.Config, config.AdminConfig, error) {
 	cfg, adminCfg := journal.DefaultConfig(), config.DefaultAdminConfig()
 	cfg.Dir = f.dir
 	if f.dir == "" || len(configPaths(f.config)) > 0 {
 		regs, err := registries()
 		if err != nil {
-			return nil, err
+			return cfg, adminCfg, err
 		}
 		file, err := loadConfig(f.config, regs)
 		if err != nil {
-			return nil, withExit(exitInvalidConfig, err)
+			return cfg, adminCfg, withExit(exitInvalidConfig, err)
 		}
 		cfg, adminCfg = file.Journal, file.Admin
 		if f.dir != "" {
 			cfg.Dir = f.dir
 		}
+	}
+	return cfg, adminCfg, nil
+}
+
+func (f *journalFlags) openMode(ctx context.Context, writable bool) (journalView, error) {
+	cfg, adminCfg, err := f.locate()
+	if err != nil {
+		return nil, err
 	}
 	// A tool never applies retention: only the engine decides what to
 	// remove.

@@ -83,6 +83,7 @@ Exit codes:
 		newSchemaCommand(s),
 		newManCommand(),
 		newJournalCommand(s),
+		newTapCommand(s),
 		newVersionCommand(s.out),
 	)
 	return root

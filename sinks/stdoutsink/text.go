@@ -72,3 +72,12 @@ func appendValue(buf []byte, s string) []byte {
 func needsQuote(r rune) bool {
 	return r == '"' || r == '\\' || r == unicode.ReplacementChar || unicode.IsSpace(r) || !unicode.IsPrint(r)
 }
+
+// AppendTextLine appends the stdout sink's one-line text form of e (format:
+// text): TIME #SEQ SEVERITY SOURCE TYPE [SUBJECT] [DATA], data shown
+// bounded and safe for a terminal, ending with a newline. `sluice tap`
+// shows events this way.
+func AppendTextLine(buf []byte, e *pipeline.Event) []byte {
+	buf, _ = appendTextLine(buf, e) // never fails
+	return buf
+}
