@@ -336,8 +336,8 @@ func TestStatusFollowsReload(t *testing.T) {
 	st := r.p.Status()
 	assert.True(t, st.Ready)
 	assert.Equal(t, uint64(3), st.LastAppended)
-	assert.Equal(t, []pipeline.SourceStatus{{Name: "in", Type: "script", Running: true}}, st.Sources)
-	assert.Equal(t, []pipeline.SinkStatus{{Name: "a", Type: "tagged", Running: true, Next: 4}}, st.Sinks)
+	assert.Equal(t, []pipeline.SourceStatus{{Name: "in", Type: "script", Running: true, Appended: 3}}, st.Sources)
+	assert.Equal(t, []pipeline.SinkStatus{{Name: "a", Type: "tagged", Running: true, Next: 4, Delivered: 3}}, st.Sinks)
 
 	_, err := r.p.Reload(ctx, taggedSpec([]pipeline.RouteSpec{route("r", "b")}, tagged("b", "v1")), rh.regs)
 	require.NoError(t, err)
