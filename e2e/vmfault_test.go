@@ -49,7 +49,13 @@ func newVESCollector(t *testing.T) (*vesCollector, *httptest.Server) {
 }
 
 func (c *vesCollector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		// The sender died mid-request (a SIGKILL trial): nothing arrived,
+		// and the sender never saw an answer, so it sends again.
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
 	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
 	if err == nil {
 		err = c.schema.Validate(inst)
