@@ -63,3 +63,10 @@ func editDistance(a, b string) int {
 	}
 	return prev[len(rb)]
 }
+
+// DidYouMean formats the candidate closest to s as ` (did you mean "x"?)`,
+// or returns "" when none is close enough to be a likely typo: the
+// suggestion config errors make, for commands that check names too.
+func DidYouMean(s string, candidates []string) string {
+	return didYouMean(s, candidates)
+}

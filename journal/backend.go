@@ -30,6 +30,8 @@ type Admin interface {
 	// Verify checks every record between from and to (0: the ends); a
 	// damaged journal is an error matching ErrCorrupt.
 	Verify(ctx context.Context, from, to uint64) (VerifyReport, error)
+	// VerifyRange is Verify with a progress callback.
+	VerifyRange(ctx context.Context, opts VerifyOptions) (VerifyReport, error)
 	// Scan calls fn for each record from from to to (0: the head),
 	// without waiting for new ones.
 	Scan(ctx context.Context, from, to uint64, fn func(pipeline.Record) error) error

@@ -24,6 +24,9 @@ type RepairOptions struct {
 	Now func() time.Time
 	// Logger receives what Repair does; nil discards.
 	Logger *slog.Logger
+	// Progress, when set, is called every 4096 records checked with how
+	// many were and about how many the journal holds (0 when not known).
+	Progress func(done, total uint64)
 }
 
 // RepairReport says what Repair found and did.
@@ -102,7 +105,7 @@ func Repair(ctx context.Context, dir string, opts RepairOptions) (RepairReport, 
 			Reason: fmt.Sprintf("records %d..%d missing before the oldest segment (deleted outside retention)", floor, firsts[0]-1)}
 	}
 	cursors := readCursors(segs[len(segs)-1])
-	bad, k, err := findDamage(ctx, segs)
+	bad, k, err := findDamage(ctx, segs, opts.Progress)
 	if err != nil {
 		return rep, fmt.Errorf("repair %s: %w", dir, err)
 	}
@@ -188,8 +191,11 @@ func Repair(ctx context.Context, dir string, opts RepairOptions) (RepairReport, 
 // findDamage verifies segs in order like Verify and returns the first
 // problem and the index of the segment holding it. A lack of resources
 // (ErrResources) is returned as an error, never taken for damage.
-func findDamage(ctx context.Context, segs []*segment) (*CorruptionError, int, error) {
-	v := verifier{ctx: ctx, chain: newChainer(), expect: segs[0].first, from: segs[0].first, to: math.MaxUint64}
+func findDamage(ctx context.Context, segs []*segment, progress func(done, total uint64)) (*CorruptionError, int, error) {
+	v := verifier{ctx: ctx, chain: newChainer(), expect: segs[0].first, from: segs[0].first, to: math.MaxUint64, progress: progress}
+	if last := lastStoredSeq(segs[len(segs)-1]); last >= segs[0].first {
+		v.total = last - segs[0].first + 1
+	}
 	for i, s := range segs {
 		if s.first > v.expect {
 			return &CorruptionError{Segment: s.name, Seq: v.expect,
@@ -218,6 +224,21 @@ func findDamage(ctx context.Context, segs []*segment) (*CorruptionError, int, er
 		return ce, i, nil
 	}
 	return nil, 0, nil
+}
+
+// lastStoredSeq returns the sequence of the last record stored in s, 0
+// if it cannot be read.
+func lastStoredSeq(s *segment) uint64 {
+	var last uint64
+	_ = s.view(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bucketRecords); b != nil {
+			if k, _ := b.Cursor().Last(); k != nil {
+				last, _ = keySeq(k)
+			}
+		}
+		return nil
+	})
+	return last
 }
 
 // readFloor returns the retention floor recorded in the newest segment,

@@ -40,6 +40,23 @@ type VerifyReport struct {
 // journal; compare JournalStats.HeadHash with a value recorded elsewhere
 // to detect that.
 func (j *Journal) Verify(ctx context.Context, from, to uint64) (VerifyReport, error) {
+	return j.VerifyRange(ctx, VerifyOptions{From: from, To: to})
+}
+
+// VerifyOptions is the range Verify checks, with a progress callback.
+type VerifyOptions struct {
+	// From and To bound the range, both included; 0 means the oldest
+	// retained record and the current head.
+	From, To uint64
+	// Progress, when set, is called from the verifying goroutine every
+	// 4096 records with how many have been checked and how many the range
+	// holds (0 when not known).
+	Progress func(done, total uint64)
+}
+
+// VerifyRange is Verify with options.
+func (j *Journal) VerifyRange(ctx context.Context, opts VerifyOptions) (VerifyReport, error) {
+	from, to := opts.From, opts.To
 	var rep VerifyReport
 	if j.isClosed() {
 		return rep, fmt.Errorf("verify: %w", pipeline.ErrJournalClosed)
@@ -55,7 +72,10 @@ func (j *Journal) Verify(ctx context.Context, from, to uint64) (VerifyReport, er
 		}
 	}
 	from = max(from, first, 1)
-	v := verifier{ctx: ctx, chain: newChainer(), expect: from, to: to, from: from}
+	v := verifier{ctx: ctx, chain: newChainer(), expect: from, to: to, from: from, progress: opts.Progress}
+	if to >= from {
+		v.total = to - from + 1
+	}
 	for i, s := range h.segs {
 		if v.expect > to {
 			break
@@ -125,6 +145,9 @@ type verifier struct {
 	lastTime int64
 	records  uint64
 	bytes    int64
+	// progress, when set, hears how many records of total were checked.
+	progress func(done, total uint64)
+	total    uint64
 }
 
 // segment verifies the part of one segment within the range.
@@ -193,6 +216,9 @@ func (v *verifier) segment(tx *bolt.Tx, s *segment, active bool) error {
 		if v.records%4096 == 0 {
 			if err := v.ctx.Err(); err != nil {
 				return err
+			}
+			if v.progress != nil {
+				v.progress(v.records, v.total)
 			}
 		}
 	}

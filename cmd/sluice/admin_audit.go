@@ -114,12 +114,7 @@ func (a *admin) export(w http.ResponseWriter, r *http.Request) {
 
 // exportOptions resolves an export's bounds (SEQ or TIME) on j.
 func exportOptions(ctx context.Context, j journal.Store, from, to string) (journal.ExportOptions, error) {
-	now := time.Now()
-	fromB, err := parseBound("from", from, now)
-	if err != nil {
-		return journal.ExportOptions{}, err
-	}
-	toB, err := parseBound("to", to, now)
+	fromB, toB, err := parseRange(from, to, time.Now())
 	if err != nil {
 		return journal.ExportOptions{}, err
 	}

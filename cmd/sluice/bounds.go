@@ -62,3 +62,25 @@ func resolveRange(ctx context.Context, j seqAtTimer, from, to rangeBound) (f, t 
 	}
 	return f, t, true, nil
 }
+
+// parseRange reads a --from/--to pair (see parseBound) and refuses one
+// that ends before it starts: two sequences or two times out of order.
+// (A sequence and a time cannot be compared before the journal is read;
+// such a range may turn out empty.)
+func parseRange(from, to string, now time.Time) (rangeBound, rangeBound, error) {
+	f, err := parseBound("from", from, now)
+	if err != nil {
+		return rangeBound{}, rangeBound{}, err
+	}
+	t, err := parseBound("to", to, now)
+	if err != nil {
+		return rangeBound{}, rangeBound{}, err
+	}
+	if to == "" || from == "" || f.time != t.time {
+		return f, t, nil
+	}
+	if (!f.time && t.seq < f.seq) || (f.time && t.t.Before(f.t)) {
+		return rangeBound{}, rangeBound{}, usageErrorf("--to %s is before --from %s: the range is empty (--from is the first record, --to the last, both included)", to, from)
+	}
+	return f, t, nil
+}

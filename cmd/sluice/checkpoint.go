@@ -81,12 +81,21 @@ type checkpointView struct {
 // beyond the head shows records cut from the end. With a pinned key,
 // a journal holding records but no checkpoint fails: checkpoints.jsonl
 // was removed or never written.
-func verifyJournal(ctx context.Context, j journal.Store, from, to uint64, pin trustedKey) (verifyView, error) {
-	rep, err := j.Verify(ctx, from, to)
+//
+// progress, when set, hears how many records were checked.
+func verifyJournal(ctx context.Context, j journal.Store, from, to uint64, pin trustedKey, progress func(done, total uint64)) (verifyView, error) {
+	rep, err := j.VerifyRange(ctx, journal.VerifyOptions{From: from, To: to, Progress: progress})
 	if err != nil {
 		return verifyView{}, err
 	}
 	v := newVerifyView(rep)
+	if v.Records > 0 {
+		st, err := j.Stats(ctx)
+		if err != nil {
+			return v, err
+		}
+		v.DiskBytes = segmentBytes(st, v.First, v.Last)
+	}
 	cps, err := j.Checkpoints()
 	if err != nil {
 		return v, err
@@ -117,18 +126,29 @@ func verifyJournal(ctx context.Context, j journal.Store, from, to uint64, pin tr
 	return v, nil
 }
 
+// segmentBytes is the size on disk of the segments holding first..last.
+func segmentBytes(st pipeline.JournalStats, first, last uint64) int64 {
+	var n int64
+	for _, s := range st.Segments {
+		if s.First <= last && (s.Last >= first || s.Last < s.First) {
+			n += s.Bytes
+		}
+	}
+	return n
+}
+
 // engineVerify is verifyJournal inside the engine: with a signing key it
 // first signs a checkpoint of the head (so a journal that grew since the
 // last one is covered), and pins the key.
 func engineVerify(ctx context.Context, j journal.Store, from, to uint64, signer ed25519.PrivateKey) (verifyView, error) {
 	if signer == nil {
-		return verifyJournal(ctx, j, from, to, trustedKey{})
+		return verifyJournal(ctx, j, from, to, trustedKey{}, nil)
 	}
 	if _, err := j.WriteCheckpoint(context.WithoutCancel(ctx), signer); err != nil {
 		return verifyView{}, fmt.Errorf("checkpoint before verify: %w", err)
 	}
 	pub, _ := signer.Public().(ed25519.PublicKey)
-	return verifyJournal(ctx, j, from, to, trustedKey{key: pub, from: "the engine's signing key"})
+	return verifyJournal(ctx, j, from, to, trustedKey{key: pub, from: "the engine's signing key"}, nil)
 }
 
 // checkRemoteCheckpoint checks what a running engine reported against the

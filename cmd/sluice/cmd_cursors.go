@@ -72,6 +72,9 @@ func newCursorsSetCommand(s streams, f *journalFlags) *cobra.Command {
 				return usageErrorf("cursors set: %v", err)
 			}
 			return withWritableJournal(cmd.Context(), f, func(v journalView) error {
+				if err := f.checkCursorName(cmd.Context(), v, args[0]); err != nil {
+					return err
+				}
 				next, err := v.SetCursor(cmd.Context(), args[0], to)
 				if err != nil {
 					return err
@@ -90,6 +93,9 @@ func newCursorsDeleteCommand(s streams, f *journalFlags) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withWritableJournal(cmd.Context(), f, func(v journalView) error {
+				if err := f.checkCursorName(cmd.Context(), v, args[0]); err != nil {
+					return err
+				}
 				if err := v.DeleteCursor(cmd.Context(), args[0]); err != nil {
 					return err
 				}

@@ -101,6 +101,9 @@ func newDLQListCommand(s streams, f *journalFlags) *cobra.Command {
 			}
 			ctx := cmd.Context()
 			return withJournal(ctx, f, func(v journalView) error {
+				if err := f.checkSinkName(ctx, v, filter.Sink); err != nil {
+					return err
+				}
 				if jsonOut {
 					return v.DeadLetters(ctx, filter, func(l deadLetterView) error {
 						b, err := json.Marshal(l)
@@ -175,6 +178,11 @@ func newDLQShowCommand(s streams, f *journalFlags) *cobra.Command {
 			ctx := cmd.Context()
 			return withJournal(ctx, f, func(v journalView) error {
 				l, err := v.DeadLetter(ctx, args[0], seq)
+				if errors.Is(err, errNoDeadLetter) {
+					if nerr := f.checkSinkName(ctx, v, args[0]); nerr != nil {
+						return nerr
+					}
+				}
 				if err != nil {
 					return err
 				}
@@ -207,6 +215,9 @@ redrive count).`,
 			}
 			ctx := cmd.Context()
 			return withWritableJournal(ctx, f, func(v journalView) error {
+				if err := f.checkSinkName(ctx, v, filter.Sink); err != nil {
+					return err
+				}
 				n, err := v.RequestRedrive(ctx, filter)
 				if err != nil {
 					return err
@@ -251,6 +262,9 @@ func newDLQPurgeCommand(s streams, f *journalFlags) *cobra.Command {
 			}
 			ctx := cmd.Context()
 			return withWritableJournal(ctx, f, func(v journalView) error {
+				if err := f.checkSinkName(ctx, v, filter.Sink); err != nil {
+					return err
+				}
 				if !yes {
 					ok, err := confirmPurge(ctx, s, v, filter)
 					if err != nil || !ok {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -40,6 +42,9 @@ to stdout or to -o FILE (removed again if the export fails).`,
 			if format != "jsonl" {
 				return usageErrorf("--format %q: only jsonl is supported", format)
 			}
+			if _, _, err := parseRange(from, to, time.Now()); err != nil {
+				return err
+			}
 			var key ed25519.PrivateKey
 			if keyFile != "" {
 				var err error
@@ -49,7 +54,11 @@ to stdout or to -o FILE (removed again if the export fails).`,
 			}
 			ctx := cmd.Context()
 			return withJournal(ctx, f, func(v journalView) error {
-				return exportTo(ctx, s, v, out, func(w io.Writer) error {
+				total, err := exportTotal(ctx, v, from, to)
+				if err != nil {
+					return err
+				}
+				return exportTo(s, out, total, func(w io.Writer) error {
 					switch v := v.(type) {
 					case localJournal:
 						opts, err := exportOptions(ctx, v.j, from, to)
@@ -76,13 +85,48 @@ to stdout or to -o FILE (removed again if the export fails).`,
 	return cmd
 }
 
-// exportTo runs write into stdout or the file out, with progress on
-// stderr; a failed export leaves no file behind.
-func exportTo(ctx context.Context, s streams, v journalView, out string, write func(io.Writer) error) error {
-	var total int64
-	if st, err := v.Stats(ctx); err == nil {
-		total = int64(st.Records)
+// exportTotal is how many records an export of from..to writes, for its
+// progress bar: exact on a stopped engine's journal and for sequences;
+// for a running engine and a TIME bound, the journal's whole extent.
+func exportTotal(ctx context.Context, v journalView, from, to string) (int64, error) {
+	if l, ok := v.(localJournal); ok {
+		opts, err := exportOptions(ctx, l.j, from, to)
+		if err != nil {
+			return 0, err
+		}
+		st, err := l.j.Stats(ctx)
+		if err != nil {
+			return 0, err
+		}
+		return rangeCount(opts.From, opts.To, st.First, st.Last), nil
 	}
+	fromB, toB, err := parseRange(from, to, time.Now())
+	if err != nil {
+		return 0, err
+	}
+	st, err := v.Stats(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return rangeCount(fromB.seq, toB.seq, st.First, st.Last), nil
+}
+
+// rangeCount counts the records from..to (0: the ends) of a journal
+// holding first..last.
+func rangeCount(from, to, first, last uint64) int64 {
+	if last == 0 {
+		return 0
+	}
+	from, to = max(from, first, 1), min(cmp.Or(to, last), last)
+	if to < from {
+		return 0
+	}
+	return int64(to - from + 1)
+}
+
+// exportTo runs write into stdout or the file out, with progress (total
+// records) on stderr; a failed export leaves no file behind.
+func exportTo(s streams, out string, total int64, write func(io.Writer) error) error {
 	prog := newProgress(s.errOut, "export", "records", total)
 	defer prog.finish()
 	if out == "" {

@@ -48,53 +48,6 @@ func newJournalStatsCommand(s streams, f *journalFlags) *cobra.Command {
 	}
 }
 
-func newJournalTailCommand(s streams, f *journalFlags) *cobra.Command {
-	var (
-		lines  uint64
-		from   uint64
-		follow bool
-	)
-	cmd := &cobra.Command{
-		Use:   "tail [-n N] [--from SEQ] [-f]",
-		Short: "Print the newest records as CloudEvents JSON lines",
-		Long: `Print the newest N records (default 10), or every record from --from SEQ, as
-CloudEvents JSON lines carrying the journal sequence, append time and chain
-hash. With -f, keep printing records as the running engine appends them
-until interrupted.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			return withJournal(ctx, f, func(v journalView) error {
-				if follow && !v.Live() {
-					return usageErrorf("tail -f needs a running engine; the journal is not in use")
-				}
-				start := from
-				if start == 0 {
-					st, err := v.Stats(ctx)
-					if err != nil {
-						return err
-					}
-					start = max(st.First, 1)
-					if st.Last >= lines && st.Last-lines+1 > start {
-						start = st.Last - lines + 1
-					}
-					if st.Last == 0 {
-						start = 1
-					}
-				}
-				return v.Records(ctx, start, 0, follow, func(line []byte) error {
-					_, err := s.out.Write(line)
-					return err
-				})
-			})
-		},
-	}
-	cmd.Flags().Uint64VarP(&lines, "lines", "n", 10, "how many of the newest records to print")
-	cmd.Flags().Uint64Var(&from, "from", 0, "print from this sequence instead of the newest N")
-	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new records (running engine only)")
-	return cmd
-}
-
 // withJournal opens the journal view, runs fn and closes the view.
 func withJournal(ctx context.Context, f *journalFlags, fn func(journalView) error) error {
 	v, err := f.open(ctx)

@@ -36,7 +36,13 @@ first).`,
 				return err
 			}
 			log := slog.New(slog.NewTextHandler(s.errOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
-			rep, err := journal.Repair(cmd.Context(), dir, journal.RepairOptions{DryRun: !yes, Logger: log})
+			prog := newProgress(s.errOut, "repair", "records", 0)
+			rep, err := journal.Repair(cmd.Context(), dir, journal.RepairOptions{DryRun: !yes, Logger: log,
+				Progress: func(done, total uint64) {
+					prog.setTotal(int64(total))
+					prog.set(int64(done), "")
+				}})
+			prog.finish()
 			if err != nil {
 				if errors.Is(err, journal.ErrInUse) {
 					return withExit(exitJournalInUse, fmt.Errorf("%w: stop the engine before repairing its journal", err))
@@ -45,6 +51,9 @@ first).`,
 			}
 			if err := writeJSON(s.out, newRepairView(rep)); err != nil {
 				return err
+			}
+			if rep.Damage == nil && !rep.Repaired {
+				fmt.Fprintln(s.errOut, "journal is intact; nothing to repair")
 			}
 			if rep.Damage != nil && !rep.Repaired {
 				return withExit(exitJournalDamage, fmt.Errorf("%w; rerun with --yes to keep a copy and truncate to record %d", rep.Damage, rep.LastGood))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -44,6 +45,9 @@ the replay was interrupted.`,
 			if req.Rate < 0 {
 				return usageErrorf("--rate must not be negative")
 			}
+			if _, _, err := parseRange(req.From, req.To, time.Now()); err != nil {
+				return err
+			}
 			ctx := cmd.Context()
 			return withJournal(ctx, f, func(v journalView) error {
 				var (
@@ -52,8 +56,8 @@ the replay was interrupted.`,
 				)
 				prog := newProgress(s.errOut, "replay", "records", 0)
 				onProgress := func(p replayProgressView) {
-					if prog.total == 0 && p.To >= p.From {
-						prog.total = int64(p.To - p.From + 1)
+					if p.To >= p.From {
+						prog.setTotal(int64(p.To - p.From + 1))
 					}
 					prog.set(int64(p.Next-p.From), fmt.Sprintf("%d delivered, %d failed", p.Delivered, p.Failed))
 				}

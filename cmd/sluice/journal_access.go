@@ -152,7 +152,12 @@ func (l localJournal) Records(ctx context.Context, from, limit uint64, follow bo
 }
 
 func (l localJournal) Verify(ctx context.Context, from, to uint64, pin trustedKey) (verifyView, error) {
-	v, err := verifyJournal(ctx, l.j, from, to, pin)
+	return l.verify(ctx, from, to, pin, nil)
+}
+
+// verify is Verify with a progress callback (see journal.VerifyOptions).
+func (l localJournal) verify(ctx context.Context, from, to uint64, pin trustedKey, progress func(done, total uint64)) (verifyView, error) {
+	v, err := verifyJournal(ctx, l.j, from, to, pin, progress)
 	if err != nil {
 		return verifyView{}, journalDamageError(err)
 	}

@@ -13,19 +13,25 @@ import (
 
 // progressInterval is how often plain progress lines are written when the
 // output is not a terminal.
-const progressInterval = 5 * time.Second
+var progressInterval = 5 * time.Second
 
 // progress shows how far a long command got: a bar with rate and time
-// left on a terminal, a plain line every few seconds otherwise.
+// left on a terminal, a plain line every few seconds otherwise. The bar
+// is drawn at the start when the total is known then, else at the first
+// report, so a total given before it (with setTotal) is the bar's end
+// from the start; it is never a count of an unknown total ("40/-") when
+// the total could be known.
 type progress struct {
-	mu    sync.Mutex
-	w     io.Writer
-	what  string
-	total int64
-	bar   *progressbar.ProgressBar
-	start time.Time
-	last  time.Time
-	done  int64
+	mu       sync.Mutex
+	w        io.Writer
+	desc     string
+	what     string
+	total    int64
+	terminal bool
+	bar      *progressbar.ProgressBar
+	start    time.Time
+	last     time.Time
+	done     int64
 }
 
 // isTerminal reports whether w is a terminal.
@@ -34,29 +40,50 @@ func isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// newProgress starts a display of total units of what (such as
-// "records"); total 0 means unknown.
+// newProgress prepares a display of total units of what (such as
+// "records") on w; total 0 means not known yet.
 func newProgress(w io.Writer, desc, what string, total int64) *progress {
-	p := &progress{w: w, what: what, total: total, start: time.Now()}
+	p := &progress{w: w, desc: desc, what: what, total: total, terminal: isTerminal(w), start: time.Now()}
 	p.last = p.start
-	if isTerminal(w) {
-		size := total
-		if size <= 0 {
-			size = -1
-		}
-		p.bar = progressbar.NewOptions64(size,
-			progressbar.OptionSetWriter(w),
-			progressbar.OptionSetDescription(desc),
-			progressbar.OptionShowCount(),
-			progressbar.OptionShowIts(),
-			progressbar.OptionSetItsString(what),
-			progressbar.OptionSetPredictTime(true),
-			progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionClearOnFinish(),
-			progressbar.OptionFullWidth(),
-		)
+	if p.terminal && total > 0 {
+		p.drawBar()
 	}
 	return p
+}
+
+// setTotal sets the number of units when it becomes known; the bar, if
+// drawn already, is rescaled.
+func (p *progress) setTotal(total int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if total == p.total || total <= 0 {
+		return
+	}
+	p.total = total
+	if p.bar != nil {
+		p.bar.ChangeMax64(total)
+	}
+}
+
+// drawBar builds the terminal bar and draws it at once (empty): when the
+// total is known at the start, else on the first report.
+func (p *progress) drawBar() {
+	size := p.total
+	if size <= 0 {
+		size = -1 // a spinner with a count
+	}
+	p.bar = progressbar.NewOptions64(size,
+		progressbar.OptionSetWriter(p.w),
+		progressbar.OptionSetDescription(p.desc),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString(p.what),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+		progressbar.OptionFullWidth(),
+		progressbar.OptionSetRenderBlankState(true),
+	)
 }
 
 // set records that done units are finished; extra is appended to plain
@@ -65,7 +92,10 @@ func (p *progress) set(done int64, extra string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.done = done
-	if p.bar != nil {
+	if p.terminal {
+		if p.bar == nil {
+			p.drawBar()
+		}
 		_ = p.bar.Set64(done)
 		return
 	}

@@ -78,12 +78,15 @@ func streamRecords(ctx context.Context, j pipeline.Journal, from, limit uint64, 
 }
 
 // statsView is the JSON form of journal statistics, shared by the admin
-// endpoint and `sluice journal stats`.
+// endpoint and `sluice journal stats`. DiskBytes is the size of the
+// segment files on disk (records, their indexes and free pages), the same
+// definition as verify's disk_bytes; verify also reports record_bytes,
+// the encoded size of the records alone.
 type statsView struct {
 	First    uint64            `json:"first"`
 	Last     uint64            `json:"last"`
 	Records  uint64            `json:"records"`
-	Bytes    int64             `json:"bytes"`
+	Bytes    int64             `json:"disk_bytes"`
 	HeadHash string            `json:"head_hash"`
 	Dropped  uint64            `json:"dropped"`
 	Cursors  map[string]uint64 `json:"cursors"`
@@ -94,7 +97,7 @@ type segmentView struct {
 	Name    string    `json:"name"`
 	First   uint64    `json:"first"`
 	Last    uint64    `json:"last"`
-	Bytes   int64     `json:"bytes"`
+	Bytes   int64     `json:"disk_bytes"`
 	Created time.Time `json:"created"`
 }
 

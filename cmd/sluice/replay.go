@@ -98,12 +98,10 @@ func runReplay(ctx context.Context, j journal.Store, spec pipeline.Spec, regs pi
 	if req.Sink == "" {
 		return replayReportView{}, usageErrorf("--sink is required")
 	}
-	now := time.Now()
-	fromB, err := parseBound("from", req.From, now)
-	if err != nil {
+	if err := checkReplayNames(spec, req.Sink, req.Route); err != nil {
 		return replayReportView{}, err
 	}
-	toB, err := parseBound("to", req.To, now)
+	fromB, toB, err := parseRange(req.From, req.To, time.Now())
 	if err != nil {
 		return replayReportView{}, err
 	}
