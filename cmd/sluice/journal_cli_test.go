@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -78,7 +79,7 @@ func TestRangesOutOfOrderAreRefused(t *testing.T) {
 
 func TestUnknownNamesListTheDefinedOnes(t *testing.T) {
 	t.Parallel()
-	_, cfg := cursorJournal(t)
+	const cfg = "CFG" // each test has its own journal: some take it for writing
 	tests := []struct {
 		args []string
 		want string
@@ -95,13 +96,17 @@ func TestUnknownNamesListTheDefinedOnes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args[1:3], " "), func(t *testing.T) {
 			t.Parallel()
-			code, _, errOut := sluice(t, tt.args...)
+			_, cfg := cursorJournal(t)
+			args := slices.Clone(tt.args)
+			args[slices.Index(args, "CFG")] = cfg
+			code, _, errOut := sluice(t, args...)
 			assert.Equal(t, exitUsage, code, errOut)
 			assert.Contains(t, errOut, tt.want)
 		})
 	}
 	// A known cursor that is no configured sink (an orphan) is accepted.
-	code, _, errOut := sluice(t, "journal", "dlq", "list", "-c", cfg, "--sink", "old")
+	_, cfgFile := cursorJournal(t)
+	code, _, errOut := sluice(t, "journal", "dlq", "list", "-c", cfgFile, "--sink", "old")
 	assert.Zero(t, code, errOut)
 }
 
