@@ -233,6 +233,7 @@ func (j *Journal) committed(group []*request, seg *segment, db *bolt.DB, rotate 
 		old.setInfo(segmentInfo{created: nanos(c.created), prev: c.prev, last: c.last, lastTime: c.lastTime, lastHash: c.hash})
 		old.size.Store(fileSize(old.path))
 		j.handles.used(old, true) // its handle now counts against MaxOpenSegments
+		old.dropPages()           // what bbolt's writes touched through the map
 		seg.db = db
 		segs = append(segs[:len(segs):len(segs)], seg)
 		c.active, c.db, c.created, c.prev = seg, db, now, c.hash

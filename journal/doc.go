@@ -219,8 +219,15 @@
 // held elsewhere are ErrResources: transient, never corruption. Sealed
 // segments hold a descriptor and a mapping only while among the
 // Options.MaxOpenSegments (default 64) most recently used; idle ones
-// beyond that are closed and reopen on use, so a backlog read by a sink
-// does not accumulate handles or resident mappings. What Stats, age
+// beyond that are closed and reopen on use, and readers close the idle
+// ones every registered cursor has passed, so a backlog read by a sink
+// does not accumulate handles. Pages a reader touched stay resident in the
+// process while a file is mapped, so the journal drops a segment's pages
+// (madvise MADV_DONTNEED; the page cache keeps them) after every 4 MiB
+// read from it and when a reader reaches its end: draining a backlog of
+// any size keeps a few MiB of segment pages resident. Sealed segments are
+// mapped MADV_SEQUENTIAL (bbolt's MADV_RANDOM turns readahead off, one
+// disk read per 4 KiB page from a cold cache). What Stats, age
 // retention and SeqAtTime need from a sealed segment (creation time, last
 // sequence, time and hash) is kept in dir/segments.cache, written without
 // fsync at rotation and Close and trusted per entry only while the file's

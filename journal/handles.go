@@ -67,6 +67,17 @@ func (c *handleCache) forget(s *segment) {
 	c.mu.Unlock()
 }
 
+// segments returns the sealed segments that hold a handle.
+func (c *handleCache) segments() []*segment {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]*segment, 0, c.lru.Len())
+	for e := c.lru.Front(); e != nil; e = e.Next() {
+		out = append(out, e.Value.(*segment))
+	}
+	return out
+}
+
 // open returns how many sealed segments hold a handle.
 func (c *handleCache) open() int {
 	c.mu.Lock()

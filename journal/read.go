@@ -65,55 +65,80 @@ func (j *Journal) readFrom(h *head, from uint64, maxRecs, maxBytes int) ([]pipel
 	segs := h.segs
 	from = max(from, h.first())
 	i := sort.Search(len(segs), func(i int) bool { return segs[i].first > from }) - 1
-	out := make([]pipeline.Record, 0, min(uint64(maxRecs), h.last-from+1))
-	size := 0
-	full := false
-	for ; i < len(segs) && !full && from <= h.last; i++ {
+	r := segmentReader{
+		out:      make([]pipeline.Record, 0, min(uint64(maxRecs), h.last-from+1)),
+		from:     from,
+		last:     h.last,
+		maxRecs:  maxRecs,
+		maxBytes: maxBytes,
+	}
+	for ; i < len(segs) && !r.full && r.from <= h.last; i++ {
 		s := segs[i]
-		err := s.view(func(tx *bolt.Tx) error {
-			b := tx.Bucket(bucketRecords)
-			if b == nil {
-				return &CorruptionError{Segment: s.name, Reason: "segment has no records bucket"}
-			}
-			c := b.Cursor()
-			for k, v := c.Seek(seqKey(from)); k != nil; k, v = c.Next() {
-				seq, ok := keySeq(k)
-				if !ok || seq != from {
-					return &CorruptionError{Segment: s.name, Seq: from, Reason: "record missing (sequence gap)"}
-				}
-				rs := keySize + len(v)
-				if len(out) > 0 && size+rs > maxBytes {
-					full = true
-					return nil
-				}
-				rec, err := decodeRecord(seq, v)
-				if err != nil {
-					return &CorruptionError{Segment: s.name, Seq: seq, Reason: "bad record", Err: err}
-				}
-				out = append(out, rec)
-				size += rs
-				from++
-				if len(out) >= maxRecs || from > h.last {
-					full = true
-					return nil
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			if len(out) > 0 && errors.Is(err, errSegmentGone) {
-				return out, nil
+		if err := s.view(func(tx *bolt.Tx) error { return r.read(s, tx) }); err != nil {
+			if len(r.out) > 0 && errors.Is(err, errSegmentGone) {
+				return r.out, nil
 			}
 			return nil, err
 		}
-		if !full && i+1 < len(segs) && from != segs[i+1].first && from <= h.last {
-			return nil, &CorruptionError{Segment: s.name, Seq: from, Reason: "record missing (sequence gap at segment end)"}
+		if r.full || i+1 >= len(segs) {
+			continue
+		}
+		if r.from != segs[i+1].first && r.from <= h.last {
+			return nil, &CorruptionError{Segment: s.name, Seq: r.from, Reason: "record missing (sequence gap at segment end)"}
+		}
+		j.closeBehind(h) // the reader has left s
+	}
+	if len(r.out) == 0 && r.from <= h.last {
+		return nil, &CorruptionError{Seq: r.from, Reason: "record missing"}
+	}
+	return r.out, nil
+}
+
+// segmentReader is one readFrom call's progress across segments.
+type segmentReader struct {
+	out      []pipeline.Record
+	from     uint64 // next sequence to read
+	last     uint64 // the head's last sequence
+	size     int
+	maxRecs  int
+	maxBytes int
+	full     bool
+}
+
+// read appends s's records from r.from on, within the limits, and tells
+// s's residency what it read.
+func (r *segmentReader) read(s *segment, tx *bolt.Tx) error {
+	b := tx.Bucket(bucketRecords)
+	if b == nil {
+		return &CorruptionError{Segment: s.name, Reason: "segment has no records bucket"}
+	}
+	start := r.size
+	c := b.Cursor()
+	k, v := c.Seek(seqKey(r.from))
+	for ; k != nil; k, v = c.Next() {
+		seq, ok := keySeq(k)
+		if !ok || seq != r.from {
+			return &CorruptionError{Segment: s.name, Seq: r.from, Reason: "record missing (sequence gap)"}
+		}
+		rs := keySize + len(v)
+		if len(r.out) > 0 && r.size+rs > r.maxBytes {
+			r.full = true
+			break
+		}
+		rec, err := decodeRecord(seq, v)
+		if err != nil {
+			return &CorruptionError{Segment: s.name, Seq: seq, Reason: "bad record", Err: err}
+		}
+		r.out = append(r.out, rec)
+		r.size += rs
+		r.from++
+		if len(r.out) >= r.maxRecs || r.from > r.last {
+			r.full = true
+			break
 		}
 	}
-	if len(out) == 0 && from <= h.last {
-		return nil, &CorruptionError{Seq: from, Reason: "record missing"}
-	}
-	return out, nil
+	s.res.read(tx, r.size-start, !r.full)
+	return nil
 }
 
 // Scan calls fn for each record with from <= Seq <= to, in order, reading

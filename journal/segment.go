@@ -87,6 +87,7 @@ type segment struct {
 
 	cache *handleCache  // bounds open sealed handles; nil for none
 	elem  *list.Element // in cache.lru, guarded by cache.mu
+	res   residency     // bytes read since its pages were dropped (residency.go)
 
 	// Cached once known; a sealed segment never changes.
 	infoOK   bool
@@ -156,6 +157,7 @@ func (s *segment) openSealed() (*bolt.DB, error) {
 		_ = db.Close()
 		return nil, &CorruptionError{Segment: s.name, Reason: err.Error()}
 	}
+	adviseSequential(db)
 	return db, nil
 }
 
