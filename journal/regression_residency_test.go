@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,10 +18,10 @@ import (
 	"github.com/sluice-dev/sluice/pipeline"
 )
 
-// segmentResident returns the bytes of segment files resident in this
-// process's memory maps (the Rss of every .seg mapping in
-// /proc/self/smaps) and how many segment files are mapped.
-func segmentResident(t testing.TB) (rss int64, files int) {
+// segmentResident returns the bytes of dir's segment files resident in
+// this process's memory maps (the Rss of every such .seg mapping in
+// /proc/self/smaps) and how many of them are mapped.
+func segmentResident(t testing.TB, dir string) (rss int64, files int) {
 	b, err := os.ReadFile("/proc/self/smaps")
 	require.NoError(t, err)
 	mapped := map[string]bool{}
@@ -30,7 +31,7 @@ func segmentResident(t testing.TB) (rss int64, files int) {
 		f := strings.Fields(sc.Text())
 		switch {
 		case len(f) >= 5 && strings.Contains(f[0], "-"): // a mapping's header line
-			inSeg = len(f) == 6 && strings.HasSuffix(f[5], ".seg")
+			inSeg = len(f) == 6 && strings.HasSuffix(f[5], ".seg") && filepath.Dir(f[5]) == dir
 			if inSeg {
 				mapped[f[5]] = true
 			}
@@ -66,7 +67,9 @@ func TestDrainResidentBounded(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // slow under -race
 	defer cancel()
-	j, err := journal.Open(t.TempDir(), journal.Options{SegmentMaxBytes: segmentBytes})
+	dir, err := filepath.EvalSymlinks(t.TempDir()) // as /proc/self/smaps names it
+	require.NoError(t, err)
+	j, err := journal.Open(dir, journal.Options{SegmentMaxBytes: segmentBytes})
 	require.NoError(t, err)
 	defer closeJ(t, j)
 	events := make([]pipeline.Event, 1024) // 4 MiB per fsync'd append
@@ -85,6 +88,7 @@ func TestDrainResidentBounded(t *testing.T) {
 	t.Logf("appended %d MiB in %s", backlog>>20, time.Since(start))
 	start = time.Now()
 	var maxRSS int64
+	seen := 0 // most segment files mapped: proves the maps are found
 	reads := 0
 	for from := uint64(1); from <= st.Last; reads++ {
 		recs, err := j.Read(ctx, from, pipeline.ReadLimit{})
@@ -93,14 +97,15 @@ func TestDrainResidentBounded(t *testing.T) {
 		from = recs[len(recs)-1].Seq + 1
 		require.NoError(t, j.CommitCursor(ctx, "sink", from))
 		if reads%8 == 0 {
-			rss, _ := segmentResident(t)
-			maxRSS = max(maxRSS, rss)
+			rss, files := segmentResident(t, dir)
+			maxRSS, seen = max(maxRSS, rss), max(seen, files)
 		}
 	}
 	t.Logf("drained in %s", time.Since(start))
-	_, files := segmentResident(t)
+	_, files := segmentResident(t, dir)
 	t.Logf("%d segments, %d reads: at most %d KiB of segment pages resident, %d segment files mapped after",
 		len(st.Segments), reads, maxRSS>>10, files)
+	require.Positive(t, seen, "no mapping of %s found in /proc/self/smaps", dir)
 	assert.LessOrEqual(t, maxRSS, int64(bound), "segment pages resident while draining")
 	// The handle cache alone would keep up to DefaultMaxOpenSegments.
 	assert.LessOrEqual(t, files, 3, "segment files mapped after draining: the active one and those the cursor has not passed")
