@@ -171,7 +171,10 @@ func BenchmarkRawBbolt(b *testing.B) {
 }
 
 // rawPut writes values for sequences from+1..to in transactions of 1,000.
-func rawPut(b *testing.B, db *bolt.DB, from, to uint64) {
+func rawPut(b *testing.B, db *bolt.DB, from, to uint64) { rawPutN(b, db, from, to, 1000) }
+
+// rawPutN writes values for sequences from+1..to in transactions of perTx.
+func rawPutN(b *testing.B, db *bolt.DB, from, to uint64, perTx int) {
 	val := make([]byte, benchEventSize)
 	key := make([]byte, 8)
 	seq := from
@@ -182,7 +185,7 @@ func rawPut(b *testing.B, db *bolt.DB, from, to uint64) {
 				return err
 			}
 			bk.FillPercent = 1.0
-			for i := 0; i < 1000 && seq < to; i++ {
+			for i := 0; i < perTx && seq < to; i++ {
 				seq++
 				binary.BigEndian.PutUint64(key, seq)
 				if err := bk.Put(key, val); err != nil {
