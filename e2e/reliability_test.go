@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -19,8 +20,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/sluice-dev/sluice/internal/fakenova"
+	"github.com/sluice-dev/sluice/internal/kubepeer"
 	"github.com/sluice-dev/sluice/sinks/kvpsink"
 )
 
@@ -36,8 +39,8 @@ const (
 
 // reliabilityConfig: the http and lbworker sources, a probe and a VM-fault
 // source against the fake Nova, into the file, http (a peer failing on
-// and off), KVP and VES sinks.
-func reliabilityConfig(t *testing.T, dir, ingest, lb, admin, nova, peer, ves string) string {
+// and off), KVP, VES and k8s (a real kube-apiserver) sinks.
+func reliabilityConfig(t *testing.T, dir, ingest, lb, admin, nova, peer, ves, kubeconfig string) string {
 	t.Helper()
 	return writeFile(t, dir, "sluice.yaml", fmt.Sprintf(`
 journal:
@@ -80,6 +83,21 @@ sinks:
     type: ves
     with: {url: "%[7]s"}
     retry: {initial: 10ms, max: 200ms}
+  - name: kube
+    type: k8s
+    with:
+      kubeconfig: %[8]s
+      qps: 500
+      burst: 1000
+      rules:
+        - types: [e2e.k8s]
+          action: event
+          kind: Node
+          name: 'node-{{.Data.id}}'
+          reason: Reliability
+          event_action: Trial
+          note: 'event {{.Data.id}}'
+    retry: {initial: 10ms, max: 200ms}
 routes:
   - {name: everything, from: [ingest, lb, self], to: [archive]}
   - {name: ingest-to-peer, from: [ingest], to: [peer]}
@@ -88,7 +106,11 @@ routes:
     to: [host]
     match: {types: [e2e.kvp]}
   - {name: faults, from: [nova], to: [ves]}
-`, dir, ingest, lb, admin, nova, peer, ves))
+  - name: kube
+    from: [ingest]
+    to: [kube]
+    match: {types: [e2e.k8s]}
+`, dir, ingest, lb, admin, nova, peer, ves, kubeconfig))
 }
 
 // flakyPeer is an idempotent HTTP peer that fails (503) on and off. It
@@ -136,6 +158,7 @@ func (p *flakyPeer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 type reliabilityReport struct {
 	Trials          int            `json:"trials"`
 	AckedHTTP       int            `json:"acked_http"`
+	AckedK8s        int            `json:"acked_k8s"`
 	AckedLB         int            `json:"acked_lb"`
 	Lost            int            `json:"lost"`
 	JournalRecords  int            `json:"journal_records"`
@@ -173,10 +196,11 @@ func TestReliabilitySIGKILLMixedLoad(t *testing.T) {
 	t.Cleanup(peerSrv.Close)
 	col, vesSrv := newVESCollector(t)
 	ingest, lb, admin := freeAddr(t), freeAddr(t), freeAddr(t)
-	cfg := reliabilityConfig(t, dir, ingest, lb, admin, nova.URL, peerSrv.URL, vesSrv.URL)
+	kube, kubeconfig := startKube(t)
+	cfg := reliabilityConfig(t, dir, ingest, lb, admin, nova.URL, peerSrv.URL, vesSrv.URL, kubeconfig)
 
 	var mu sync.Mutex
-	ackedHTTP, ackedKVP, ackedLB := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	ackedHTTP, ackedKVP, ackedK8s, ackedLB := map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for trial := range trials {
 		e := startEngine(t, cfg, "OS_PASSWORD=s3cret")
 		e.waitReady(admin, 30*time.Second)
@@ -190,14 +214,20 @@ func TestReliabilitySIGKILLMixedLoad(t *testing.T) {
 				for i := 0; ctx.Err() == nil; i++ {
 					id := fmt.Sprintf("t%d-w%d-%d", trial, w, i)
 					typ := "e2e.test"
-					if i%10 == 0 {
+					switch i % 20 {
+					case 0, 10:
 						typ = "e2e.kvp"
+					case 5:
+						typ = "e2e.k8s"
 					}
 					if postTyped(client, "http://"+ingest+"/events", id, typ) == http.StatusAccepted {
 						mu.Lock()
 						ackedHTTP[id] = true
-						if typ == "e2e.kvp" {
+						switch typ {
+						case "e2e.kvp":
 							ackedKVP[id] = true
+						case "e2e.k8s":
+							ackedK8s[id] = true
 						}
 						mu.Unlock()
 					}
@@ -252,6 +282,7 @@ func TestReliabilitySIGKILLMixedLoad(t *testing.T) {
 	for id := range ackedLB {
 		wantArchive[id] = true
 	}
+	missing := map[string]int{}
 	caughtUp := func() bool {
 		peer.mu.Lock()
 		peerMissing := 0
@@ -261,10 +292,17 @@ func TestReliabilitySIGKILLMixedLoad(t *testing.T) {
 			}
 		}
 		peer.mu.Unlock()
-		return peerMissing == 0 && countMissing(t, wantArchive, idsInLines(t, readLines(t, archive))) == 0 &&
-			countMissing(t, ackedKVP, kvpIDs(t, filepath.Join(dir, "kvp_pool"))) == 0
+		missing = map[string]int{
+			"peer":    peerMissing,
+			"archive": countMissing(t, wantArchive, idsInLines(t, readLines(t, archive))),
+			"host":    countMissing(t, ackedKVP, kvpIDs(t, filepath.Join(dir, "kvp_pool"))),
+			"kube":    countMissing(t, ackedK8s, kubeEventIDs(t, kube)),
+		}
+		return missing["peer"]+missing["archive"]+missing["host"]+missing["kube"] == 0
 	}
-	require.Eventually(t, caughtUp, 120*time.Second, 100*time.Millisecond, "every sink receives every acknowledged event its routes select")
+	if !assert.Eventually(t, caughtUp, 120*time.Second, 100*time.Millisecond, "every sink receives every acknowledged event its routes select") {
+		t.Fatalf("acknowledged events missing per sink: %v", missing)
+	}
 	recovery := time.Since(restarted)
 	require.Eventually(t, func() bool { return lastFaultIsClear(col) }, 30*time.Second, 20*time.Millisecond,
 		"the VES collector's last word on the ACTIVE server is a clear")
@@ -297,9 +335,11 @@ func TestReliabilitySIGKILLMixedLoad(t *testing.T) {
 	vesEvents := len(col.events)
 	col.mu.Unlock()
 	dups["ves"] = vesEvents - len(col.faults())
+	dups["kube"] = kubeDuplicates(t, kube)
+	assert.Zero(t, dups["kube"], "a redelivered event patches its Event object (named from the delivery's key), it never makes a second one")
 
 	rep := reliabilityReport{
-		Trials: trials, AckedHTTP: len(ackedHTTP), AckedLB: len(ackedLB), Lost: lost, JournalRecords: len(lines),
+		Trials: trials, AckedHTTP: len(ackedHTTP), AckedK8s: len(ackedK8s), AckedLB: len(ackedLB), Lost: lost, JournalRecords: len(lines),
 		Duplicates: dups, PeerFailures: peer.failures.Load(), VESFaultEvents: len(col.faults()),
 		RecoverySeconds: recovery.Seconds(),
 	}
@@ -512,12 +552,94 @@ func keepOnFailure(t *testing.T, dir string) {
 		// Not t.TempDir: the copy must outlive the test.
 		keep, err := os.MkdirTemp("", "sluice-"+strings.ReplaceAll(t.Name(), "/", "_")+"-") //nolint:usetesting // kept after the test on purpose
 		if err == nil {
-			err = os.CopyFS(keep, os.DirFS(dir))
+			err = copyRegularFiles(keep, dir)
 		}
 		if err != nil {
 			t.Logf("keeping %s: %v", dir, err)
 			return
 		}
 		t.Logf("the test's files are kept in %s", keep)
+	})
+}
+
+// kubeEventNotes returns the Events the k8s sink made in the harness, by
+// the event id their Node's name carries ("node-<id>": one series per
+// journal event, since the sink folds isomorphic events, which differ only
+// in their note, into one series as client-go does), with how many Events
+// name it and the most any of them counts in its series.
+func kubeEventNotes(t *testing.T, kube *kubepeer.Env) (objects, series map[string]int) {
+	t.Helper()
+	objects, series = map[string]int{}, map[string]int{}
+	opts := metav1.ListOptions{Limit: 500}
+	for {
+		list, err := kube.Client.EventsV1().Events("default").List(context.Background(), opts)
+		require.NoError(t, err)
+		for _, e := range list.Items {
+			id, ok := strings.CutPrefix(e.Regarding.Name, "node-")
+			if !ok {
+				continue
+			}
+			objects[id]++
+			if e.Series != nil && int(e.Series.Count) > series[id] {
+				series[id] = int(e.Series.Count)
+			}
+		}
+		if opts.Continue = list.Continue; opts.Continue == "" {
+			return objects, series
+		}
+	}
+}
+
+// kubeEventIDs returns the ids of the events the k8s sink recorded.
+func kubeEventIDs(t *testing.T, kube *kubepeer.Env) map[string]bool {
+	t.Helper()
+	objects, _ := kubeEventNotes(t, kube)
+	ids := make(map[string]bool, len(objects))
+	for id := range objects {
+		ids[id] = true
+	}
+	return ids
+}
+
+// kubeDuplicates counts duplicate effects at the Kubernetes API: a second
+// Event object for one journal event, or an Event whose series counts it
+// more than once (a redelivery must patch the same object, not repeat it).
+func kubeDuplicates(t *testing.T, kube *kubepeer.Env) int {
+	t.Helper()
+	objects, series := kubeEventNotes(t, kube)
+	n := 0
+	for id, k := range objects {
+		n += k - 1
+		if series[id] > 1 {
+			n += series[id] - 1
+		}
+	}
+	return n
+}
+
+// copyRegularFiles copies the directories and regular files under src
+// into dst (os.CopyFS refuses the admin socket).
+func copyRegularFiles(dst, src string) error {
+	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, path)
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(dst, rel)
+		switch {
+		case d.IsDir():
+			return os.MkdirAll(target, 0o700)
+		case d.Type().IsRegular():
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(target, b, 0o600)
+		default:
+			return nil
+		}
 	})
 }
