@@ -123,6 +123,8 @@
 // (§7.7): 2.9.10 has no sync_interval (60 s fsync, hard-coded), silently
 // updates a consumer created with a different config, ignores
 // TermWithReason (Sluice uses plain Term), and rejects MaxDeliver -1 with
-// a BackOff (Sluice sets no BackOff). Priority groups (pinned_client, for
-// active/standby routers) need 2.11 and are not used.
+// a BackOff (Sluice sets no BackOff). Priority groups (pinned_client,
+// for active/standby routers: SubscriberConfig.PinnedTTL, the nats
+// source's ordering: pinned) need 2.11; an older server ignores them and
+// Subscribe returns ErrNoPriorityGroups.
 package fleet

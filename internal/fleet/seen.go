@@ -86,24 +86,22 @@ type Claim struct {
 	StreamSeq uint64
 }
 
+// appendedSuffix marks a key whose copy was appended (Seen.Appended).
+const appendedSuffix = " appended"
+
 // Claim records each claim's (agent, sequence) as taken by its stream
 // copy, unless it already is, and reports which claims are duplicates: a
-// different stream copy of the same (agent, sequence) took it first. A
-// redelivery of the copy that took it is not a duplicate (its first
+// different stream copy of the same (agent, sequence) took it first, or
+// this copy was already appended (Appended; a redelivery after an ack
+// that was lost or came after AckWait). A redelivery of the copy that
+// took it but was not marked appended is not a duplicate (its first
 // delivery may never have been appended). The creates are published
 // asynchronously, one round trip for the batch. On error nothing is
 // known; the caller hands the batch back.
 func (s *Seen) Claim(ctx context.Context, claims []Claim) ([]bool, error) {
-	futures := make([]jetstream.PubAckFuture, len(claims))
-	for i, c := range claims {
-		m := nats.NewMsg(s.prefix + key(c))
-		m.Data = strconv.AppendUint(nil, c.StreamSeq, 10)
-		m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, "0")
-		f, err := s.js.PublishMsgAsync(m)
-		if err != nil {
-			return nil, fmt.Errorf("dedupe: %w", err)
-		}
-		futures[i] = f
+	futures, err := s.publish(claims, "", true)
+	if err != nil {
+		return nil, err
 	}
 	dup := make([]bool, len(claims))
 	for i, f := range futures {
@@ -117,16 +115,55 @@ func (s *Seen) Claim(ctx context.Context, claims []Claim) ([]bool, error) {
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
-		var err error
-		if dup[i], err = s.takenByOther(ctx, claims[i]); err != nil {
+		if dup[i], err = s.taken(ctx, claims[i]); err != nil {
 			return nil, err
 		}
 	}
 	return dup, nil
 }
 
-// takenByOther reads the key c lost the create race for.
-func (s *Seen) takenByOther(ctx context.Context, c Claim) (bool, error) {
+// Appended marks the claims' copies as appended, so that a redelivery of
+// one is a duplicate too. It waits for the acks; on error (the marks may
+// be missing) a redelivery is appended again, which is at least once.
+func (s *Seen) Appended(ctx context.Context, claims []Claim) error {
+	futures, err := s.publish(claims, appendedSuffix, false)
+	if err != nil {
+		return err
+	}
+	for _, f := range futures {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			return fmt.Errorf("dedupe: %w", err)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// publish sends one value per claim, <stream seq><suffix>, asynchronously;
+// create makes each a create (it fails when the key exists).
+func (s *Seen) publish(claims []Claim, suffix string, create bool) ([]jetstream.PubAckFuture, error) {
+	futures := make([]jetstream.PubAckFuture, len(claims))
+	for i, c := range claims {
+		m := nats.NewMsg(s.prefix + key(c))
+		m.Data = append(strconv.AppendUint(nil, c.StreamSeq, 10), suffix...)
+		if create {
+			m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, "0")
+		}
+		f, err := s.js.PublishMsgAsync(m)
+		if err != nil {
+			return nil, fmt.Errorf("dedupe: %w", err)
+		}
+		futures[i] = f
+	}
+	return futures, nil
+}
+
+// taken reads the key c lost the create race for: a duplicate unless it
+// holds c's own copy, not yet appended.
+func (s *Seen) taken(ctx context.Context, c Claim) (bool, error) {
 	e, err := s.kv.Get(ctx, key(c))
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		// Expired in between: take it now.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -34,7 +35,22 @@ type SubscriberConfig struct {
 	Outstanding int
 	// NakDelay is the redelivery delay asked for on Nack.
 	NakDelay time.Duration
+	// PinnedTTL, when positive, makes the consumer a pinned_client
+	// priority group (PriorityGroup; nats-server 2.11+): the server gives
+	// every message to one subscriber at a time, the pinned one, and pins
+	// another only after the pinned one sent no pull request for
+	// PinnedTTL. Zero shares the messages among all subscribers.
+	PinnedTTL time.Duration
 }
+
+// PriorityGroup is the priority group of a pinned consumer
+// (SubscriberConfig.PinnedTTL).
+const PriorityGroup = "sluice"
+
+// ErrNoPriorityGroups is returned by Subscribe when a pinned consumer is
+// asked for and the server did not keep its priority group: a server
+// older than 2.11 ignores the setting.
+var ErrNoPriorityGroups = errors.New("the server does not support pinned_client priority groups (nats-server 2.11 or later)")
 
 // Metadata keys a Subscriber adds to every message, beside its headers.
 const (
@@ -88,7 +104,7 @@ func NewSubscriber(js jetstream.JetStream, cfg SubscriberConfig, log *slog.Logge
 // ConsumerConfig returns the durable consumer durable as the server gets
 // it.
 func (s *Subscriber) ConsumerConfig(durable string) jetstream.ConsumerConfig {
-	return jetstream.ConsumerConfig{
+	c := jetstream.ConsumerConfig{
 		Durable:       durable,
 		Description:   "Sluice routers (shared)",
 		DeliverPolicy: jetstream.DeliverAllPolicy,
@@ -98,6 +114,25 @@ func (s *Subscriber) ConsumerConfig(durable string) jetstream.ConsumerConfig {
 		MaxAckPending: s.cfg.MaxAckPending,
 		FilterSubject: s.cfg.FilterSubject,
 	}
+	if s.cfg.PinnedTTL > 0 {
+		c.Description = "Sluice routers (one pinned at a time)"
+		c.PriorityPolicy = jetstream.PriorityPolicyPinned
+		c.PriorityGroups = []string{PriorityGroup}
+		c.PinnedTTL = s.cfg.PinnedTTL
+	}
+	return c
+}
+
+// pullOptions returns the options of the subscription's pull requests: a
+// pinned subscriber names its group and renews its requests well within
+// PinnedTTL, so that it stays pinned while it runs.
+func (s *Subscriber) pullOptions() []jetstream.PullMessagesOpt {
+	opts := []jetstream.PullMessagesOpt{jetstream.PullMaxMessages(max(s.cfg.Outstanding/2, 1))}
+	if s.cfg.PinnedTTL > 0 {
+		opts = append(opts, jetstream.PullPriorityGroup(PriorityGroup),
+			jetstream.PullExpiry(min(30*time.Second, max(s.cfg.PinnedTTL/3, time.Second))))
+	}
+	return opts
 }
 
 // ErrClosed is returned by Subscribe after Close.
@@ -115,7 +150,10 @@ func (s *Subscriber) Subscribe(ctx context.Context, durable string) (<-chan *mes
 	if err != nil {
 		return nil, fmt.Errorf("consumer %s on stream %s: %w", durable, s.cfg.Stream, err)
 	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(max(s.cfg.Outstanding/2, 1)))
+	if s.cfg.PinnedTTL > 0 && !slices.Contains(cons.CachedInfo().Config.PriorityGroups, PriorityGroup) {
+		return nil, fmt.Errorf("consumer %s: %w", durable, ErrNoPriorityGroups)
+	}
+	it, err := cons.Messages(s.pullOptions()...)
 	if err != nil {
 		return nil, fmt.Errorf("consume %s: %w", durable, err)
 	}

@@ -41,6 +41,15 @@ type Config struct {
 	NakDelay time.Duration `yaml:"nak_delay"`
 	// Retry is the backoff while the server or the journal fails.
 	Retry pipeline.RetryConfig `yaml:"retry"`
+	// Ordering is shared (default: every router of the consumer takes a
+	// share of the records; per-agent order holds only per router) or
+	// pinned (one router at a time takes every record, in per-agent
+	// journal order, and the others stand by; needs nats-server 2.11).
+	// See doc.go, Order.
+	Ordering string `yaml:"ordering"`
+	// PinnedTTL is how long a pinned router may go without pulling before
+	// the server pins another (ordering: pinned): the failover time.
+	PinnedTTL time.Duration `yaml:"pinned_ttl"`
 	// Dedupe is the key/value bucket, shared by the routers, in which each
 	// (agent, sequence) appended is remembered for dedupe.ttl, so that an
 	// agent's record stored twice in the stream (published again after
@@ -66,7 +75,23 @@ func defaultConfig() *Config {
 		NakDelay:      time.Second,
 		Retry:         retry,
 		Dedupe:        fleet.DefaultDedupeConfig(),
+		Ordering:      OrderingShared,
+		PinnedTTL:     15 * time.Second,
 	}
+}
+
+// Orderings (Config.Ordering).
+const (
+	OrderingShared = "shared"
+	OrderingPinned = "pinned"
+)
+
+// pinnedTTL returns the consumer's PinnedTTL: zero unless pinned.
+func (c *Config) pinnedTTL() time.Duration {
+	if c.Ordering == OrderingPinned {
+		return c.PinnedTTL
+	}
+	return 0
 }
 
 // filter returns the consumer's subject filter.
@@ -106,6 +131,15 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxAckPending < 2*c.Batch {
 		bad("max_ack_pending", "must be at least twice batch (%d), got %d", 2*c.Batch, c.MaxAckPending)
+	}
+	switch c.Ordering {
+	case OrderingShared:
+	case OrderingPinned:
+		if c.PinnedTTL < 3*time.Second {
+			bad("pinned_ttl", "must be at least 3s (pull requests are renewed every pinned_ttl/3, at least 1s), got %s", c.PinnedTTL)
+		}
+	default:
+		bad("ordering", "must be %s or %s, got %q", OrderingShared, OrderingPinned, c.Ordering)
 	}
 	if c.NakDelay < 0 {
 		bad("nak_delay", "must not be negative, got %s", c.NakDelay)

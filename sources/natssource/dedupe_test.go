@@ -75,7 +75,7 @@ func TestRecordsRepublishedAfterTheWindowAreAppendedOnce(t *testing.T) {
 				}
 				info, err := cons.Info(t.Context())
 				return err == nil && info.AckFloor.Stream == 100 && info.NumAckPending == 0
-			}, 20*time.Second, 20*time.Millisecond, "every copy was settled")
+			}, 60*time.Second, 20*time.Millisecond, "every copy was settled")
 			seen := map[key]int{}
 			for _, r := range rs {
 				for _, e := range r.host.Events() {

@@ -19,6 +19,8 @@
 //	      max_ack_pending: 4096
 //	      nak_delay: 1s
 //	      retry: {initial: 500ms, max: 30s}
+//	      ordering: shared           # or pinned: one router at a time, in order (nats-server 2.11+)
+//	      pinned_ttl: 15s
 //	      dedupe: {bucket: SLUICE_FLEET_SEEN, ttl: 168h}
 //
 // # Delivery
@@ -52,9 +54,13 @@
 // the stream sequence of the copy, published asynchronously for the whole
 // batch. A key that exists with another copy's stream sequence marks a
 // duplicate: it is acked, not appended, and counted
-// (sluice.fleet.route.duplicates). A key holding this copy's own stream
-// sequence is a redelivery (the first delivery may never have been
-// appended) and is appended as usual. Keys live for dedupe.ttl (the
+// (sluice.fleet.route.duplicates). After the append (and before the
+// acks) the keys are marked appended, so that a redelivery of a copy
+// already appended (its ack lost, or late past ack_wait) is a duplicate
+// too. A key holding this copy's own stream sequence, not marked, is a
+// redelivery whose first delivery may never have been appended, and is
+// appended as usual; a router killed between its append and the mark
+// appends that record again (at least once). Keys live for dedupe.ttl (the
 // bucket's max age; default 168h, the stream's default max_age): a second
 // copy arriving later than that is appended again. If the bucket cannot be
 // reached the batch is nacked and comes back. The bucket is created with
@@ -72,17 +78,43 @@
 // gap (records missing before it: the agent's retention dropped them, or
 // another router took them) or late (at or below the highest: a
 // redelivery, or a batch another router nacked). Late records are still
-// appended, since neither case proves a duplicate. Several routers on one
-// consumer split the work and give up per-agent order (each sees a
-// subset, in order between redeliveries); that is the choice this source
-// makes: throughput from concurrency, order only per router. To keep
-// order with several routers, partition the agents: agents of one site
-// publish under their own prefix (journal.nats.stream.subject_prefix:
+// appended, since neither case proves a duplicate.
+//
+// What a consumer's routers do with order is the ordering setting:
+//
+//   - shared (default): every router of the consumer takes a share of the
+//     records, at least once, none twice under normal operation. That buys
+//     throughput (two routers deliver about twice what one does) and
+//     costs per-agent order across the fleet: each router sees a subset,
+//     in order between redeliveries, and a batch one router nacks (its
+//     journal refused it) may come back after later records. Sinks that
+//     need order per key then need idempotent, order-tolerant delivery
+//     (the event time and sequence travel with each event).
+//   - pinned: the consumer is a pinned_client priority group
+//     (nats-server 2.11 or later). The server gives every record to one
+//     router, the pinned one; the others stand by with pull requests
+//     open, and one of them is pinned when the pinned router sent no pull
+//     request for pinned_ttl (default 15s; a router renews its requests
+//     every pinned_ttl/3). A batch the journal refuses is kept by the
+//     router (in progress, tried again with retry) rather than nacked, so
+//     nothing overtakes it. Order per agent is then journal order from end
+//     to end; the price is that one router does the consumer's work
+//     (TestPinnedRouterTakesEverythingInOrder). A router that stops hands
+//     back what it held (nacked at once); a killed one's records are
+//     redelivered after ack_wait, ahead of newer ones. An existing consumer is not switched
+//     between shared and pinned: name a new consumer. On a server older
+//     than 2.11 (Debian 12's 2.9.10) the server drops the priority
+//     settings, and the source refuses to consume
+//     (fleet.ErrNoPriorityGroups), logging it and trying again, rather
+//     than silently sharing.
+//
+// To combine order and concurrency, partition the agents: agents of one
+// site publish under their own prefix (journal.nats.stream.subject_prefix:
 // sluice.fleet.site1, within the stream's sluice.fleet.>), and each
-// router has its own consumer name and filter_subject (sluice.fleet.site1.>).
-// nats-server 2.11's pinned_client priority groups (one active router per
-// consumer, the others on standby) would add failover without losing
-// order; they are not used yet.
+// partition has its own consumer name and filter_subject
+// (sluice.fleet.site1.>), pinned to one router at a time; different
+// partitions are pinned to different routers. This works on 2.9 as well
+// with ordering shared and one router per partition.
 //
 // # Metrics
 //

@@ -34,15 +34,21 @@ func agent(t *testing.T, url, id string, n int) journal.Store {
 	s, err := natsjournal.Backend{}.Open(t.Context(), c, journal.ReadWrite, pipeline.NopSettings("journal"))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close(context.Background()) })
+	appendTo(t, s, id, 1, n)
+	return s
+}
+
+// appendTo appends n events to agent id's journal j, numbered from first.
+func appendTo(t *testing.T, j journal.Store, id string, first, n int) {
+	t.Helper()
 	for i := 0; i < n; i += 100 {
 		evs := make([]pipeline.Event, min(100, n-i))
 		for k := range evs {
-			evs[k] = pipeline.Event{ID: fmt.Sprintf("%s-%d", id, i+k+1), Source: "/agent/" + id, Type: "sluice.test", Origin: "probe"}
+			evs[k] = pipeline.Event{ID: fmt.Sprintf("%s-%d", id, first+i+k), Source: "/agent/" + id, Type: "sluice.test", Origin: "probe"}
 		}
-		_, err := s.Append(t.Context(), pipeline.AppendBatch{Events: evs})
+		_, err := j.Append(t.Context(), pipeline.AppendBatch{Events: evs})
 		require.NoError(t, err)
 	}
-	return s
 }
 
 // router is a running nats source.
@@ -62,7 +68,7 @@ func startRouterWith(t *testing.T, url string, set pipeline.Settings, edit func(
 	cfg, ok := f.DefaultConfig().(*natssource.Config)
 	require.True(t, ok)
 	cfg.Conn.URL = url
-	cfg.AckWait = 2 * time.Second
+	cfg.AckWait = 10 * time.Second
 	cfg.NakDelay = 50 * time.Millisecond
 	cfg.Retry.Initial, cfg.Retry.Max = 20*time.Millisecond, 200*time.Millisecond
 	if edit != nil {
@@ -107,7 +113,7 @@ func keyOf(t *testing.T, e pipeline.Event) key {
 
 func waitEvents(t *testing.T, h *pipelinetest.RecordingHost, n int) []pipeline.Event {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
 	evs, err := h.WaitForEvents(ctx, n)
 	require.NoError(t, err)

@@ -2,6 +2,7 @@ package natssource
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -55,7 +56,7 @@ func (s *source) Run(ctx context.Context, host pipeline.SourceHost) error {
 	sub := fleet.NewSubscriber(js, fleet.SubscriberConfig{
 		Stream: s.cfg.Stream.Name, FilterSubject: s.cfg.filter(), AckWait: s.cfg.AckWait,
 		MaxDeliver: s.cfg.MaxDeliver, MaxAckPending: s.cfg.MaxAckPending,
-		Outstanding: 2 * s.cfg.Batch, NakDelay: s.cfg.NakDelay,
+		Outstanding: 2 * s.cfg.Batch, NakDelay: s.cfg.NakDelay, PinnedTTL: s.cfg.pinnedTTL(),
 	}, s.log)
 	defer func() { _ = sub.Close() }()
 	// The subscription outlives ctx by the batch in flight: it is acked
@@ -100,19 +101,58 @@ func (s *source) consume(ctx context.Context, host pipeline.SourceHost, ord *ord
 	b := s.cfg.Retry.NewBackOff(s.set.Clock)
 	for {
 		batch, open := s.collect(ctx, ch)
-		if len(batch) > 0 {
-			if err := s.handle(ctx, host, ord, seen, batch); err != nil {
-				s.log.Error("appending fleet records failed; they will be delivered again", slog.Int("records", len(batch)), slog.Any("error", err))
-				if !fleet.Wait(ctx, s.set.Clock, b, s.cfg.Retry.Max) {
-					return
-				}
-			} else {
+		s.tel.received.Add(ctx, int64(len(batch)))
+		for len(batch) > 0 {
+			err := s.handle(ctx, host, ord, seen, batch)
+			if err == nil {
 				b.Reset()
+				break
 			}
+			retained := s.cfg.Ordering == OrderingPinned && !errors.Is(err, errHandedBack)
+			if retained {
+				s.log.Error("appending fleet records failed; this router keeps them (in order) and tries again",
+					slog.Int("records", len(batch)), slog.Any("error", err))
+			} else {
+				s.log.Error("appending fleet records failed; they will be delivered again", slog.Int("records", len(batch)), slog.Any("error", err))
+			}
+			if !fleet.Wait(ctx, s.set.Clock, b, s.cfg.Retry.Max) {
+				if retained {
+					nackAll(batch)
+				}
+				return
+			}
+			if !retained {
+				break
+			}
+			batch = unsettled(batch)
 		}
 		if !open || ctx.Err() != nil {
 			return
 		}
+	}
+}
+
+// errHandedBack marks a failure after which the batch was nacked.
+var errHandedBack = errors.New("handed back to the stream")
+
+// unsettled returns the messages of ms neither acked nor nacked (those
+// terminated or acked as duplicates are not tried again).
+func unsettled(ms []*message.Message) []*message.Message {
+	out := ms[:0]
+	for _, m := range ms {
+		select {
+		case <-m.Acked():
+		case <-m.Nacked():
+		default:
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func nackAll(ms []*message.Message) {
+	for _, m := range ms {
+		m.Nack()
 	}
 }
 
@@ -147,23 +187,30 @@ func (s *source) collect(ctx context.Context, ch <-chan *message.Message) (batch
 }
 
 // handle appends batch's records (checked for order per agent) with the
-// order state in one journal transaction, then acks them; on failure
-// every one is nacked (delivered again after NakDelay). With seen, copies
+// order state in one journal transaction, then acks them. On failure,
+// with ordering shared, every one is nacked (delivered again after
+// NakDelay, to any router) and the error matches errHandedBack; with
+// ordering pinned they are kept unsettled (in progress) for the caller to
+// try again, so that no later record overtakes them. With seen, copies
 // of an (agent, sequence) another copy already took are acked without
 // being appended.
 func (s *source) handle(ctx context.Context, host pipeline.SourceHost, ord *order, seen *fleet.Seen, batch []*message.Message) error {
-	s.tel.received.Add(ctx, int64(len(batch)))
 	take, ins := s.parse(ctx, batch)
 	if len(take) == 0 {
 		return nil
 	}
+	fail := func(err error) error {
+		if s.cfg.Ordering == OrderingPinned {
+			return err
+		}
+		nackAll(take)
+		return fmt.Errorf("%w: %w", errHandedBack, err)
+	}
+	var claims []fleet.Claim
 	if seen != nil {
 		var err error
-		if take, ins, err = s.dedupe(ctx, seen, take, ins); err != nil {
-			for _, m := range take {
-				m.Nack()
-			}
-			return err
+		if take, ins, claims, err = s.dedupe(ctx, seen, take, ins); err != nil {
+			return fail(err)
 		}
 	}
 	events := make([]pipeline.Event, 0, len(ins))
@@ -184,12 +231,15 @@ func (s *source) handle(ctx context.Context, host pipeline.SourceHost, ord *orde
 		return nil
 	}
 	if _, err := host.Emit(ctx, events, ord.updates(s.set.ID, pending)...); err != nil {
-		for _, m := range take {
-			m.Nack()
-		}
-		return err
+		return fail(err)
 	}
 	ord.commit(pending)
+	if seen != nil {
+		if err := seen.Appended(ctx, claims); err != nil {
+			s.log.Warn("marking records appended in the dedupe bucket failed; a redelivery of one would be appended again",
+				slog.Int("records", len(claims)), slog.Any("error", err))
+		}
+	}
 	for _, m := range take {
 		m.Ack()
 	}
@@ -218,8 +268,8 @@ func (s *source) parse(ctx context.Context, batch []*message.Message) ([]*messag
 }
 
 // dedupe claims the records in seen and acks the duplicates, returning
-// the rest.
-func (s *source) dedupe(ctx context.Context, seen *fleet.Seen, take []*message.Message, ins []fleet.Inbound) ([]*message.Message, []fleet.Inbound, error) {
+// the rest with their claims.
+func (s *source) dedupe(ctx context.Context, seen *fleet.Seen, take []*message.Message, ins []fleet.Inbound) ([]*message.Message, []fleet.Inbound, []fleet.Claim, error) {
 	claims := make([]fleet.Claim, len(ins))
 	for i, in := range ins {
 		streamSeq, _ := strconv.ParseUint(take[i].Metadata.Get(fleet.MetaStreamSeq), 10, 64)
@@ -227,9 +277,9 @@ func (s *source) dedupe(ctx context.Context, seen *fleet.Seen, take []*message.M
 	}
 	dup, err := seen.Claim(ctx, claims)
 	if err != nil {
-		return take, ins, err
+		return take, ins, nil, err
 	}
-	keptM, keptIn := take[:0], ins[:0]
+	keptM, keptIn, keptC := take[:0], ins[:0], claims[:0]
 	for i, m := range take {
 		if dup[i] {
 			s.tel.duplicates.Add(ctx, 1)
@@ -238,9 +288,9 @@ func (s *source) dedupe(ctx context.Context, seen *fleet.Seen, take []*message.M
 			m.Ack()
 			continue
 		}
-		keptM, keptIn = append(keptM, m), append(keptIn, ins[i])
+		keptM, keptIn, keptC = append(keptM, m), append(keptIn, ins[i]), append(keptC, claims[i])
 	}
-	return keptM, keptIn, nil
+	return keptM, keptIn, keptC, nil
 }
 
 func (s *source) notePending(m *message.Message) {

@@ -62,7 +62,7 @@ func TestRoutersShareTheConsumer(t *testing.T) {
 	agent(t, srv.URL(), "vm-b", 1000)
 	require.Eventually(t, func() bool {
 		return len(r1.host.Events())+len(r2.host.Events()) >= 2000
-	}, 20*time.Second, 10*time.Millisecond)
+	}, 60*time.Second, 10*time.Millisecond)
 	time.Sleep(100 * time.Millisecond) // a duplicate would show up now
 	seen := map[key]int{}
 	for _, h := range []*pipelinetest.RecordingHost{r1.host, r2.host} {

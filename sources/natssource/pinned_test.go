@@ -1,0 +1,84 @@
+package natssource_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sluice-dev/sluice/internal/fleet/fleettest"
+	"github.com/sluice-dev/sluice/pipeline"
+	"github.com/sluice-dev/sluice/sources/natssource"
+)
+
+func pinned(c *natssource.Config) {
+	c.Ordering, c.PinnedTTL, c.Batch = natssource.OrderingPinned, 3*time.Second, 16
+}
+
+// requireJournalOrder checks that each agent's records came exactly in
+// journal order, from first on, without gaps or repeats.
+func requireJournalOrder(t *testing.T, evs []pipeline.Event, first map[string]uint64) map[string]uint64 {
+	t.Helper()
+	next := map[string]uint64{}
+	for a, s := range first {
+		next[a] = s
+	}
+	for _, e := range evs {
+		k := keyOf(t, e)
+		if next[k.agent] == 0 {
+			next[k.agent] = 1
+		}
+		require.Equal(t, next[k.agent], k.seq, "agent %s in journal order", k.agent)
+		next[k.agent]++
+	}
+	return next
+}
+
+// With ordering pinned, one router takes every record, in each agent's
+// journal order, while the other stands by; when the pinned router stops,
+// the standby is pinned after pinned_ttl and continues in order.
+func TestPinnedRouterTakesEverythingInOrder(t *testing.T) {
+	t.Parallel()
+	srv := fleettest.Start(t)
+	r1 := startRouter(t, srv.URL(), pinned)
+	r2 := startRouter(t, srv.URL(), pinned)
+	agentA := agent(t, srv.URL(), "vm-a", 500)
+	agent(t, srv.URL(), "vm-b", 500)
+	require.Eventually(t, func() bool {
+		return len(r1.host.Events())+len(r2.host.Events()) >= 1000
+	}, 60*time.Second, 10*time.Millisecond)
+	time.Sleep(200 * time.Millisecond)
+	active, standby := r1, r2
+	if len(r2.host.Events()) > 0 {
+		active, standby = r2, r1
+	}
+	if n := len(standby.host.Events()); n > 0 {
+		t.Fatalf("the standby router took %d records", n)
+	}
+	next := requireJournalOrder(t, active.host.Events(), nil)
+
+	active.stop()
+	start := time.Now()
+	appendTo(t, agentA, "vm-a", 501, 200)
+	evs := waitEvents(t, standby.host, 200)
+	assert.GreaterOrEqual(t, time.Since(start), 2*time.Second, "the standby is pinned only after pinned_ttl")
+	requireJournalOrder(t, evs, map[string]uint64{"vm-a": next["vm-a"]})
+}
+
+// With ordering pinned, a batch the journal refuses stays with the router
+// (in progress) and is appended when the journal accepts it again: no
+// later record overtakes it, nothing is appended twice.
+func TestPinnedRouterKeepsOrderWhenTheJournalRefuses(t *testing.T) {
+	t.Parallel()
+	srv := fleettest.Start(t)
+	r := startRouter(t, srv.URL(), pinned)
+	r.host.SetError(pipeline.ErrJournalFull)
+	agent(t, srv.URL(), "vm-a", 300)
+	require.Eventually(t, func() bool { return r.host.Calls() >= 3 }, 10*time.Second, 10*time.Millisecond)
+	r.host.SetError(nil)
+	waitEvents(t, r.host, 300)
+	time.Sleep(100 * time.Millisecond)
+	requireJournalOrder(t, r.host.Events(), nil)
+	assert.Len(t, r.host.Events(), 300)
+}
