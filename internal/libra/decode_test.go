@@ -221,3 +221,14 @@ func TestRequestEventIsTheVocabularyShape(t *testing.T) {
 	assert.NotEmpty(t, v.Message)
 	assert.Equal(t, eventtypes.LBRequest, libra.EventRequest)
 }
+
+// TestShallowCopyLeavesTheOriginal: the reply is built on a shallow copy,
+// and the message stays as received for a FAIL sent after it.
+func TestShallowCopyLeavesTheOriginal(t *testing.T) {
+	t.Parallel()
+	d, ref := libra.Decode([]byte(`{"hpcs_action":"DISCOVER","x":{"y":1}}`))
+	require.Nil(t, ref)
+	pass := libra.PassReply(d.Message.Shallow().Set("version", libra.String("1.0")))
+	assert.JSONEq(t, `{"hpcs_action":"DISCOVER","x":{"y":1},"version":"1.0","hpcs_response":"PASS"}`, string(pass))
+	assert.JSONEq(t, `{"hpcs_action":"DISCOVER","x":{"y":1},"hpcs_error":"no","hpcs_response":"FAIL"}`, string(libra.FailReply(d.Message, "no")))
+}

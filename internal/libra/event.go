@@ -53,7 +53,7 @@ func NewRequestEvent(d *Decoded, requestID, transport, client string) RequestEve
 		Client:        client,
 		LoadBalancers: d.Request.LoadBalancers,
 		Archive:       d.Request.Archive,
-		Message:       Mask(d.Received.Clone()).Marshal(),
+		Message:       d.Received,
 	}
 }
 

@@ -154,9 +154,9 @@ type Decoded struct {
 	Request Request
 	// Message is the masked request as received, with Libra's additions.
 	Message *Value
-	// Received is the masked request as received, without additions: what
-	// the journal stores.
-	Received *Value
+	// Received is the masked request as received, without additions,
+	// encoded: what the journal stores.
+	Received []byte
 }
 
 // Decode parses and validates one Libra message (a JSON object) against
@@ -174,7 +174,7 @@ func Decode(data []byte) (*Decoded, *Refusal) {
 		return nil, &Refusal{Kind: KindFail, Reason: reason, Reply: FailReply(nil, reason)}
 	}
 	Mask(root)
-	received := root.Clone()
+	received := root.Marshal() // before validation adds to root
 	actionVal, ok := root.Get(FieldAction)
 	if !ok {
 		// Libra: the message plus FAIL, no error text.

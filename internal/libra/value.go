@@ -152,6 +152,21 @@ func (v *Value) Literal() string {
 	}
 }
 
+// Shallow returns a copy of v whose own members (or elements) can be Set
+// without changing v; the member values themselves are shared, so only
+// the copy's top level may be changed. Building a reply from a request
+// (PassReply, FailReply: top-level fields added) needs no more, at a
+// fraction of Clone's allocations.
+func (v *Value) Shallow() *Value {
+	if v == nil {
+		return nil
+	}
+	c := *v
+	c.arr = append([]*Value(nil), v.arr...)
+	c.obj = append([]member(nil), v.obj...)
+	return &c
+}
+
 // Clone returns a deep copy of v.
 func (v *Value) Clone() *Value {
 	if v == nil {

@@ -9,9 +9,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -64,22 +67,69 @@ func runBench(b *testing.B, cfg *lbworkersource.Config) *lbworkersource.Source {
 	return src.(*lbworkersource.Source)
 }
 
-// BenchmarkHTTPDurableAccepts: UPDATE requests from 64 concurrent
-// keep-alive clients, each answered PASS only after its durable append.
+// benchClients are the concurrencies of the HTTP benchmarks and their
+// baselines: the journal's group commit can put at most this many
+// appends in one transaction.
+var benchClients = []int{64, 256}
+
+// BenchmarkHTTPDurableAccepts: UPDATE requests from concurrent keep-alive
+// clients, each answered PASS only after its durable append.
 func BenchmarkHTTPDurableAccepts(b *testing.B) {
-	cfg := httpConfig()
-	src := runBench(b, cfg)
-	for src.Addr() == nil {
-		runtimeGosched()
+	for _, clients := range benchClients {
+		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
+			src := runBench(b, httpConfig())
+			for src.Addr() == nil {
+				runtimeGosched()
+			}
+			benchPost(b, clients, "http://"+src.Addr().String()+"/lbaas", `"PASS"`)
+		})
 	}
-	url := "http://" + src.Addr().String() + "/lbaas"
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+}
+
+// BenchmarkHTTPAppendFloor is the floor under BenchmarkHTTPDurableAccepts:
+// the same clients and requests against a bare net/http handler that reads
+// the body, appends an event of the same size durably and writes a fixed
+// reply; no message contract, no source. The ratio of the two is what the
+// lbworker adds.
+func BenchmarkHTTPAppendFloor(b *testing.B) {
+	for _, clients := range benchClients {
+		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
+			j := journaltest.MustOpen(b)
+			data := bytes.Repeat([]byte("x"), 700)
+			reply := []byte(benchUpdate[:len(benchUpdate)-1] + `,"hpcs_response":"PASS"}`)
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			require.NoError(b, err)
+			srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if _, err := io.ReadAll(r.Body); err != nil {
+					w.WriteHeader(http.StatusBadRequest)
+					return
+				}
+				ev := pipeline.Event{Type: "sluice.lb.request", Data: data}
+				if _, err := j.Append(r.Context(), pipeline.AppendBatch{Events: []pipeline.Event{ev}}); err != nil {
+					w.WriteHeader(http.StatusServiceUnavailable)
+					return
+				}
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = w.Write(reply)
+			})}
+			go func() { _ = srv.Serve(ln) }()
+			b.Cleanup(func() { _ = srv.Close() })
+			benchPost(b, clients, "http://"+ln.Addr().String()+"/lbaas", `"PASS"`)
+		})
+	}
+}
+
+// benchPost posts benchUpdate b.N times from clients concurrent keep-alive
+// clients in this process and reports accepts/s and the process's CPU
+// time per request (both sides of the loopback).
+func benchPost(b *testing.B, clients int, url, want string) {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
 	var next atomic.Int64
 	b.ReportAllocs()
 	b.ResetTimer()
-	start := time.Now()
+	m := startMeasure()
 	var wg sync.WaitGroup
-	for range 64 {
+	for range clients {
 		wg.Go(func() {
 			for next.Add(1) <= int64(b.N) {
 				req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, url, strings.NewReader(benchUpdate))
@@ -91,7 +141,7 @@ func BenchmarkHTTPDurableAccepts(b *testing.B) {
 				}
 				body, _ := io.ReadAll(resp.Body)
 				_ = resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
+				if resp.StatusCode != http.StatusOK || !bytes.Contains(body, []byte(want)) {
 					b.Errorf("status %d: %s", resp.StatusCode, body)
 					return
 				}
@@ -99,12 +149,37 @@ func BenchmarkHTTPDurableAccepts(b *testing.B) {
 		})
 	}
 	wg.Wait()
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "accepts/s")
+	m.report(b)
+}
+
+// measure is the wall and CPU time (user and system, RUSAGE_SELF) of a
+// benchmark's timed part.
+type measure struct {
+	start time.Time
+	cpu   time.Duration
+}
+
+func startMeasure() measure { return measure{start: time.Now(), cpu: processCPU()} }
+
+// report adds accepts/s and cpu-µs/op (this process's CPU per request:
+// on an idle machine with C cores the CPU bound is C/cpu per second).
+func (m measure) report(b *testing.B) {
+	wall, cpu := time.Since(m.start), processCPU()-m.cpu
+	b.ReportMetric(float64(b.N)/wall.Seconds(), "accepts/s")
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/op")
+}
+
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkGearmanDurableAccepts: foreground jobs with unique ids from 64
-// concurrent Gearman clients through a real gearmand to 4 (the default),
-// 16 and 64 worker connections, each answered only after its durable
+// concurrent Gearman clients through a real gearmand to 4, 16 (the
+// default) and 64 worker connections, each answered only after its durable
 // append (with its dedupe record): the worker connections are the
 // concurrency the journal's group commit can batch.
 func BenchmarkGearmanDurableAccepts(b *testing.B) {
@@ -122,7 +197,7 @@ func benchGearman(b *testing.B, workers int) {
 	var next atomic.Int64
 	b.ReportAllocs()
 	b.ResetTimer()
-	start := time.Now()
+	m, gcpu := startMeasure(), childCPU(b, g.cmd.Process.Pid)
 	var wg sync.WaitGroup
 	for c := range 64 {
 		wg.Go(func() {
@@ -147,7 +222,20 @@ func benchGearman(b *testing.B, workers int) {
 		})
 	}
 	wg.Wait()
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "accepts/s")
+	m.report(b)
+	b.ReportMetric(float64((childCPU(b, g.cmd.Process.Pid)-gcpu).Microseconds())/float64(b.N), "gearmand-cpu-µs/op")
+}
+
+// childCPU is the user and system time of process pid so far.
+func childCPU(b *testing.B, pid int) time.Duration {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	require.NoError(b, err)
+	_, rest, _ := strings.Cut(string(stat), ") ") // after the command name
+	f := strings.Fields(rest)
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	const ticks = 100 // USER_HZ on Linux
+	return time.Duration(utime+stime) * time.Second / ticks
 }
 
 // submitJob is a minimal Gearman client: SUBMIT_JOB, then wait for
@@ -180,18 +268,24 @@ func submitJob(w io.Writer, r *bufio.Reader, fn, unique, data string) ([]byte, e
 	}
 }
 
-// BenchmarkJournalAppendBaseline is the reference for the two above: 64
-// concurrent durable appends of an event of the same size, without a
-// transport or the message contract.
+// BenchmarkJournalAppendBaseline is the reference for the benchmarks
+// above: as many concurrent durable appends of an event of the same size,
+// without a transport or the message contract.
 func BenchmarkJournalAppendBaseline(b *testing.B) {
+	for _, clients := range benchClients {
+		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) { benchAppend(b, clients) })
+	}
+}
+
+func benchAppend(b *testing.B, clients int) {
 	j := journaltest.MustOpen(b)
 	data := bytes.Repeat([]byte("x"), 700)
 	var next atomic.Int64
 	b.ReportAllocs()
 	b.ResetTimer()
-	start := time.Now()
+	m := startMeasure()
 	var wg sync.WaitGroup
-	for range 64 {
+	for range clients {
 		wg.Go(func() {
 			for next.Add(1) <= int64(b.N) {
 				ev := pipeline.Event{Type: "sluice.lb.request", Data: data}
@@ -203,5 +297,5 @@ func BenchmarkJournalAppendBaseline(b *testing.B) {
 		})
 	}
 	wg.Wait()
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "accepts/s")
+	m.report(b)
 }

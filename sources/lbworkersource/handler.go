@@ -169,7 +169,7 @@ func (s *source) journal(ctx context.Context, in inbound, d *libra.Decoded, repl
 // sinks' answer once they completed (see settle); a resubmission after a
 // crash in between gets it.
 func (s *source) reply(ctx context.Context, d *libra.Decoded) ([]byte, string) {
-	msg := d.Message.Clone() // d.Message stays as received for a FAIL
+	msg := d.Message.Shallow() // d.Message stays as received for a FAIL
 	switch d.Request.Action {
 	case libra.ActionDiscover:
 		msg.Set("version", libra.String(s.cfg.Discover.Version))

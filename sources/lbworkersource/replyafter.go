@@ -61,7 +61,7 @@ func (s *source) await(ctx context.Context, d *libra.Decoded, watch *pipeline.De
 	wctx, cancel := context.WithTimeout(ctx, s.cfg.ReplyTimeout)
 	defer cancel()
 	cs, err := watch.Wait(wctx, seq)
-	msg := d.Message.Clone()
+	msg := d.Message.Shallow()
 	if err != nil {
 		var pending []string
 		for _, c := range cs {
