@@ -232,10 +232,10 @@ func TestVMFaultKeystoneOutageThroughTheBinary(t *testing.T) {
 	assert.LessOrEqual(t, nova.Count(fakenova.RouteList)-lists, 1, "Nova saw no successful poll (one 401 at most)")
 	nova.Up(fakenova.RouteAuth)
 
-	got := col.waitFaults(t, 3)
+	col.waitFaults(t, 3)
 	time.Sleep(time.Second) // ten more polls
 	require.NoError(t, e.stop(30*time.Second))
-	got = col.faults()
+	got := col.faults()
 	require.Len(t, got, 3, "one clear and one raise after the outage, nothing else")
 	bySource := map[string][]string{}
 	for _, f := range got {

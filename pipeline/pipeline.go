@@ -43,6 +43,9 @@ type Pipeline struct {
 	mu    sync.Mutex
 	run   *runState
 	units map[string]*unit
+	// pending are the sources a Reload built and has not started yet,
+	// which the sinks it builds may name (SourceHandler).
+	pending map[string]*sourceRunner
 
 	// reloadMu serializes Reload, WithSinkStopped and the start of
 	// shutdown; stopping is set (under it) once shutdown began.
@@ -77,6 +80,8 @@ func New(ctx context.Context, spec Spec, regs Registries, j Journal, set Setting
 	p := &Pipeline{spec: spec, journal: j, set: set, tel: tel, units: map[string]*unit{}, orphansKick: make(chan struct{}, 1),
 		matchErrs: newMatchErrors(tel, set.Logger.With("component", "routes"), set.Clock),
 		taps:      newTapHub(set.Clock, tel), counters: newCounterSet()}
+	p.set.Sources = p // sinks built now and by reloads reach the sources running then
+	set = p.set
 	var errs []error
 	if j == nil {
 		errs = append(errs, fmt.Errorf("%w: a journal is required", ErrInvalidConfig))

@@ -51,7 +51,8 @@ func provision(ctx context.Context, log *slog.Logger, what string, c any) error 
 // Provision builds every source and sink of spec with the factories in
 // regs, provisions each (Provisioner), then closes it, and returns every
 // error joined, each naming its component. Nothing is started, no journal
-// is used (sinks get an empty Settings.State). It is what `sluice
+// is used (sinks get an empty Settings.State, and a Settings.Sources over
+// the sources built, closed by then). It is what `sluice
 // validate` runs after the config checks.
 func Provision(ctx context.Context, spec Spec, regs Registries, set Settings) error {
 	set = set.WithDefaults()
@@ -61,15 +62,18 @@ func Provision(ctx context.Context, spec Spec, regs Registries, set Settings) er
 	}
 	match := newMatchErrors(tel, set.Logger, set.Clock)
 	var errs []error
+	built := builtSources{}
 	for _, ss := range spec.Sources {
 		src, err := buildSource(ctx, ss, regs, set)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("source %s: %w", ss.Name, err))
 		}
+		built[ss.Name] = src
 		if err := closeSource(ctx, set.Logger, ss.Name, src); err != nil {
 			errs = append(errs, fmt.Errorf("source %s: close: %w", ss.Name, err))
 		}
 	}
+	set.Sources = built // closed, but enough for a sink to check the source it names
 	for _, ks := range spec.Sinks {
 		s, err := newSinkRunner(ctx, ks, &spec, regs, nil, set, tel, match)
 		if err != nil {

@@ -72,6 +72,11 @@ func (p *Pipeline) Reload(ctx context.Context, spec Spec, regs Registries) (Relo
 		spec.ShutdownTimeout = DefaultShutdownTimeout
 	}
 	plan := planReload(&old, &spec)
+	defer func() {
+		p.mu.Lock()
+		p.pending = nil
+		p.mu.Unlock()
+	}()
 	built, err := p.buildReload(ctx, &spec, regs, plan)
 	if err != nil {
 		return ReloadReport{}, err
@@ -183,6 +188,9 @@ func (p *Pipeline) buildReload(ctx context.Context, spec *Spec, regs Registries,
 		}
 		b.sources[name] = p.newSourceRunner(*ss, src)
 	}
+	p.mu.Lock()
+	p.pending = b.sources // for SourceHandler, until Reload returns
+	p.mu.Unlock()
 	for _, name := range plan.addSinks {
 		s, err := p.buildSink(ctx, spec, regs, name, p.journal)
 		if err != nil {

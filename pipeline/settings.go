@@ -26,6 +26,10 @@ type Settings struct {
 	// journal by the runner; WithDefaults gives an empty in-memory one.
 	// Sources keep their state through SourceHost instead.
 	State SinkState
+	// Sources finds the pipeline's sources that take events from routes
+	// (see EventHandler), for a sink that hands events to one; the
+	// pipeline sets it, WithDefaults gives one that knows no source.
+	Sources SourceHandlers
 
 	_ struct{}
 }
@@ -61,6 +65,9 @@ func (s Settings) WithDefaults() Settings {
 	}
 	if s.State == nil {
 		s.State = NewMemoryState(nil)
+	}
+	if s.Sources == nil {
+		s.Sources = noSources{}
 	}
 	return s
 }

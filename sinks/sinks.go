@@ -9,6 +9,7 @@ import (
 	"github.com/sluice-dev/sluice/sinks/hostpluginsink"
 	"github.com/sluice-dev/sluice/sinks/httpsink"
 	"github.com/sluice-dev/sluice/sinks/kvpsink"
+	"github.com/sluice-dev/sluice/sinks/sourcesink"
 	"github.com/sluice-dev/sluice/sinks/stdoutsink"
 	"github.com/sluice-dev/sluice/sinks/vessink"
 )
@@ -23,6 +24,7 @@ func Factories() []pipeline.SinkFactory {
 		hostpluginsink.NewFactory(),
 		httpsink.NewFactory(),
 		kvpsink.NewFactory(),
+		sourcesink.NewFactory(),
 		stdoutsink.NewFactory(),
 		vessink.NewFactory(),
 	})

@@ -14,5 +14,5 @@ func TestFactoriesRegister(t *testing.T) {
 	t.Parallel()
 	reg, err := pipeline.NewRegistry(sinks.Factories()...)
 	require.NoError(t, err, "types are valid and unique")
-	assert.Equal(t, []string{"file", "haproxy", "hostplugin", "http", "k8s", "kvp", "stdout", "ves"}, reg.Types())
+	assert.Equal(t, []string{"file", "haproxy", "hostplugin", "http", "k8s", "kvp", "source", "stdout", "ves"}, reg.Types())
 }

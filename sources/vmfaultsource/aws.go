@@ -161,7 +161,7 @@ func newAWSSource(set pipeline.Settings, cfg Config) (*awsSource, error) {
 
 // Run implements pipeline.Source.
 func (s *awsSource) Run(ctx context.Context, host pipeline.SourceHost) error {
-	return runMetadataLoop(ctx, host, s.set, s.cfg.Interval, s.track, s.retry, s.http, "aws instance metadata", s.poll)
+	return runMetadataLoop(ctx, host, s.set, s.cfg.Interval, s.track, s.retry, s.http, "aws instance metadata", s.poll, nil)
 }
 
 // ensureToken returns a session token, fetching one (PUT with the TTL)

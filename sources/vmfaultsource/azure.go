@@ -40,6 +40,13 @@ type azureSource struct {
 	tel   *telemetry
 	retry *retrier
 	track *tracker
+	// doc is the last document read (the loop's goroutine only), for the
+	// data of an approval a route asked for.
+	doc azureDoc
+	// jobs carries approvals from HandleEvents to the loop; done closes
+	// when Run returns.
+	jobs chan job
+	done chan struct{}
 }
 
 func newAzureSource(set pipeline.Settings, cfg Config) (*azureSource, error) {
@@ -52,12 +59,14 @@ func newAzureSource(set pipeline.Settings, cfg Config) (*azureSource, error) {
 		set: set, cfg: cfg, vm: vm, tel: tel, track: newTracker(azureKeyPrefix, vm),
 		http:  &httpDoer{client: newMetadataClient(), timeout: cfg.Timeout, limit: int64(cfg.MaxResponseBytes), now: set.Clock.Now},
 		retry: &retrier{cfg: cfg.Retry, clock: set.Clock, tel: tel, log: set.Logger},
+		jobs:  make(chan job), done: make(chan struct{}),
 	}, nil
 }
 
 // Run implements pipeline.Source.
 func (s *azureSource) Run(ctx context.Context, host pipeline.SourceHost) error {
-	return runMetadataLoop(ctx, host, s.set, s.cfg.Interval, s.track, s.retry, s.http, "azure scheduled events", s.poll)
+	defer close(s.done)
+	return runMetadataLoop(ctx, host, s.set, s.cfg.Interval, s.track, s.retry, s.http, "azure scheduled events", s.poll, s.jobs)
 }
 
 func (s *azureSource) url() string {
@@ -99,7 +108,11 @@ func (s *azureSource) poll(ctx context.Context, host pipeline.SourceHost) (err e
 	if err != nil {
 		return err
 	}
-	return emitMaintenance(ctx, host, s.track, next, append(events, approvals...), s.tel, s.set.Logger)
+	if err := emitMaintenance(ctx, host, s.track, next, append(events, approvals...), s.tel, s.set.Logger); err != nil {
+		return err
+	}
+	s.doc = doc
+	return nil
 }
 
 // observations are the events of doc that name this VM.
@@ -113,7 +126,9 @@ func (s *azureSource) observations(doc azureDoc) []observation {
 		if e.EventStatus == azureStarted {
 			state = MaintenanceStarted
 		}
-		out = append(out, observation{id: e.EventID, state: state, notBefore: e.notBefore, data: azureData(e, doc.Incarnation, s.vm)})
+		d := azureData(e, doc.Incarnation, s.vm)
+		d.Approvable = state == MaintenanceScheduled && !s.track.known[e.EventID].Approved
+		out = append(out, observation{id: e.EventID, state: state, notBefore: e.notBefore, data: d})
 	}
 	return out
 }
@@ -135,6 +150,21 @@ func (s *azureSource) approve(ctx context.Context, next map[string]knownEvent, n
 	if len(ids) == 0 {
 		return nil
 	}
+	if err := s.startRequests(ctx, ids); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		kn := next[id]
+		kn.Approved = true
+		next[id] = kn
+	}
+	return nil
+}
+
+// startRequests approves ids: POST {"StartRequests":[{"EventId":...}]}
+// to the Scheduled Events URL, answered 200 (even for an event approved
+// before).
+func (s *azureSource) startRequests(ctx context.Context, ids []string) error {
 	type startRequest struct {
 		EventID string `json:"EventId"`
 	}
@@ -154,15 +184,8 @@ func (s *azureSource) approve(ctx context.Context, next map[string]knownEvent, n
 	}
 	req.Header.Set("Metadata", "true")
 	req.Header.Set("Content-Type", "application/json")
-	if _, err := s.http.do(ctx, "azure approve scheduled events", req, http.StatusOK); err != nil {
-		return err
-	}
-	for _, id := range ids {
-		kn := next[id]
-		kn.Approved = true
-		next[id] = kn
-	}
-	return nil
+	_, err = s.http.do(ctx, "azure approve scheduled events", req, http.StatusOK)
+	return err
 }
 
 // approvalEvents reports the events approve just approved.

@@ -10,9 +10,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sluice-dev/sluice/internal/fakeimds"
 	"github.com/sluice-dev/sluice/pipeline"
 	"github.com/sluice-dev/sluice/pipeline/pipelinetest"
-	"github.com/sluice-dev/sluice/sources/vmfaultsource/internal/fakeimds"
 )
 
 const docEventID = "C7061BAC-AFDC-4513-B24B-AA5F13A16123"

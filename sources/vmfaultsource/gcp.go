@@ -71,7 +71,7 @@ func newGCPSource(set pipeline.Settings, cfg Config) (*gcpSource, error) {
 // Run implements pipeline.Source: one hanging GET after another, with
 // the interval as a pause between them.
 func (s *gcpSource) Run(ctx context.Context, host pipeline.SourceHost) error {
-	return runMetadataLoop(ctx, host, s.set, s.cfg.Interval, s.track, s.retry, s.http, "gcp maintenance-event", s.poll)
+	return runMetadataLoop(ctx, host, s.set, s.cfg.Interval, s.track, s.retry, s.http, "gcp maintenance-event", s.poll, nil)
 }
 
 func (s *gcpSource) url() string {

@@ -84,10 +84,15 @@ func newMetadataClient() *http.Client {
 	return &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
+// job is work handed to a metadata loop, run on its goroutine between
+// two polls (an approval a route asked for).
+type job func(ctx context.Context, host pipeline.SourceHost)
+
 // runMetadataLoop restores the tracker's known events, then calls poll
-// (retried until it succeeds) every interval until ctx ends.
+// (retried until it succeeds) every interval until ctx ends, running the
+// jobs that arrive between polls.
 func runMetadataLoop(ctx context.Context, host pipeline.SourceHost, set pipeline.Settings, every time.Duration,
-	t *tracker, r *retrier, h *httpDoer, what string, poll func(context.Context, pipeline.SourceHost) error,
+	t *tracker, r *retrier, h *httpDoer, what string, poll func(context.Context, pipeline.SourceHost) error, jobs <-chan job,
 ) error {
 	defer h.client.CloseIdleConnections()
 	state, err := host.State(ctx)
@@ -102,8 +107,28 @@ func runMetadataLoop(ctx context.Context, host pipeline.SourceHost, set pipeline
 		if !r.run(ctx, what, func(ctx context.Context) error { return poll(ctx, host) }) {
 			return nil
 		}
-		if !sleep(ctx, set.Clock, every) {
+		if !idle(ctx, host, set.Clock, every, jobs) {
 			return nil
+		}
+	}
+}
+
+// idle waits d on clock, running the jobs that arrive meanwhile; false if
+// ctx ended first.
+func idle(ctx context.Context, host pipeline.SourceHost, clock pipeline.Clock, d time.Duration, jobs <-chan job) bool {
+	if jobs == nil {
+		return sleep(ctx, clock, d)
+	}
+	t := clock.NewTimer(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C():
+			return true
+		case <-ctx.Done():
+			return false
+		case j := <-jobs:
+			j(ctx, host)
 		}
 	}
 }

@@ -55,6 +55,8 @@ type Fake struct {
 	gets     int
 	versions []string
 	approved []string
+	// failPosts is how many StartRequests POSTs to answer 500.
+	failPosts int
 }
 
 // New starts a fake serving the first document of LiveMigration.
@@ -93,6 +95,10 @@ func (f *Fake) Versions() []string {
 	return append([]string(nil), f.versions...)
 }
 
+// FailApprovals answers the next n StartRequests POSTs with 500 (and
+// approves nothing).
+func (f *Fake) FailApprovals(n int) { f.mu.Lock(); f.failPosts = n; f.mu.Unlock() }
+
 // Approved returns the EventIds approved so far, in order.
 func (f *Fake) Approved() []string {
 	f.mu.Lock()
@@ -130,6 +136,12 @@ func (f *Fake) handle(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		f.mu.Lock()
+		if f.failPosts > 0 {
+			f.failPosts--
+			f.mu.Unlock()
+			http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+			return
+		}
 		for _, s := range body.StartRequests {
 			f.approved = append(f.approved, s.EventID)
 		}
