@@ -153,7 +153,7 @@ func newAWSSource(set pipeline.Settings, cfg Config) (*awsSource, error) {
 		return nil, fmt.Errorf("vmfault telemetry: %w", err)
 	}
 	return &awsSource{
-		set: set, cfg: cfg, vm: cfg.VMName, tel: tel, track: newTracker(awsKeyPrefix, cfg.VMName),
+		set: set, cfg: cfg, vm: cfg.VMName, tel: tel, track: newTracker(ProviderAWS, awsKeyPrefix, cfg.VMName),
 		http:  &httpDoer{client: newMetadataClient(), timeout: cfg.Timeout, limit: int64(cfg.MaxResponseBytes), now: set.Clock.Now},
 		retry: &retrier{cfg: cfg.Retry, clock: set.Clock, tel: tel, log: set.Logger},
 	}, nil

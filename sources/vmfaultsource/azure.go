@@ -56,7 +56,7 @@ func newAzureSource(set pipeline.Settings, cfg Config) (*azureSource, error) {
 	}
 	vm := cfg.VMName
 	return &azureSource{
-		set: set, cfg: cfg, vm: vm, tel: tel, track: newTracker(azureKeyPrefix, vm),
+		set: set, cfg: cfg, vm: vm, tel: tel, track: newTracker(ProviderAzure, azureKeyPrefix, vm),
 		http:  &httpDoer{client: newMetadataClient(), timeout: cfg.Timeout, limit: int64(cfg.MaxResponseBytes), now: set.Clock.Now},
 		retry: &retrier{cfg: cfg.Retry, clock: set.Clock, tel: tel, log: set.Logger},
 		jobs:  make(chan job), done: make(chan struct{}),

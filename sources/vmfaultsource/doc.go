@@ -1,6 +1,6 @@
 // Package vmfaultsource implements the "vmfault" source: faults of
 // OpenStack servers, polled from Nova as the ONAP multicloud VES agent
-// did, and (provider azure) the scheduled maintenance of the VM Sluice
+// did, and (providers azure, aws, gcp) the scheduled maintenance of the VM Sluice
 // runs on, from the Azure, AWS and GCP instance metadata services.
 //
 //	sources:
@@ -163,9 +163,37 @@
 // twice. An answer that is not 200, not a document with
 // DocumentIncarnation and Events, or holds an event without EventId, with
 // an unknown EventStatus or an unreadable NotBefore fails the poll, which
-// is retried: never "nothing scheduled". Approval through a route (an
-// event handled by the source) is not implemented: a source has no input
-// of events.
+// is retried: never "nothing scheduled".
+//
+// Approval: approve.after approves each scheduled event once it has been
+// known that long. Or a route approves: the source takes events (it is a
+// pipeline.EventHandler), and a route whose sink is a `source` sink
+// naming it hands it sluice.vm.maintenance.approve events, whose data
+// names the event_id (and, optionally, provider azure). A scheduled
+// event carries approvable: true until it is approved, so a route can
+// turn it into its own approval:
+//
+//	sinks:
+//	  - name: approvals
+//	    type: source
+//	    with: {source: maintenance}
+//	routes:
+//	  - name: approve-freezes
+//	    from: [maintenance]
+//	    to: [approvals]
+//	    match:
+//	      types: [sluice.vm.maintenance]
+//	      expr: 'event.data.approvable && event.data.kind == "Freeze"'
+//	    transform: {type: sluice.vm.maintenance.approve}
+//
+// The source sends the StartRequests POST with the EventId between two
+// polls, emits the approved event with the state that records it, and
+// only then reports the delivery done; a failed POST or append is
+// retried by the sink. An approval of an event the source does not know,
+// one that has started or ended, another type or another provider is
+// dead-lettered (permanent); one of an event approved before succeeds
+// without a second POST. Approval releases the event for every VM it
+// names, so let one VM of an availability set approve.
 //
 // # AWS scheduled events
 //
@@ -201,28 +229,45 @@
 //	    type: vmfault
 //	    with: {provider: gcp}
 //
-// The source follows
-// {endpoint}/computeMetadata/v1/instance/maintenance-event (endpoint
-// default http://metadata.google.internal) with Metadata-Flavor: Google
-// and hanging GETs: wait_for_change=true, last_etag the ETag of the last
-// answer (0 at first, answered at once) and timeout_sec=60, so nothing is
-// polled while nothing changes; interval is only the pause between two
-// requests (100ms). The value is NONE or an event name
-// (MIGRATE_ON_HOST_MAINTENANCE, TERMINATE_ON_HOST_MAINTENANCE): a value
-// other than NONE is one event "gcp-VALUE-ETAG", kind and status the
-// value, reported scheduled, and completed when the value returns to
-// NONE. 503 (which the server answers during maintenance), any other
-// status and a value that is not upper-case letters, digits and
-// underscores fail the request, which is retried with backoff: never
-// "nothing happening". Known events are source state ("gcp/ID").
-// instance/upcoming-maintenance is not read.
+// The source follows two keys of {endpoint}/computeMetadata/v1/instance/
+// (endpoint default http://metadata.google.internal) with
+// Metadata-Flavor: Google and hanging GETs: wait_for_change=true,
+// last_etag the ETag of the key's last answer (0 at first, answered at
+// once) and timeout_sec=60, so nothing is polled while nothing changes;
+// interval is only the pause between two requests (100ms).
+//
+// maintenance-event is NONE or an event name (MIGRATE_ON_HOST_MAINTENANCE,
+// TERMINATE_ON_HOST_MAINTENANCE): a value other than NONE is one event
+// "gcp-VALUE-ETAG", kind and status the value, reported scheduled, and
+// completed when the value returns to NONE. Known events are source
+// state ("gcp/ID").
+//
+// upcoming-maintenance?alt=json is {} or a window: maintenance_status
+// (PENDING is scheduled, ONGOING started, COMPLETE completed; a window
+// that disappears is completed once it has started or its start passed,
+// else cancelled), type (kind, SCHEDULED by default), window_start_time
+// (not_before, required), window_end_time (not_after),
+// maintenance_reasons and can_reschedule (in the description). Keys are
+// read in snake_case, as the metadata server's documented example shows,
+// or camelCase, as the Compute API writes them. A window is one event
+// "gcp-upcoming-TYPE-START"; a rescheduled window is a new event, the
+// old one cancelled. A 404 (machine families without the key) is
+// nothing upcoming, asked again after a minute. Known windows are source
+// state ("gcpu/ID").
+//
+// 503 (which the server answers during maintenance), any other status, a
+// maintenance-event value that is not upper-case letters, digits and
+// underscores, and a window with a member of the wrong type, an unknown
+// status or no start fail the request, which is retried with backoff:
+// never "nothing happening".
 //
 // # Testing
 //
 // The module's internal/fakenova (shared with the e2e tests) is a fake
-// Keystone and Nova built from the official API samples, internal/fakeimds
-// a fake Azure IMDS built from the documented examples, internal/fakegce a
-// fake GCE metadata server; see their docs. The AWS provider is tested
+// Keystone and Nova built from the official API samples, the module's
+// internal/fakeimds a fake Azure IMDS built from the documented examples,
+// internal/fakegce a fake GCE metadata server built from the documented
+// behaviour and example; see their docs. They are fakes, not the clouds. The AWS provider is tested
 // against AWS's own simulator, amazon-ec2-metadata-mock (pinned in
 // aemm_test.go), which the tests build once with go install from the Go
 // module proxy into the user cache directory (sluice-peers/) and run as a

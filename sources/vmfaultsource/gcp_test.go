@@ -31,7 +31,7 @@ func TestGCPHangingGetWithETag(t *testing.T) {
 	t.Cleanup(f.Close)
 	host := pipelinetest.NewRecordingHost("gcp")
 	r := run(t, gcpConfig(f.URL), host, pipeline.NopSettings("gcp"))
-	require.Eventually(t, func() bool { return f.Hanging() == 1 }, 5*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return f.Hanging(fakegce.Path) == 1 && f.Hanging(fakegce.UpcomingPath) == 1 }, 5*time.Second, time.Millisecond)
 	gets := f.Gets()
 	time.Sleep(200 * time.Millisecond)
 	assert.Equal(t, gets, f.Gets(), "a hanging GET, not polling")
@@ -45,7 +45,7 @@ func TestGCPHangingGetWithETag(t *testing.T) {
 	r.stop()
 
 	run(t, gcpConfig(f.URL), host, pipeline.NopSettings("gcp"))
-	require.Eventually(t, func() bool { return f.Hanging() == 1 }, 5*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return f.Hanging(fakegce.Path) == 1 && f.Hanging(fakegce.UpcomingPath) == 1 }, 5*time.Second, time.Millisecond)
 	assert.Len(t, host.Events(), 1, "the restart reports nothing again")
 
 	f.Inject503(3)

@@ -38,13 +38,16 @@ func terminal(state string) bool {
 // tracker turns successive listings of a provider's maintenance events
 // into sluice.vm.maintenance events, each (event, state) once.
 type tracker struct {
-	prefix string
-	vm     string
-	known  map[string]knownEvent
+	provider string
+	prefix   string
+	vm       string
+	known    map[string]knownEvent
 }
 
-func newTracker(prefix, vm string) *tracker {
-	return &tracker{prefix: prefix, vm: vm, known: map[string]knownEvent{}}
+// newTracker tracks the events of provider whose state keys start with
+// prefix (which no other tracker's prefix may start with).
+func newTracker(provider, prefix, vm string) *tracker {
+	return &tracker{provider: provider, prefix: prefix, vm: vm, known: map[string]knownEvent{}}
 }
 
 // restore loads the known events from the source's state.
@@ -100,7 +103,7 @@ func (t *tracker) diff(obs []observation, now time.Time) (map[string]knownEvent,
 		if kn.State == MaintenanceStarted || !kn.NotBefore.IsZero() && !now.Before(kn.NotBefore) {
 			state = MaintenanceCompleted
 		}
-		d := maintenanceData{Provider: t.providerOf(), EventID: id, Kind: kn.Type, VM: t.vm, NotBefore: kn.NotBefore}
+		d := maintenanceData{Provider: t.provider, EventID: id, Kind: kn.Type, VM: t.vm, NotBefore: kn.NotBefore}
 		ev, err := maintenanceEvent(id, state, d, now)
 		if err != nil {
 			return nil, nil, err
@@ -109,8 +112,6 @@ func (t *tracker) diff(obs []observation, now time.Time) (map[string]knownEvent,
 	}
 	return next, out, nil
 }
-
-func (t *tracker) providerOf() string { return strings.TrimSuffix(t.prefix, "/") }
 
 // updates returns the state updates that turn the known events into next.
 func (t *tracker) updates(next map[string]knownEvent) ([]pipeline.StateUpdate, error) {
