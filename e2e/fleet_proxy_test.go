@@ -37,7 +37,7 @@ type tcpProxy struct {
 
 // startProxy listens on a free loopback port and forwards to upstream
 // until the test ends.
-func startProxy(t *testing.T, upstream string) *tcpProxy {
+func startProxy(t testing.TB, upstream string) *tcpProxy {
 	t.Helper()
 	ln, err := net.Listen("tcp", freeAddr(t))
 	require.NoError(t, err)

@@ -79,14 +79,41 @@ func newFleetRig(t *testing.T, partitioned bool) *fleetRig {
 	r := &fleetRig{t: t, base: base, sink: newIdemSink(t), partitioned: partitioned, interval: 10 * time.Millisecond}
 	r.nats = startNATS(t, base, freeAddr(t))
 	for i := range 2 {
-		rt := &fleetRouter{name: fmt.Sprintf("router-%d", i+1), admin: freeAddr(t)}
-		rt.dir = filepath.Join(base, rt.name)
-		require.NoError(t, os.MkdirAll(rt.dir, 0o700))
 		consumer, filter := "sluice-routers", ""
 		if partitioned {
 			consumer, filter = fmt.Sprintf("site%d", i+1), fmt.Sprintf("sluice.fleet.site%d.>", i+1)
 		}
-		rt.cfg = writeFile(t, rt.dir, "router.yaml", fmt.Sprintf(`
+		r.routers = append(r.routers, newFleetRouter(t, base, fmt.Sprintf("router-%d", i+1), r.nats.url(), consumer, filter, r.sink.url()))
+	}
+	for i := range 3 {
+		prefix := "sluice.fleet"
+		if partitioned {
+			prefix = "sluice.fleet.site1"
+			if i == 2 {
+				prefix = "sluice.fleet.site2"
+			}
+		}
+		r.agents = append(r.agents, newFleetAgent(t, base, fmt.Sprintf("agent-%d", i+1), r.nats.addr, prefix))
+	}
+	// Routers first: they create the stream on sluice.fleet.>, which
+	// covers every site's prefix.
+	for _, rt := range r.routers {
+		r.startRouter(rt)
+	}
+	for _, a := range r.agents {
+		r.startAgent(a)
+	}
+	return r
+}
+
+// newFleetRouter writes the configuration of router name under base: a
+// nats source on consumer (and filter, empty for every agent) and an http
+// sink "central" in batch mode to sinkURL.
+func newFleetRouter(t testing.TB, base, name, natsURL, consumer, filter, sinkURL string) *fleetRouter {
+	t.Helper()
+	rt := &fleetRouter{name: name, admin: freeAddr(t), dir: filepath.Join(base, name)}
+	require.NoError(t, os.MkdirAll(rt.dir, 0o700))
+	rt.cfg = writeFile(t, rt.dir, "router.yaml", fmt.Sprintf(`
 journal: {dir: %[1]s/journal, cursor_flush_interval: 50ms}
 admin: {listen: %[2]s}
 log: {level: warn}
@@ -102,25 +129,23 @@ sources:
 sinks:
   - name: central
     type: http
-    with: {url: "%[6]s", mode: batch, max_events: 100}
+    with: {url: "%[6]s", mode: batch, max_events: 500, max_bytes: 4MiB}
+    batch: {max_events: 1000, max_bytes: 4MiB}
 routes:
   - {name: all, from: [fleet], to: [central]}
-`, rt.dir, rt.admin, r.nats.url(), consumer, filter, r.sink.url()))
-		r.routers = append(r.routers, rt)
-	}
-	for i := range 3 {
-		a := &fleetAgent{id: fmt.Sprintf("agent-%d", i+1), ingest: freeAddr(t), admin: freeAddr(t)}
-		a.dir = filepath.Join(base, a.id)
-		require.NoError(t, os.MkdirAll(a.dir, 0o700))
-		a.proxy = startProxy(t, r.nats.addr)
-		prefix := "sluice.fleet"
-		if partitioned {
-			prefix = "sluice.fleet.site1"
-			if i == 2 {
-				prefix = "sluice.fleet.site2"
-			}
-		}
-		a.cfg = writeFile(t, a.dir, "agent.yaml", fmt.Sprintf(`
+`, rt.dir, rt.admin, natsURL, consumer, filter, sinkURL))
+	return rt
+}
+
+// newFleetAgent writes the configuration of agent id under base: journal
+// backend nats through a new tcpProxy to natsAddr, publishing under
+// prefix, an http source and a local file sink.
+func newFleetAgent(t testing.TB, base, id, natsAddr, prefix string) *fleetAgent {
+	t.Helper()
+	a := &fleetAgent{id: id, ingest: freeAddr(t), admin: freeAddr(t), dir: filepath.Join(base, id)}
+	require.NoError(t, os.MkdirAll(a.dir, 0o700))
+	a.proxy = startProxy(t, natsAddr)
+	a.cfg = writeFile(t, a.dir, "agent.yaml", fmt.Sprintf(`
 journal:
   dir: %[1]s/journal
   backend: nats
@@ -136,7 +161,7 @@ log: {level: warn}
 sources:
   - name: ingest
     type: http
-    with: {listen: "%[2]s", path: /events}
+    with: {listen: "%[2]s", path: /events, max_body_bytes: 8MiB, max_batch_events: 10000}
 sinks:
   - name: local
     type: file
@@ -144,30 +169,24 @@ sinks:
 routes:
   - {name: all, from: [ingest], to: [local]}
 `, a.dir, a.ingest, a.admin, a.proxy.addr(), a.id, prefix))
-		r.agents = append(r.agents, a)
-	}
-	// Routers first: they create the stream on sluice.fleet.>, which
-	// covers every site's prefix.
-	for _, rt := range r.routers {
-		r.startRouter(rt)
-	}
-	for _, a := range r.agents {
-		r.startAgent(a)
-	}
-	return r
+	return a
 }
 
-func (r *fleetRig) startRouter(rt *fleetRouter) {
-	r.t.Helper()
-	rt.e = startEngine(r.t, rt.cfg)
+func (r *fleetRig) startRouter(rt *fleetRouter) { rt.start(r.t) }
+
+func (r *fleetRig) startAgent(a *fleetAgent) { a.start(r.t) }
+
+func (rt *fleetRouter) start(t testing.TB) {
+	t.Helper()
+	rt.e = startEngine(t, rt.cfg)
 	rt.e.waitReady(rt.admin, 30*time.Second)
 }
 
-func (r *fleetRig) startAgent(a *fleetAgent) {
-	r.t.Helper()
-	a.e = startEngine(r.t, a.cfg)
+func (a *fleetAgent) start(t testing.TB) {
+	t.Helper()
+	a.e = startEngine(t, a.cfg)
 	a.e.waitReady(a.admin, 30*time.Second)
-	waitListening(r.t, a.ingest)
+	waitListening(t, a.ingest)
 }
 
 // post sends the agent's next event and notes it when acknowledged.

@@ -28,7 +28,7 @@ type idemSink struct {
 	bad      int                 // requests that were not CloudEvents
 }
 
-func newIdemSink(t *testing.T) *idemSink {
+func newIdemSink(t testing.TB) *idemSink {
 	t.Helper()
 	s := &idemSink{applied: map[string]string{}, keyOf: map[string]string{}, order: map[string][]string{}}
 	s.srv = httptest.NewServer(s)

@@ -189,7 +189,7 @@ func keysOf(passed map[string]bool) map[string]bool {
 
 // waitListening waits until addr accepts connections: readiness does not
 // wait for a source to listen.
-func waitListening(t *testing.T, addr string) {
+func waitListening(t testing.TB, addr string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
