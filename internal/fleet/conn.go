@@ -17,8 +17,9 @@ import (
 // with c's TLS and authentication (Provision is called first, so files
 // are read afresh). Disconnects and reconnects are logged, server URLs
 // with any user information redacted; no secret is logged or put in an
-// error. ctx bounds the first dial.
-func Connect(ctx context.Context, c ConnConfig, name string, log *slog.Logger) (*nats.Conn, error) {
+// error. ctx bounds the first dial. extra options come last
+// (PublisherOptions for a publishing connection).
+func Connect(ctx context.Context, c ConnConfig, name string, log *slog.Logger, extra ...nats.Option) (*nats.Conn, error) {
 	failures := &failureLog{every: time.Minute}
 	opts := []nats.Option{
 		nats.Name(name),
@@ -49,6 +50,7 @@ func Connect(ctx context.Context, c ConnConfig, name string, log *slog.Logger) (
 		return nil, fmt.Errorf("connect to NATS %s: %w", RedactURL(c.URL), err)
 	}
 	opts = append(opts, auth...)
+	opts = append(opts, extra...)
 	nc, err := nats.Connect(strings.ReplaceAll(c.URL, " ", ""), opts...)
 	if err != nil {
 		return nil, fmt.Errorf("connect to NATS %s: %w", RedactURL(c.URL), err)
@@ -58,6 +60,17 @@ func Connect(ctx context.Context, c ConnConfig, name string, log *slog.Logger) (
 		return nil, err
 	}
 	return nc, nil
+}
+
+// PublisherOptions are the connection options of a Publisher's
+// connection. nats.go keeps what is published while it reconnects and
+// sends it once reconnected, after the publishes that the broken
+// connection lost: those the publisher sends again would then land behind
+// their successors, out of journal order. With the buffer off, a publish
+// during a reconnect fails at once and is sent again, in order, by the
+// publisher's retry.
+func PublisherOptions() []nats.Option {
+	return []nats.Option{nats.ReconnectBufSize(-1)}
 }
 
 // RedactURL returns the server list urls with any user information

@@ -117,22 +117,30 @@ func (p *Publisher) Publish(topic string, msgs ...*message.Message) error {
 	return err
 }
 
-// PublishBatch publishes msgs in order on subject and waits for every ack.
-// It returns nil when all were acknowledged, or a *PublishError. A
-// message that could not be sent stops the batch (the rest are
-// ErrNotSent); acks that fail (nats.ErrDisconnected on a reconnect,
-// jetstream.ErrAsyncPublishTimeout, a full stream's 503) leave the others
-// standing. Ending ctx stops the wait: unacknowledged messages then fail
-// with ctx's error (they may still be stored; a retry with the same id is
-// de-duplicated).
+// PublishBatch publishes msgs in order on subject and waits for every ack:
+// Send, then Wait.
 func (p *Publisher) PublishBatch(ctx context.Context, subject string, msgs []*message.Message) (Result, error) {
-	var res Result
-	errs := make([]error, len(msgs))
-	futures := make([]jetstream.PubAckFuture, len(msgs))
+	return p.Send(subject, msgs).Wait(ctx)
+}
+
+// Pending is a batch Send published, whose acks Wait collects.
+type Pending struct {
+	futures []jetstream.PubAckFuture
+	errs    []error
+}
+
+// Send publishes msgs in order on subject without waiting for their acks,
+// so that a caller can send the next batch while this one's acks travel.
+// At most MaxInFlight publishes of the Publisher await acks at any time;
+// beyond that Send waits for room, up to AckTimeout. A message that could
+// not be sent stops the batch (the rest are ErrNotSent: sending them
+// would put them before their predecessor in the stream).
+func (p *Publisher) Send(subject string, msgs []*message.Message) *Pending {
+	pd := &Pending{futures: make([]jetstream.PubAckFuture, len(msgs)), errs: make([]error, len(msgs))}
 	failed := false
 	for i, m := range msgs {
 		if failed {
-			errs[i] = ErrNotSent
+			pd.errs[i] = ErrNotSent
 			continue
 		}
 		nm := &nats.Msg{Subject: subject, Data: m.Payload, Header: make(nats.Header, len(m.Metadata))}
@@ -144,12 +152,23 @@ func (p *Publisher) PublishBatch(ctx context.Context, subject string, msgs []*me
 			jetstream.WithExpectStream(p.cfg.Stream),
 			jetstream.WithStallWait(p.cfg.AckTimeout))
 		if err != nil {
-			errs[i], failed = err, true
+			pd.errs[i], failed = err, true
 			continue
 		}
-		futures[i] = f
+		pd.futures[i] = f
 	}
-	for i, f := range futures {
+	return pd
+}
+
+// Wait waits for every ack of the batch. It returns nil when all were
+// acknowledged, or a *PublishError: acks that fail (nats.ErrDisconnected
+// on a reconnect, jetstream.ErrAsyncPublishTimeout, a full stream's 503)
+// leave the others standing. Ending ctx stops the wait: unacknowledged
+// messages then fail with ctx's error (they may still be stored; a retry
+// with the same id is de-duplicated).
+func (pd *Pending) Wait(ctx context.Context) (Result, error) {
+	var res Result
+	for i, f := range pd.futures {
 		if f == nil {
 			continue
 		}
@@ -159,19 +178,20 @@ func (p *Publisher) PublishBatch(ctx context.Context, subject string, msgs []*me
 				res.Duplicates++
 			}
 		case err := <-f.Err():
-			errs[i] = err
+			pd.errs[i] = err
 		case <-ctx.Done():
-			errs[i] = ctx.Err()
+			pd.errs[i] = ctx.Err()
 		}
 	}
-	for _, err := range errs {
+	for _, err := range pd.errs {
 		if err != nil {
-			return res, &PublishError{Errs: errs}
+			return res, &PublishError{Errs: pd.errs}
 		}
 	}
 	return res, nil
 }
 
 // Close implements message.Publisher. It does not close the connection
-// and does not wait: PublishBatch already waited for its acks.
+// and does not wait: PublishBatch already waited for its acks, and a
+// Pending is its caller's to wait for.
 func (p *Publisher) Close() error { return nil }

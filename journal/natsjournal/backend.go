@@ -65,7 +65,7 @@ func start(ctx context.Context, j journal.Store, cfg fleet.AgentConfig, set pipe
 	if err != nil {
 		return nil, err
 	}
-	nc, err := fleet.Connect(ctx, cfg.Conn, "sluice agent "+agent, log)
+	nc, err := fleet.Connect(ctx, cfg.Conn, "sluice agent "+agent, log, fleet.PublisherOptions()...)
 	if err != nil {
 		return nil, err
 	}

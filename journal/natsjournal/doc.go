@@ -31,9 +31,15 @@
 // # Forwarding
 //
 // The forwarder reads up to batch records from its cursor, publishes them
-// in order, asynchronously, at most max_in_flight awaiting acks, each with
-// Nats-Msg-Id <agent id>:<sequence>, and commits its cursor past the
-// acknowledged prefix. Failed publishes are sent again, with the same
+// in order, asynchronously, each with Nats-Msg-Id <agent id>:<sequence>,
+// and commits its cursor past the acknowledged prefix. It is pipelined:
+// the next batches are read and sent while earlier ones await their acks,
+// up to max_in_flight records in flight, so the stream's round trip is
+// not paid once per batch. A failure ends the pipeline: everything from
+// the first unacknowledged record is sent again, in order. nats.go's
+// reconnect buffer is off on the agent's connection (a publish during a
+// reconnect fails at once), since what it replays after a reconnect would
+// land behind the records the broken connection lost, out of order. Failed publishes are sent again, with the same
 // ids, after the retry policy's backoff (RetryConfig.NewBackOff, the
 // project's one backoff; max_elapsed does not apply, the journal holds
 // the backlog): a reconnect (every pending ack fails with

@@ -7,9 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
-	"github.com/cenkalti/backoff/v4"
 
 	"github.com/sluice-dev/sluice/internal/fleet"
 	"github.com/sluice-dev/sluice/journal"
@@ -48,28 +48,128 @@ func (f *forwarder) run(ctx context.Context) {
 	}
 	b.Reset()
 	next, err := f.j.Cursor(ctx, Consumer)
-	for err == nil {
+	for err == nil && ctx.Err() == nil {
 		f.tel.next.Store(int64(next))
-		var recs []pipeline.Record
-		recs, err = f.j.Read(ctx, next, pipeline.ReadLimit{MaxRecords: f.cfg.Batch})
+		from := next
+		var failed bool
+		next, failed, err = f.round(ctx, next)
+		if err != nil || !failed {
+			continue
+		}
+		if next > from {
+			b.Reset()
+		}
+		if !fleet.Wait(ctx, f.clock, b, f.cfg.Retry.Max) {
+			return
+		}
+	}
+	if err != nil && ctx.Err() == nil && !errors.Is(err, pipeline.ErrJournalClosed) {
+		f.log.Error("fleet forwarder stopped: the journal failed; restart the engine", slog.Any("error", err))
+	}
+}
+
+// inflight is a batch sent and not yet settled: records first,
+// first+1, ... as msgs.
+type inflight struct {
+	first  uint64
+	msgs   []*message.Message
+	sent   *fleet.Pending
+	start  time.Time
+	oldest int64 // the append time of its first record, unix ns
+}
+
+// round forwards from next on, pipelined: a reader (send) renders and
+// sends batches ahead, up to max_in_flight records awaiting acks, while
+// round waits for the oldest batch's acks and commits the cursor past
+// each acknowledged prefix. It returns the next record to forward, and
+// failed when a publish failed (the caller backs off; the next round
+// sends everything from the first unacknowledged record again, with the
+// same ids, and the stream stores each once). err is the journal's.
+func (f *forwarder) round(ctx context.Context, next uint64) (_ uint64, failed bool, _ error) {
+	rctx, cancel := context.WithCancel(ctx)
+	window := make(chan *inflight, max(f.cfg.MaxInFlight/f.cfg.Batch-2, 0))
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(window)
+		readErr <- f.send(rctx, next, window)
+	}()
+	defer func() {
+		cancel()
+		for range window { // batches sent after a failure: their acks no longer matter
+		}
+	}()
+	for {
+		var b *inflight
+		var open bool
+		select {
+		case b, open = <-window:
+		default:
+			f.tel.oldest.Store(0) // caught up, or the next batch is being read
+			b, open = <-window
+		}
+		if !open {
+			err := <-readErr
+			if ctx.Err() != nil {
+				err = nil
+			}
+			return next, false, err
+		}
+		f.tel.oldest.Store(b.oldest)
+		res, err := b.sent.Wait(ctx)
+		acked := len(b.msgs)
+		var pe *fleet.PublishError
+		if errors.As(err, &pe) {
+			acked = pe.Acked()
+		}
+		if acked > 0 {
+			f.tel.latency.Record(ctx, f.clock.Now().Sub(b.start).Seconds())
+			f.tel.published.Add(ctx, int64(acked))
+			f.tel.dupes.Add(ctx, int64(res.Duplicates))
+			next = b.first + uint64(acked)
+			if cerr := f.j.CommitCursor(ctx, Consumer, next); cerr != nil {
+				f.log.Error("fleet forwarder: commit cursor", slog.Any("error", cerr))
+			}
+			f.tel.next.Store(int64(next))
+		}
+		if err == nil {
+			continue
+		}
+		if ctx.Err() != nil {
+			return next, false, nil
+		}
+		f.tel.failed(ctx, len(b.msgs)-acked, err)
+		f.log.Warn("fleet publish failed; sending again", slog.Uint64("from", next), slog.Int("records", len(b.msgs)-acked),
+			slog.String("reason", reason(err)), slog.Any("error", err))
+		return next, true, nil
+	}
+}
+
+// send reads the journal from next on and sends it, batch by batch, into
+// window (which bounds how far it runs ahead), until ctx ends or the
+// journal fails.
+func (f *forwarder) send(ctx context.Context, next uint64, window chan<- *inflight) error {
+	for {
+		recs, err := f.j.Read(ctx, next, pipeline.ReadLimit{MaxRecords: f.cfg.Batch})
 		if err != nil {
-			break
+			return err
 		}
 		if recs[0].Seq > next {
 			f.log.Warn("records were removed by retention before they were forwarded", slog.Uint64("from", next), slog.Uint64("to", recs[0].Seq-1))
 		}
-		f.tel.oldest.Store(recs[0].AppendTime.UnixNano())
-		var msgs []*message.Message
-		msgs, err = f.render(ctx, recs)
+		oldest := recs[0].AppendTime.UnixNano()
+		f.tel.oldest.CompareAndSwap(0, oldest)
+		msgs, err := f.render(ctx, recs)
 		if err != nil {
-			break
+			return err
 		}
-		next = f.publish(ctx, recs[0].Seq, msgs)
-		f.tel.oldest.Store(0)
-		err = ctx.Err()
-	}
-	if err != nil && ctx.Err() == nil && !errors.Is(err, pipeline.ErrJournalClosed) {
-		f.log.Error("fleet forwarder stopped: the journal failed; restart the engine", slog.Any("error", err))
+		b := &inflight{first: recs[0].Seq, msgs: msgs, start: f.clock.Now(), oldest: oldest}
+		b.sent = f.pub.Send(f.subject, msgs)
+		select {
+		case window <- b:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		next = recs[len(recs)-1].Seq + 1
 	}
 }
 
@@ -95,46 +195,4 @@ func (f *forwarder) render(ctx context.Context, recs []pipeline.Record) ([]*mess
 		prev = hex.EncodeToString(h[:])
 	}
 	return msgs, nil
-}
-
-// publish sends msgs (records first, first+1, ...) until every one is
-// acknowledged or ctx ends, committing the cursor past each acknowledged
-// prefix, and returns the next record to read. Failed messages are sent
-// again with the same Nats-Msg-Id, so a retry inside the duplicate
-// window is stored once.
-func (f *forwarder) publish(ctx context.Context, first uint64, msgs []*message.Message) uint64 {
-	var b *backoff.ExponentialBackOff
-	for len(msgs) > 0 {
-		start := f.clock.Now()
-		res, err := f.pub.PublishBatch(ctx, f.subject, msgs)
-		acked := len(msgs)
-		var pe *fleet.PublishError
-		if errors.As(err, &pe) {
-			acked = pe.Acked()
-		}
-		if acked > 0 {
-			f.tel.latency.Record(ctx, f.clock.Now().Sub(start).Seconds())
-			f.tel.published.Add(ctx, int64(acked))
-			f.tel.dupes.Add(ctx, int64(res.Duplicates))
-			first += uint64(acked)
-			msgs = msgs[acked:]
-			if cerr := f.j.CommitCursor(ctx, Consumer, first); cerr != nil {
-				f.log.Error("fleet forwarder: commit cursor", slog.Any("error", cerr))
-			}
-			f.tel.next.Store(int64(first))
-		}
-		if err == nil || ctx.Err() != nil {
-			return first
-		}
-		f.tel.failed(ctx, len(msgs), err)
-		if b == nil {
-			b = f.cfg.Retry.NewBackOff(f.clock)
-		}
-		f.log.Warn("fleet publish failed; sending again", slog.Uint64("from", first), slog.Int("records", len(msgs)),
-			slog.String("reason", reason(err)), slog.Any("error", err))
-		if !fleet.Wait(ctx, f.clock, b, f.cfg.Retry.Max) {
-			return first
-		}
-	}
-	return first
 }

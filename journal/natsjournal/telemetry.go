@@ -113,7 +113,8 @@ func reason(err error) string {
 		return reasonNoStream
 	case errors.Is(err, jetstream.ErrNoStreamResponse), errors.Is(err, fleet.ErrNoStream), errors.Is(err, nats.ErrNoResponders):
 		return reasonNoStream
-	case errors.Is(err, nats.ErrDisconnected), errors.Is(err, nats.ErrConnectionReconnecting), errors.Is(err, nats.ErrConnectionClosed):
+	case errors.Is(err, nats.ErrDisconnected), errors.Is(err, nats.ErrConnectionReconnecting), errors.Is(err, nats.ErrConnectionClosed),
+		errors.Is(err, nats.ErrReconnectBufExceeded):
 		return reasonDisconnected
 	case errors.Is(err, jetstream.ErrAsyncPublishTimeout), errors.Is(err, jetstream.ErrTooManyStalledMsgs), errors.Is(err, context.DeadlineExceeded):
 		return reasonTimeout
