@@ -102,7 +102,7 @@ func (s *sink) do(ctx context.Context, c *call, out any) error {
 		req = req.Body(b)
 	}
 	start := time.Now()
-	res := req.Do(ctx)
+	res := req.Do(s.withKlog(ctx))
 	var code int
 	res.StatusCode(&code)
 	raw, err := res.Raw()

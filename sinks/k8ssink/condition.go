@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -82,15 +81,15 @@ func (s *sink) condition(ctx context.Context, node, typ string) (*condState, err
 	if st, ok := s.conds[condKey(node, typ)]; ok {
 		return st, nil
 	}
-	var n corev1.Node
+	var n nodeObject
 	err := s.do(ctx, &call{request: request{verb: "get", resource: "nodes", name: node}, version: "v1"}, &n)
 	if err != nil {
 		return nil, err
 	}
 	st := &condState{Node: node, Type: typ}
 	for _, c := range n.Status.Conditions {
-		if string(c.Type) == typ {
-			st.Status, st.Reason, st.Message = string(c.Status), c.Reason, c.Message
+		if c.Type == typ {
+			st.Status, st.Reason, st.Message = c.Status, c.Reason, c.Message
 			st.Transition = c.LastTransitionTime.Unix()
 		}
 	}
@@ -101,9 +100,9 @@ func (s *sink) condition(ctx context.Context, node, typ string) (*condState, err
 // node-problem-detector does: a strategic-merge patch of nodes/status
 // (conditions merge by type), lastHeartbeatTime now.
 func (s *sink) writeCondition(ctx context.Context, st *condState, now time.Time) error {
-	c := corev1.NodeCondition{
-		Type:               corev1.NodeConditionType(st.Type),
-		Status:             corev1.ConditionStatus(st.Status),
+	c := nodeCondition{
+		Type:               st.Type,
+		Status:             st.Status,
 		LastHeartbeatTime:  metav1.NewTime(now),
 		LastTransitionTime: metav1.NewTime(time.Unix(st.Transition, 0)),
 		Reason:             st.Reason,
@@ -112,7 +111,7 @@ func (s *sink) writeCondition(ctx context.Context, st *condState, now time.Time)
 	return s.do(ctx, &call{
 		request: request{verb: "patch", resource: "nodes/status", name: st.Node},
 		version: "v1", plural: "nodes", sub: "status", patch: types.StrategicMergePatchType,
-		body: map[string]any{"status": map[string]any{"conditions": []corev1.NodeCondition{c}}},
+		body: map[string]any{"status": map[string]any{"conditions": []nodeCondition{c}}},
 	}, nil)
 }
 
@@ -158,20 +157,20 @@ func (s *sink) heartbeat(ctx context.Context) {
 // up, else False.
 func severityStatus(sev pipeline.Severity) string {
 	if sev >= pipeline.SeverityWarning {
-		return string(corev1.ConditionTrue)
+		return conditionTrue
 	}
-	return string(corev1.ConditionFalse)
+	return conditionFalse
 }
 
 // conditionStatus normalises a rendered status, "" when it is none.
 func conditionStatus(s string) string {
 	switch strings.ToLower(s) {
 	case "true":
-		return string(corev1.ConditionTrue)
+		return conditionTrue
 	case "false":
-		return string(corev1.ConditionFalse)
+		return conditionFalse
 	case "unknown":
-		return string(corev1.ConditionUnknown)
+		return conditionUnknown
 	}
 	return ""
 }

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -28,7 +26,7 @@ const (
 
 // eventSpec is a rendered Event, before series.
 type eventSpec struct {
-	regarding corev1.ObjectReference
+	regarding objectReference
 	namespace string // the Event's own namespace
 	reason    string
 	note      string
@@ -60,7 +58,7 @@ func (s *sink) renderEvent(r *rule, v *view, sev pipeline.Severity) (*eventSpec,
 		return nil, renderErr("reason", fmt.Errorf("renders empty"))
 	case e.action == "":
 		return nil, renderErr("event_action", fmt.Errorf("renders empty"))
-	case e.typ != corev1.EventTypeNormal && e.typ != corev1.EventTypeWarning:
+	case e.typ != eventNormal && e.typ != eventWarning:
 		return nil, renderErr("event_type", fmt.Errorf("renders %q, want Normal or Warning", e.typ))
 	}
 	e.reason, e.action, e.note = truncate(e.reason, maxReason), truncate(e.action, maxAction), truncate(e.note, maxNote)
@@ -76,15 +74,15 @@ func (s *sink) renderEvent(r *rule, v *view, sev pipeline.Severity) (*eventSpec,
 }
 
 // renderRef renders the object r is about.
-func (s *sink) renderRef(r *rule, v *view) (corev1.ObjectReference, error) {
+func (s *sink) renderRef(r *rule, v *view) (objectReference, error) {
 	name, err := r.name.render(v, v.Subject)
 	if err != nil {
-		return corev1.ObjectReference{}, renderErr("name", err)
+		return objectReference{}, renderErr("name", err)
 	}
 	if msgs := validation.IsDNS1123Subdomain(name); len(msgs) > 0 {
-		return corev1.ObjectReference{}, renderErr("name", fmt.Errorf("%q is not an object name: %s", name, strings.Join(msgs, "; ")))
+		return objectReference{}, renderErr("name", fmt.Errorf("%q is not an object name: %s", name, strings.Join(msgs, "; ")))
 	}
-	ref := corev1.ObjectReference{Kind: r.kind, APIVersion: r.apiVersion, Name: name}
+	ref := objectReference{Kind: r.kind, APIVersion: r.apiVersion, Name: name}
 	if !r.clusterScoped {
 		ns, err := r.namespace.render(v, s.client.namespace)
 		if err != nil {
@@ -116,9 +114,9 @@ func defaultNote(v *view) string {
 // severityEventType is Warning from severity warning up, else Normal.
 func severityEventType(sev pipeline.Severity) string {
 	if sev >= pipeline.SeverityWarning {
-		return corev1.EventTypeWarning
+		return eventWarning
 	}
-	return corev1.EventTypeNormal
+	return eventNormal
 }
 
 // isoKey identifies isomorphic events as client-go's broadcaster does:
@@ -265,7 +263,7 @@ func (s *sink) writeSeries(ctx context.Context, sp *seriesPlan) error {
 // repeats.
 func (s *sink) createEvent(ctx context.Context, sp *seriesPlan) error {
 	n := &sp.next
-	ev := &eventsv1.Event{
+	ev := &eventObject{
 		TypeMeta:            metav1.TypeMeta{APIVersion: "events.k8s.io/v1", Kind: "Event"},
 		ObjectMeta:          metav1.ObjectMeta{Name: n.Name, Namespace: n.Namespace},
 		EventTime:           metav1.NewMicroTime(time.UnixMicro(n.First).UTC()),

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 
-	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 )
 
@@ -54,7 +53,7 @@ func (s *sink) writeScale(ctx context.Context, t *scaleTarget) error {
 	req := request{resource: t.group + "/" + t.resource + "/scale", namespace: t.namespace, name: t.name}
 	var err error
 	for range maxConflicts {
-		var sc autoscalingv1.Scale
+		var sc scaleObject
 		req.verb = "get"
 		if err = s.do(ctx, &call{request: req, group: t.group, version: t.version, plural: t.resource, sub: "scale"}, &sc); err != nil {
 			return err

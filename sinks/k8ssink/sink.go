@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"sync"
 
+	"github.com/go-logr/logr"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
@@ -25,6 +26,8 @@ type sink struct {
 	tel    *telemetry
 	// instance is the Events' reportingInstance.
 	instance string
+	// klog is the logger of client-go's logs about the sink's requests.
+	klog logr.Logger
 
 	provisionOnce sync.Once
 	provisionErr  error
@@ -56,7 +59,7 @@ func newSink(_ context.Context, set pipeline.Settings, cfg *Config) (*sink, erro
 	s := &sink{
 		cfg: cfg, logger: set.Logger, clock: set.Clock, state: set.State, tel: tel,
 		stop: make(chan struct{}), done: make(chan struct{}),
-		instance: cfg.ReportingInstance,
+		instance: cfg.ReportingInstance, klog: clientGoLogger(set.Logger),
 	}
 	if s.instance == "" {
 		s.instance = defaultInstance()
@@ -78,6 +81,7 @@ func newSink(_ context.Context, set pipeline.Settings, cfg *Config) (*sink, erro
 // nobody did.
 func (s *sink) Provision(context.Context) error {
 	s.provisionOnce.Do(func() {
+		routeKlog(s.logger.With(slog.String("library", "client-go")).Handler())
 		s.client, s.provisionErr = loadClient(s.cfg, s.logger)
 	})
 	return s.provisionErr

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/sluice-dev/sluice/pipeline"
@@ -36,8 +35,8 @@ func (st *seriesState) last() time.Time { return time.UnixMicro(st.Last) }
 
 // series returns the Event's series: its count and the time of its last
 // event (the event's own time, so that a replay writes the same values).
-func (st *seriesState) series() *eventsv1.EventSeries {
-	return &eventsv1.EventSeries{Count: st.Count, LastObservedTime: metav1.NewMicroTime(st.last().UTC())}
+func (st *seriesState) series() *eventSeries {
+	return &eventSeries{Count: st.Count, LastObservedTime: metav1.NewMicroTime(st.last().UTC())}
 }
 
 // condState is a node condition as the sink last wrote it.
