@@ -116,6 +116,40 @@
 // pipeline.Secret, never printed, and server URLs in logs and errors
 // have their user information redacted.
 //
+// # Stream settings
+//
+// StreamConfig (journal.nats.stream on agents, stream on the nats source)
+// names the stream and, for the one who creates it, its settings:
+//
+//	name              SLUICE_FLEET
+//	subject_prefix    sluice.fleet: agents publish on <prefix>.<agent id>, the stream holds <prefix>.>
+//	replicas          1; 3 (or 5) in a cluster keeps acknowledged records through a server's loss
+//	retention         limits (default), workqueue or interest
+//	max_age           168h; 0 is unlimited
+//	max_bytes         0 (unlimited)
+//	discard           new: a full stream refuses publishes (503/10077) and the agents keep the backlog;
+//	                  old: the oldest records are dropped, routed or not
+//	storage           file (default) or memory
+//	duplicate_window  2m; must exceed the agents' ack_timeout and not max_age
+//
+// The sync policy is the server's, not the stream's: nats-server
+// acknowledges a publish to an R1 file stream before fsync (sync_interval,
+// default 2 min; 2.9 fsyncs every 60 s, hard-coded). Sluice's guarantee
+// (an event acknowledged at an agent reaches the sinks) then holds across
+// process kills and restarts of the server, but a power loss of the server
+// may lose up to sync_interval of records the agents already released.
+// The documented ways to keep it across power loss are `replicas: 3` over
+// failure domains (the ack comes after a quorum stored it), or servers
+// run with
+//
+//	jetstream { store_dir: /var/lib/nats, sync_interval: always }
+//
+// which fsyncs before every ack (a few thousand msgs/s on this machine,
+// PROTOCOLS-M2.md §7.8); a 2.12 stream's persist_mode: async overrides
+// it. Create (default on) makes the stream when it is missing; an
+// existing stream is never changed (differences are logged; subjects
+// that do not cover <prefix>.> are an error, TestEnsureStreamSettings).
+//
 // # Servers
 //
 // Requires nats-server 2.9 (the jetstream client API); tested against

@@ -7,7 +7,7 @@
 //	  backend: nats
 //	  dir: /var/lib/sluice
 //	  nats:
-//	    conn: {url: "nats://hub-1:4222,nats://hub-2:4222", creds_file: /etc/sluice/agent.creds}
+//	    conn: {url: "tls://hub-1:4222,tls://hub-2:4222", creds_file: /etc/sluice/agent.creds, tls: {ca_file: /etc/sluice/nats-ca.pem}}
 //	    agent_id: ""           # empty: derived once (host name + 8 hex), stored in the journal
 //	    stream: {name: SLUICE_FLEET, subject_prefix: sluice.fleet, replicas: 3, discard: new, duplicate_window: 2m}
 //	    max_in_flight: 1024
