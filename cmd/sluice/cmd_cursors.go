@@ -10,7 +10,10 @@ import (
 
 func newCursorsCommand(s streams, f *journalFlags) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "cursors",
+		Use: "cursors",
+		Example: `  sluice journal cursors list -c sluice.yaml
+  sluice journal cursors set -c sluice.yaml archive 1200
+  sluice journal cursors delete -c sluice.yaml old-sink`,
 		Short: "List, move and delete the consumers' cursors",
 		Long: `Every sink reads the journal through a cursor named after it; retention never
 removes a record a cursor has not passed. A sink that is renamed or removed
@@ -29,7 +32,9 @@ uses (stop it to move a configured sink's cursor).`,
 func newCursorsListCommand(s streams, f *journalFlags) *cobra.Command {
 	var jsonOut bool
 	cmd := &cobra.Command{
-		Use:   "list [--json]",
+		Use: "list [--json]",
+		Example: `  sluice journal cursors list -c sluice.yaml
+  sluice journal cursors list --dir /var/lib/sluice/journal --json`,
 		Short: "List every cursor with its next sequence, backlog and whether a configured sink owns it",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -63,9 +68,13 @@ func newCursorsListCommand(s streams, f *journalFlags) *cobra.Command {
 
 func newCursorsSetCommand(s streams, f *journalFlags) *cobra.Command {
 	return &cobra.Command{
-		Use:   "set NAME SEQ|TIME",
+		Use: "set NAME SEQ|TIME",
+		Example: `  sluice journal cursors set -c sluice.yaml archive 1200                  # re-deliver from record 1200
+  sluice journal cursors set -c sluice.yaml archive 2026-05-01T00:00:00Z  # from the first record appended then`,
 		Short: "Move a cursor backwards (re-deliver) or forwards (skip), to a sequence or to the first record appended at or after an RFC 3339 time",
 		Args:  cobra.ExactArgs(2),
+		// Cursors are named after their sinks.
+		ValidArgsFunction: completeFirstArg(kindSink),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			to, err := parseCursorTarget(args[1])
 			if err != nil {
@@ -88,9 +97,12 @@ func newCursorsSetCommand(s streams, f *journalFlags) *cobra.Command {
 
 func newCursorsDeleteCommand(s streams, f *journalFlags) *cobra.Command {
 	return &cobra.Command{
-		Use:   "delete NAME",
-		Short: "Delete a cursor and its sink state, so that it no longer pins retention",
-		Args:  cobra.ExactArgs(1),
+		Use:     "delete NAME",
+		Example: `  sluice journal cursors delete -c sluice.yaml old-sink`,
+		Short:   "Delete a cursor and its sink state, so that it no longer pins retention",
+		Args:    cobra.ExactArgs(1),
+		// Cursors are named after their sinks.
+		ValidArgsFunction: completeFirstArg(kindSink),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withWritableJournal(cmd.Context(), f, func(v journalView) error {
 				if err := f.checkCursorName(cmd.Context(), v, args[0]); err != nil {

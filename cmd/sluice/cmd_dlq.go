@@ -19,7 +19,10 @@ import (
 
 func newDLQCommand(s streams, f *journalFlags) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "dlq",
+		Use: "dlq",
+		Example: `  sluice journal dlq list -c sluice.yaml
+  sluice journal dlq show -c sluice.yaml ves 1234
+  sluice journal dlq redrive -c sluice.yaml --sink ves --since 1h`,
 		Short: "List, show, redrive and purge dead letters",
 		Long: `Dead letters are deliveries a sink gave up on: a permanent failure, or retries
 exhausted under a finite retry.max_elapsed. They stay in the journal's
@@ -48,6 +51,7 @@ func (ff *dlqFilterFlags) register(cmd *cobra.Command, withSeq bool) {
 	if withSeq {
 		cmd.Flags().StringSliceVar(&ff.seqs, "seq", nil, "only these journal sequences (repeat or separate with commas)")
 	}
+	registerNameCompletion(cmd, "sink", kindSink)
 }
 
 // filter builds the filter, reading durations as "ago" from now.
@@ -91,7 +95,10 @@ func newDLQListCommand(s streams, f *journalFlags) *cobra.Command {
 		jsonOut bool
 	)
 	cmd := &cobra.Command{
-		Use:   "list [--sink S] [--reason R] [--since TIME] [--until TIME] [--json]",
+		Use: "list [--sink S] [--reason R] [--since TIME] [--until TIME] [--json]",
+		Example: `  sluice journal dlq list -c sluice.yaml
+  sluice journal dlq list -c sluice.yaml --sink ves --reason 503 --since 2h
+  sluice journal dlq list -c sluice.yaml --json | jq .event`,
 		Short: "List dead letters as a table, or as JSON lines with --json",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -167,9 +174,11 @@ func truncate(s string, limit int) string {
 
 func newDLQShowCommand(s streams, f *journalFlags) *cobra.Command {
 	return &cobra.Command{
-		Use:   "show SINK SEQ",
-		Short: "Print one dead letter, event included, as indented JSON",
-		Args:  cobra.ExactArgs(2),
+		Use:               "show SINK SEQ",
+		Example:           `  sluice journal dlq show -c sluice.yaml ves 1234`,
+		Short:             "Print one dead letter, event included, as indented JSON",
+		Args:              cobra.ExactArgs(2),
+		ValidArgsFunction: completeFirstArg(kindSink),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			seq, err := strconv.ParseUint(args[1], 10, 64)
 			if err != nil {
@@ -200,7 +209,9 @@ func newDLQShowCommand(s streams, f *journalFlags) *cobra.Command {
 func newDLQRedriveCommand(s streams, f *journalFlags) *cobra.Command {
 	var ff dlqFilterFlags
 	cmd := &cobra.Command{
-		Use:   "redrive [--sink S] [--reason R] [--since TIME] [--until TIME] [--seq N ...]",
+		Use: "redrive [--sink S] [--reason R] [--since TIME] [--until TIME] [--seq N ...]",
+		Example: `  sluice journal dlq redrive -c sluice.yaml --sink ves
+  sluice journal dlq redrive -c sluice.yaml --sink ves --seq 1234,1240`,
 		Short: "Mark dead letters for delivery again through the same sink and route",
 		Long: `Mark the dead letters the filters select (all without filters) for redrive.
 A running engine delivers them at once, a stopped one when it next starts,
@@ -244,7 +255,9 @@ func newDLQPurgeCommand(s streams, f *journalFlags) *cobra.Command {
 		all, yes bool
 	)
 	cmd := &cobra.Command{
-		Use:   "purge [--sink S] [--reason R] [--since TIME] [--until TIME] [--seq N ...] [--all] [--yes]",
+		Use: "purge [--sink S] [--reason R] [--since TIME] [--until TIME] [--seq N ...] [--all] [--yes]",
+		Example: `  sluice journal dlq purge -c sluice.yaml --sink ves --until 168h
+  sluice journal dlq purge -c sluice.yaml --all --yes`,
 		Short: "Remove dead letters for good",
 		Long: `Remove the dead letters the filters select, or every one with --all. Without
 --yes, asks for confirmation on standard input.`,

@@ -21,7 +21,9 @@ func newJournalExportCommand(s streams, f *journalFlags) *cobra.Command {
 		from, to, format, out, keyFile string
 	)
 	cmd := &cobra.Command{
-		Use:   "export [--from SEQ|TIME] [--to SEQ|TIME] [--format jsonl] [-o FILE] [--signing-key FILE]",
+		Use: "export [--from SEQ|TIME] [--to SEQ|TIME] [--format jsonl] [-o FILE] [--signing-key FILE]",
+		Example: `  sluice journal export -c sluice.yaml --from 24h -o day.jsonl
+  sluice journal export -c sluice.yaml --from 2026-05-01T00:00:00Z --to 2026-05-02T00:00:00Z --signing-key export-key -o may1.jsonl`,
 		Short: "Write a range of the journal as CloudEvents JSON lines with a manifest, for auditors",
 		Long: `Write the records --from..--to (default: all retained) as CloudEvents JSON
 lines, one per record, each with its sequence, append time (appendtime),

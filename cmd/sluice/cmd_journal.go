@@ -10,7 +10,10 @@ import (
 func newJournalCommand(s streams) *cobra.Command {
 	var f journalFlags
 	cmd := &cobra.Command{
-		Use:   "journal",
+		Use: "journal",
+		Example: `  sluice journal stats -c sluice.yaml
+  sluice journal tail -c sluice.yaml -f
+  sluice journal verify --dir /var/lib/sluice/journal`,
 		Short: "Inspect the journal and manage its dead letters",
 		Long: `Inspect the journal. Every journal command takes -c FILE (or --dir) and works
 on a stopped engine's journal directly, and on a running engine's journal
@@ -24,28 +27,6 @@ engine it reaches holds this journal, and never uses an HTTP proxy.`,
 	cmd.AddCommand(newJournalStatsCommand(s, &f), newJournalTailCommand(s, &f), newJournalVerifyCommand(s, &f), newDLQCommand(s, &f), newCursorsCommand(s, &f),
 		newJournalReplayCommand(s, &f), newJournalExportCommand(s, &f), newJournalRepairCommand(s, &f), newJournalKeygenCommand(s))
 	return cmd
-}
-
-func newJournalStatsCommand(s streams, f *journalFlags) *cobra.Command {
-	return &cobra.Command{
-		Use:   "stats",
-		Short: "Print the journal's extent, size, segments and cursors as JSON",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withJournal(cmd.Context(), f, func(v journalView) error {
-				st, err := v.Stats(cmd.Context())
-				if err != nil {
-					return err
-				}
-				b, err := statsJSON(st)
-				if err != nil {
-					return err
-				}
-				_, err = s.out.Write(b)
-				return err
-			})
-		},
-	}
 }
 
 // withJournal opens the journal view, runs fn and closes the view.

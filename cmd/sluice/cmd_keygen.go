@@ -14,8 +14,9 @@ import (
 func newJournalKeygenCommand(s streams) *cobra.Command {
 	var out string
 	cmd := &cobra.Command{
-		Use:   "keygen -o FILE",
-		Short: "Create an ed25519 key pair for signing exports",
+		Use:     "keygen -o FILE",
+		Example: `  sluice journal keygen -o export-key      # writes export-key and export-key.pub`,
+		Short:   "Create an ed25519 key pair for signing exports",
 		Long: `Write a new ed25519 private key to FILE (PEM, PKCS #8, mode 0600) and its
 public key to FILE.pub (PEM). Give the private key to 'export
 --signing-key' or to the engine as SLUICE_SIGNING_KEY=FILE; give the public

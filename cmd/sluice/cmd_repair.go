@@ -15,7 +15,9 @@ import (
 func newJournalRepairCommand(s streams, f *journalFlags) *cobra.Command {
 	var yes bool
 	cmd := &cobra.Command{
-		Use:   "repair [--yes]",
+		Use: "repair [--yes]",
+		Example: `  sluice journal repair -c sluice.yaml         # show the damage and the plan
+  sluice journal repair -c sluice.yaml --yes   # keep a copy, truncate to the last good record`,
 		Short: "Truncate a damaged journal to its last good record, keeping a copy",
 		Long: `Check the whole journal of a stopped engine as 'verify' does and, if it is
 damaged, print the plan: the first bad record and the last good one before

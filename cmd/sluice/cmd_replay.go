@@ -16,7 +16,10 @@ import (
 func newJournalReplayCommand(s streams, f *journalFlags) *cobra.Command {
 	var req replayRequest
 	cmd := &cobra.Command{
-		Use:   "replay --sink NAME [--from SEQ|TIME] [--to SEQ|TIME] [--route R] [--match EXPR] [--dry-run] [--rate N]",
+		Use: "replay --sink NAME [--from SEQ|TIME] [--to SEQ|TIME] [--route R] [--match EXPR] [--dry-run] [--rate N]",
+		Example: `  sluice journal replay -c sluice.yaml --sink ves --from 2h --dry-run
+  sluice journal replay -c sluice.yaml --sink ves --from 1200 --to 1300 --rate 50
+  sluice journal replay -c sluice.yaml --sink archive --match 'event.type == "sluice.vm.fault"'`,
 		Short: "Re-deliver a range of the journal to one sink",
 		Long: `Re-deliver the records --from..--to (both included; default: the whole
 journal) to one sink, through that sink's routes, matches and transforms,
@@ -95,6 +98,8 @@ the replay was interrupted.`,
 	cmd.Flags().BoolVar(&req.DryRun, "dry-run", false, "send nothing; report what would be sent")
 	cmd.Flags().Float64Var(&req.Rate, "rate", 0, "at most N deliveries per second (default: no limit)")
 	_ = cmd.MarkFlagRequired("sink")
+	registerNameCompletion(cmd, "sink", kindSink)
+	registerNameCompletion(cmd, "route", kindRoute)
 	return cmd
 }
 

@@ -38,7 +38,10 @@ func newJournalVerifyCommand(s streams, f *journalFlags) *cobra.Command {
 		allowUntrusted      bool
 	)
 	cmd := &cobra.Command{
-		Use:   "verify [--from SEQ] [--to SEQ] [--public-key FILE] | --export FILE [--public-key FILE] [--allow-untrusted]",
+		Use: "verify [--from SEQ] [--to SEQ] [--public-key FILE] | --export FILE [--public-key FILE] [--allow-untrusted]",
+		Example: `  sluice journal verify -c sluice.yaml
+  sluice journal verify --dir /var/lib/sluice/journal --public-key export-key.pub
+  sluice journal verify --export may1.jsonl --public-key export-key.pub`,
 		Short: "Check every record's checksum and the hash chain across segments",
 		Long: `Check every record's CRC32C, its encoding, that sequences are consecutive,
 and the SHA-256 hash chain across all segments, then the journal against

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"time"
 
@@ -114,13 +113,4 @@ func newStatsView(st pipeline.JournalStats) statsView {
 		v.Segments = append(v.Segments, segmentView{Name: s.Name, First: s.First, Last: s.Last, Bytes: s.Bytes, Created: s.Created.UTC()})
 	}
 	return v
-}
-
-// statsJSON renders a statsView indented, for humans and scripts.
-func statsJSON(v statsView) ([]byte, error) {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	return append(b, '\n'), nil
 }

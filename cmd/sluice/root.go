@@ -86,7 +86,34 @@ Exit codes:
 		newTapCommand(s),
 		newVersionCommand(s.out),
 	)
+	completionExamples(root)
 	return root
+}
+
+// completionExamples adds cobra's completion command now (rather than
+// when it runs) to give it and its shells Examples sections.
+func completionExamples(root *cobra.Command) {
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() != "completion" {
+			continue
+		}
+		c.Example = `  source <(sluice completion bash)
+  sluice completion zsh > "${fpath[1]}/_sluice"
+  sluice completion fish > ~/.config/fish/completions/sluice.fish`
+		for _, sh := range c.Commands() {
+			switch sh.Name() {
+			case "bash":
+				sh.Example = "  source <(sluice completion bash)\n  sluice completion bash > /etc/bash_completion.d/sluice"
+			case "zsh":
+				sh.Example = `  sluice completion zsh > "${fpath[1]}/_sluice"`
+			case "fish":
+				sh.Example = "  sluice completion fish > ~/.config/fish/completions/sluice.fish"
+			case "powershell":
+				sh.Example = "  sluice completion powershell | Out-String | Invoke-Expression"
+			}
+		}
+	}
 }
 
 // isUsageError recognizes cobra's own argument errors, which it returns

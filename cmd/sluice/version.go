@@ -14,7 +14,9 @@ var version = "dev"
 
 func newVersionCommand(stdout io.Writer) *cobra.Command {
 	return &cobra.Command{
-		Use:   "version",
+		Use: "version",
+		Example: `  sluice version
+  sluice --version`,
 		Short: "Print the version",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
