@@ -89,3 +89,37 @@ func nilIfEmpty(s []string) []string {
 	}
 	return s
 }
+
+// TestConfigMessages: a missing configuration file is exit 3 with the
+// sluice: prefix for every command that reads one, and a warning carries
+// its FILE:LINE:COL and "warning:" once, never a doubled prefix.
+func TestConfigMessages(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "nope.yaml")
+	for _, args := range [][]string{
+		{"validate", missing},
+		{"run", "-c", missing},
+		{"journal", "stats", "-c", missing},
+		{"journal", "replay", "-c", missing, "--sink", "x"},
+	} {
+		code, _, errOut := sluice(t, args...)
+		assert.Equal(t, exitInvalidConfig, code, "%v: %s", args, errOut)
+		assert.True(t, strings.HasPrefix(errOut, "sluice: "), "%v: %q", args, errOut)
+		assert.Contains(t, errOut, "the configuration file is missing")
+	}
+	cfg := filepath.Join(dir, "w.yaml")
+	require.NoError(t, os.WriteFile(cfg, []byte(`journal: {dir: `+dir+`/j}
+admin: {listen: "0.0.0.0:19999"}
+sources: [{name: beat, type: heartbeat}]
+sinks: [{name: out, type: stdout}]
+routes: [{name: all, from: [beat], to: [out]}]
+`), 0o600))
+	code, out, errOut := sluice(t, "validate", "--no-provision", cfg)
+	require.Zero(t, code, errOut)
+	assert.Contains(t, out, "ok")
+	assert.Equal(t, 1, strings.Count(errOut, "warning"), errOut)
+	assert.True(t, strings.HasPrefix(errOut, cfg+":2:"), errOut)
+	assert.NotContains(t, errOut, "warning: warning")
+	assert.NotContains(t, errOut, "sluice: "+cfg)
+}
