@@ -232,3 +232,26 @@ func TestShallowCopyLeavesTheOriginal(t *testing.T) {
 	assert.JSONEq(t, `{"hpcs_action":"DISCOVER","x":{"y":1},"version":"1.0","hpcs_response":"PASS"}`, string(pass))
 	assert.JSONEq(t, `{"hpcs_action":"DISCOVER","x":{"y":1},"hpcs_error":"no","hpcs_response":"FAIL"}`, string(libra.FailReply(d.Message, "no")))
 }
+
+// TestRequestEventMarshalIsEncodingJSON: the hand-written encoding of the
+// journal event decodes to what encoding/json's does, for every shape of
+// request (FuzzDecode covers arbitrary messages).
+func TestRequestEventMarshalIsEncodingJSON(t *testing.T) {
+	t.Parallel()
+	for _, msg := range []string{
+		`{"hpcs_action":"update","loadBalancers":[{"name":"web","protocol":"HTTP","algorithm":"LEAST_CONNECTIONS","nodes":[{"id":"101","address":"10.0.0.5","port":"8080","weight":"2","backup":"FALSE"}],"monitor":{"type":"HTTP","delay":"30","timeout":"30","attempts":"2","path":"healthz"}}]}`,
+		`{"hpcs_action":"UPDATE","loadBalancers":[{"id":"lb-<1>&\u00e9","name":"w\"eb\\","protocol":"http","options":{"client_timeout":"20000","connect_retries":0},"nodes":[{"id":"a","address":"::1","port":80,"backup":true}]},` +
+			`{"protocol":"galera","port":"3306","nodes":[{"id":"g1","address":"10.0.0.1","port":3306},{"id":"g2","address":"10.0.0.2","port":3306,"backup":true}]}]}`,
+		`{"hpcs_action":"UPDATE","loadBalancers":[{"protocol":"tcp","port":443,"nodes":[]}]}`,
+		`{"hpcs_action":"UPDATE","loadBalancers":[]}`,
+		`{"hpcs_action":"archive","hpcs_object_store_type":"swift","hpcs_object_store_basepath":"b","hpcs_object_store_endpoint":"https://s/v1?a=1&b=<2>","hpcs_object_store_token":"secret","loadBalancers":[{"protocol":"http","id":"15"}]}`,
+		`{"hpcs_action":"STATS","note":"\u2028<script>"}`,
+	} {
+		d, ref := libra.Decode([]byte(msg))
+		require.Nil(t, ref, msg)
+		ev := libra.NewRequestEvent(d, "id-\"1\"", libra.TransportGearman, "gearman://127.0.0.1:4730/lb<1>")
+		want, err := json.Marshal(ev)
+		require.NoError(t, err)
+		assert.JSONEq(t, string(want), string(ev.Marshal()), msg)
+	}
+}

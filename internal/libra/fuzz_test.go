@@ -3,14 +3,16 @@ package libra_test
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"testing"
 
 	"github.com/sluice-dev/sluice/internal/libra"
 )
 
 // FuzzDecode: Decode never panics, every reply is valid JSON that never
-// holds the token's value, and an accepted request re-decodes to the same
-// request from its journaled message.
+// holds the token's value, an accepted request's event encodes as
+// encoding/json encodes it (RequestEvent.Marshal), and it re-decodes to
+// the same request from its journaled message.
 func FuzzDecode(f *testing.F) {
 	for _, seed := range []string{
 		`{"hpcs_action":"update","loadBalancers":[{"name":"web","protocol":"HTTP","algorithm":"LEAST_CONNECTIONS","nodes":[{"id":"101","address":"10.0.0.5","port":"8080","weight":"2","backup":"FALSE"}],"monitor":{"type":"HTTP","delay":"30","timeout":"30","attempts":"2","path":"healthz"}}]}`,
@@ -42,6 +44,21 @@ func FuzzDecode(f *testing.F) {
 		}
 		if tok, ok := received[libra.FieldToken]; ok && string(tok) != `"`+libra.Masked+`"` {
 			t.Fatalf("token not masked: %s", tok)
+		}
+		fast := ev.Marshal()
+		slow, err := json.Marshal(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fastV, slowV any
+		if err := json.Unmarshal(fast, &fastV); err != nil {
+			t.Fatalf("RequestEvent.Marshal is not JSON: %v: %s", err, fast)
+		}
+		if err := json.Unmarshal(slow, &slowV); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(fastV, slowV) {
+			t.Fatalf("RequestEvent.Marshal differs from encoding/json:\n%s\n%s", fast, slow)
 		}
 		again, ref := libra.Decode(ev.Message)
 		if ref != nil {

@@ -2,7 +2,6 @@ package lbworkersource
 
 import (
 	"context"
-	"encoding/json"
 	"net"
 	"sync"
 
@@ -53,5 +52,3 @@ func passFail(ok bool) string {
 	}
 	return libra.Fail
 }
-
-func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }

@@ -130,10 +130,8 @@ func (s *source) answer(ctx context.Context, in inbound) (answer, string) {
 // journal appends the request's event, with its dedupe record in the same
 // transaction, and returns its sequence.
 func (s *source) journal(ctx context.Context, in inbound, d *libra.Decoded, reply []byte) (uint64, error) {
-	data, err := jsonMarshal(libra.NewRequestEvent(d, in.requestID, in.transport, in.client))
-	if err != nil {
-		return 0, err
-	}
+	rev := libra.NewRequestEvent(d, in.requestID, in.transport, in.client)
+	data := rev.Marshal()
 	ev := pipeline.Event{
 		Type:            libra.EventRequest,
 		Subject:         s.cfg.Gearman.Function,
