@@ -44,6 +44,9 @@ func TestMain(m *testing.M) {
 	if dir := os.Getenv(handlesEnv); dir != "" {
 		os.Exit(childHandles(dir))
 	}
+	if spec := os.Getenv(fillEnv); spec != "" {
+		os.Exit(childFill(spec))
+	}
 	goleak.VerifyTestMain(m)
 }
 

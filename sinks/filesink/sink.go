@@ -103,9 +103,9 @@ func (s *sink) Start(ctx context.Context) error {
 }
 
 // Deliver writes the batch as JSON lines in one write call and, with
-// fsync, syncs the file before returning nil. An event that cannot be
-// encoded fails the batch permanently; I/O errors are retryable and leave
-// no partial batch behind.
+// fsync, syncs the file before returning nil. Every event encodes (data
+// that is not valid JSON goes as data_base64); I/O errors are retryable
+// and leave no partial batch behind.
 func (s *sink) Deliver(ctx context.Context, batch []pipeline.Delivery) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -118,10 +118,7 @@ func (s *sink) Deliver(ctx context.Context, batch []pipeline.Delivery) error {
 	if s.f == nil {
 		return fmt.Errorf("deliver %s: %w", s.cfg.Path, ErrNotOpen)
 	}
-	buf, err := appendLines(s.buf[:0], batch)
-	if err != nil {
-		return err
-	}
+	buf := appendLines(s.buf[:0], batch)
 	if cap(buf) <= maxRetainedBuffer {
 		s.buf = buf
 	}
@@ -187,16 +184,12 @@ func (s *sink) rollback() error {
 	return nil
 }
 
-// appendLines appends one CloudEvents JSON line per delivery to buf.
-func appendLines(buf []byte, batch []pipeline.Delivery) ([]byte, error) {
+// appendLines appends one CloudEvents JSON line per delivery to buf,
+// rendered in place (no line is allocated and copied).
+func appendLines(buf []byte, batch []pipeline.Delivery) []byte {
 	for i := range batch {
-		e := &batch[i].Event
-		line, err := pipeline.MarshalCloudEventJSON(e)
-		if err != nil {
-			return buf, pipeline.Permanent(fmt.Errorf("encode event %q (sequence %d): %w", e.ID, e.Sequence, err))
-		}
-		buf = append(buf, line...)
+		buf = pipeline.AppendCloudEventJSON(buf, &batch[i].Event)
 		buf = append(buf, '\n')
 	}
-	return buf, nil
+	return buf
 }
