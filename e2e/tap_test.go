@@ -196,14 +196,31 @@ func TestTap(t *testing.T) {
 	}
 	require.Zero(t, route.exitCode(t, 10*time.Second), "--count ends the tap: %s", route.stderr.String())
 
+	t.Run("top --once shows the failing sink's lag", func(t *testing.T) {
+		re := regexp.MustCompile(`(?m)^\S+ sink failing type=http state=running rate=\S+ total=0 lag=(\d+) lag_age=(\S+) retries=(\d+) dead_letters=0$`)
+		require.Eventually(t, func() bool {
+			out, errOut, code := sluice(t, nil, "top", "-c", cfg, "--once", "--interval", "200ms")
+			require.Zero(t, code, errOut)
+			m := re.FindStringSubmatch(out)
+			if m == nil || !regexp.MustCompile(`(?m)^\S+ sink archive type=file state=running rate=\S+ total=10 lag=0 `).MatchString(out) {
+				return false
+			}
+			lag, _ := strconv.Atoi(m[1])
+			retries, _ := strconv.Atoi(m[3])
+			return lag == 10 && m[2] != "0s" && retries > 0
+		}, 20*time.Second, 200*time.Millisecond)
+	})
+
 	// The engine stopping ends the taps with a message and exit 0; then a
 	// tap is refused with exit 1.
 	require.NoError(t, e.stop(30*time.Second))
 	require.Zero(t, sink.exitCode(t, 10*time.Second))
 	assert.Contains(t, sink.stderr.String(), "the engine is stopping")
-	_, errOut, code := sluice(t, nil, "tap", "-c", cfg, "--sink", "archive")
-	require.Equal(t, 1, code, errOut)
-	assert.Contains(t, errOut, "no engine is running on journal")
+	for _, args := range [][]string{{"tap", "--sink", "archive"}, {"top", "--once"}} {
+		_, errOut, code := sluice(t, nil, append(args, "-c", cfg)...)
+		require.Equal(t, 1, code, errOut)
+		assert.Contains(t, errOut, "no engine is running on journal", args)
+	}
 }
 
 // TestSlowTapDoesNotSlowDelivery opens a tap on the admin socket and

@@ -84,6 +84,7 @@ Exit codes:
 		newManCommand(),
 		newJournalCommand(s),
 		newTapCommand(s),
+		newTopCommand(s),
 		newVersionCommand(s.out),
 	)
 	completionExamples(root)
