@@ -71,6 +71,9 @@ with exit code 1.`,
 	fl.StringVarP(&o.output, "output", "o", "", "json (JSON lines) or text (one line per event); default: text on a terminal, json otherwise")
 	fl.IntVar(&o.buffer, "buffer", 0, "events the engine buffers for this tap before dropping (0: the engine's default)")
 	_ = fl.MarkHidden("buffer")
+	registerNameCompletion(cmd, "sink", kindSink)
+	registerNameCompletion(cmd, "route", kindRoute)
+	registerNameCompletion(cmd, "source", kindSource)
 	return cmd
 }
 
