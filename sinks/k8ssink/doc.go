@@ -2,5 +2,5 @@
 // Kubernetes API writes, idempotently, so that a retry, a replay or a
 // restart creates nothing twice. See README.md (Components) and
 // docs/sinks/k8s.md for the configuration and the actions, and
-// testdata/rbac.yaml for the RBAC each action needs.
+// docs/k8s-rbac.md (testdata/rbac.yaml) for the RBAC each action needs.
 package k8ssink

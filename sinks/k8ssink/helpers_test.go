@@ -34,7 +34,7 @@ func newSink(t *testing.T, state pipeline.SinkState, edit func(*k8ssink.Config))
 }
 
 // newNode creates a node named name.
-func newNode(t *testing.T, name string) {
+func newNode(t testing.TB, name string) {
 	t.Helper()
 	_, err := admin.CoreV1().Nodes().Create(t.Context(), &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
 	require.NoError(t, err)
