@@ -39,7 +39,9 @@ type statusJournal struct {
 	First   uint64 `json:"first"`
 	Last    uint64 `json:"last"`
 	Records uint64 `json:"records"`
-	Bytes   int64  `json:"bytes"`
+	// DiskBytes is the journal's size on disk, as `sluice journal stats`
+	// and `verify` report disk_bytes.
+	DiskBytes int64 `json:"disk_bytes"`
 }
 
 type statusSource struct {
@@ -111,7 +113,7 @@ func (d *statusDeps) view(ctx context.Context) (statusView, error) {
 	ps := d.pipeline.Status()
 	v := statusView{
 		Version: versionString(), Time: time.Now().UTC(), Ready: ps.Ready, Config: d.config(),
-		Journal:     statusJournal{First: st.First, Last: st.Last, Bytes: st.Bytes},
+		Journal:     statusJournal{First: st.First, Last: st.Last, DiskBytes: st.Bytes},
 		Sources:     []statusSource{},
 		Sinks:       []statusSink{},
 		Cursors:     st.Cursors,
