@@ -88,11 +88,14 @@ whole (anyone could have written it).`,
 					err error
 				)
 				if l, ok := v.(localJournal); ok {
-					st, serr := l.j.Stats(ctx)
-					if serr != nil {
-						return serr
+					// The total only sizes the progress bar: a journal whose
+					// stats cannot be read is the verify's to report
+					// (exit 5, naming the damage), not a reason to stop.
+					var total int64
+					if st, serr := l.j.Stats(ctx); serr == nil {
+						total = rangeCount(from, to, st.First, st.Last)
 					}
-					prog := newProgress(s.errOut, "verify", "records", rangeCount(from, to, st.First, st.Last))
+					prog := newProgress(s.errOut, "verify", "records", total)
 					rep, err = l.verify(ctx, from, to, pin, func(done, total uint64) {
 						prog.setTotal(int64(total))
 						prog.set(int64(done), "")
