@@ -146,14 +146,7 @@ func TestLBWorkerStateEventsThroughGearman(t *testing.T) {
 		}
 	}
 	// Within one request the order of the load balancers is not defined.
-	for i := 0; i < len(got); {
-		j := i + 1
-		for j < len(got) && got[j].Request == got[i].Request {
-			j++
-		}
-		slices.SortFunc(got[i:j], func(a, b change) int { return strings.Compare(a.LB, b.LB) })
-		i = j
-	}
+	sortRuns(got, func(c change) string { return c.Request }, func(c change) string { return c.LB })
 	assert.Equal(t, want, got)
 	require.NoError(t, lb.e.stop(30*time.Second))
 }
@@ -203,4 +196,17 @@ func freePortOf(t *testing.T) int {
 	port, err := strconv.Atoi(p)
 	require.NoError(t, err)
 	return port
+}
+
+// sortRuns sorts each run of consecutive elements of s with the same run
+// key by their sort key, keeping the runs in place.
+func sortRuns[T any](s []T, run, key func(T) string) {
+	for i := 0; i < len(s); {
+		j := i + 1
+		for j < len(s) && run(s[j]) == run(s[i]) {
+			j++
+		}
+		slices.SortFunc(s[i:j], func(a, b T) int { return strings.Compare(key(a), key(b)) })
+		i = j
+	}
 }

@@ -83,14 +83,18 @@ func (c *vesCollector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // faults returns the distinct fault events by eventId (a redelivery after
 // a crash repeats an eventId), in arrival order.
-func (c *vesCollector) faults() []map[string]any {
+func (c *vesCollector) faults() []map[string]any { return c.distinct("fault") }
+
+// distinct returns the distinct events of domain by eventId, in arrival
+// order.
+func (c *vesCollector) distinct(domain string) []map[string]any {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	seen := map[string]bool{}
 	var out []map[string]any
 	for _, e := range c.events {
 		h := e["commonEventHeader"].(map[string]any)
-		if h["domain"] != "fault" || seen[h["eventId"].(string)] {
+		if h["domain"] != domain || seen[h["eventId"].(string)] {
 			continue
 		}
 		seen[h["eventId"].(string)] = true

@@ -60,7 +60,7 @@
 //	ves_severity, event_severity, severity   a VES severity; else the event's severity maps: critical and above CRITICAL, error MAJOR, warning MINOR, lower WARNING
 //	cleared (true), raised_at (RFC 3339)      a clear, and its raise's time (failing_since, as the probe source sends it, too)
 //	to/new_state/state, from/old_state/previous   stateChange states; healthy, up, ok, ... map to inService, unhealthy, down, failed, ... to outOfService, draining, disabled, unknown, ... to maintenance (rules[].states adds names); an unknown name is a permanent error (dead letter) rather than a guess
-//	state_interface, interface       stateChange stateInterface (default: the rule's, the subject, the type)
+//	state_interface, interface       stateChange stateInterface (default: the rule's, then load_balancer (sluice.lb.state: one device's load balancers share its subject), the subject, the type)
 //	interval                         a heartbeat's own interval (Go duration or seconds), as heartbeatsource sends it
 //
 // Every member of the data also goes, as text (objects and arrays as

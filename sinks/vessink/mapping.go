@@ -241,9 +241,11 @@ func (m *mapper) mapStateChange(e *pipeline.Event, rule *Rule, p *payload, ev *v
 			ErrUnmappable, from, e.Type, e.ID))
 	}
 	ev.stateChange = &stateChangeFields{
-		newState:       newState,
-		oldState:       oldState,
-		stateInterface: firstNonEmpty(p.str("state_interface", "interface"), rule.StateInterface, e.Subject, camel(e.Type)),
+		newState: newState,
+		oldState: oldState,
+		// A device's load balancers (sluice.lb.state) share its subject:
+		// the load balancer is the interface whose state changed.
+		stateInterface: firstNonEmpty(p.str("state_interface", "interface"), rule.StateInterface, p.str("load_balancer"), e.Subject, camel(e.Type)),
 		additional:     p.fields(ident),
 	}
 	ev.header.eventName = "StateChange_" + m.publisher + "_" + camel(e.Type)

@@ -1,0 +1,110 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestLBStateToVES runs the binary with an lbworker source over HTTP,
+// reply_after: [haproxy] on a real HAProxy, and a route that sends
+// sluice.lb.state events to a ves sink. UPDATE of two load balancers,
+// SUSPEND, ENABLE and DELETE each take effect in HAProxy, and the VES
+// collector (which validates every body against the VES 7 schema)
+// receives one stateChange per load balancer and request, in request
+// order: outOfService -> inService, inService -> maintenance,
+// maintenance -> inService, inService -> outOfService, the device as
+// sourceName and the load balancer as stateInterface.
+func TestLBStateToVES(t *testing.T) {
+	col, srv := newVESCollector(t)
+	lb := startLBHAProxy(t, lbOptions{
+		gearman: "{servers: [], function: lb-e2e}",
+		source:  "      reply_after: [haproxy]\n      reply_timeout: 25s",
+		sink:    "    retry: {initial: 50ms, max: 200ms, multiplier: 2}",
+		sinks:   fmt.Sprintf("  - name: ves\n    type: ves\n    with: {url: %q}\n    retry: {initial: 50ms, max: 500ms, multiplier: 2}", srv.URL),
+		routes:  "  - name: states\n    from: [lb]\n    match: {types: [sluice.lb.state]}\n    to: [ves]",
+	})
+	_, httpNode := lbServeName(t, "n1")
+	tcpNode := serveTCPName(t, "t1")
+	httpPort, tcpPort := freePortOf(t), freePortOf(t)
+	send := func(msg string) {
+		t.Helper()
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, "http://"+lb.ingest+"/lbaas", strings.NewReader(msg))
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer e2e-token")
+		resp, err := (&http.Client{Timeout: 40 * time.Second}).Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var reply map[string]any
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&reply))
+		require.Equal(t, http.StatusOK, resp.StatusCode, "%s: %v", msg, reply)
+		require.Equal(t, "PASS", reply["hpcs_response"], "%s: %v", msg, reply)
+	}
+	fetchHTTP := func() (string, error) { return lbGetBody("http://127.0.0.1:" + strconv.Itoa(httpPort) + "/") }
+
+	send(fmt.Sprintf(`{"hpcs_action":"UPDATE","loadBalancers":[`+
+		`{"id":"web","protocol":"HTTP","port":%d,"nodes":[{"id":"1","address":"127.0.0.1","port":%d}]},`+
+		`{"id":"db","protocol":"TCP","port":%d,"nodes":[{"id":"2","address":"127.0.0.1","port":%d}]}]}`,
+		httpPort, httpNode, tcpPort, tcpNode))
+	body, err := fetchHTTP()
+	require.NoError(t, err, "PASS with reply_after means HAProxy serves it")
+	assert.Equal(t, "n1", body)
+	send(`{"hpcs_action":"SUSPEND"}`)
+	_, err = fetchHTTP()
+	require.Error(t, err, "suspended: HAProxy does not listen")
+	send(`{"hpcs_action":"ENABLE"}`)
+	body, err = fetchHTTP()
+	require.NoError(t, err, "enabled: HAProxy serves again")
+	assert.Equal(t, "n1", body)
+	send(`{"hpcs_action":"DELETE"}`)
+	_, err = fetchHTTP()
+	require.Error(t, err, "deleted: HAProxy does not listen")
+
+	type change struct{ Action, Interface, Old, New, From, To string }
+	want := []change{
+		{"UPDATE", "db", "outOfService", "inService", "", "ACTIVE"}, {"UPDATE", "web", "outOfService", "inService", "", "ACTIVE"},
+		{"SUSPEND", "db", "inService", "maintenance", "ACTIVE", "SUSPENDED"}, {"SUSPEND", "web", "inService", "maintenance", "ACTIVE", "SUSPENDED"},
+		{"ENABLE", "db", "maintenance", "inService", "SUSPENDED", "ACTIVE"}, {"ENABLE", "web", "maintenance", "inService", "SUSPENDED", "ACTIVE"},
+		{"DELETE", "db", "inService", "outOfService", "ACTIVE", "DELETED"}, {"DELETE", "web", "inService", "outOfService", "ACTIVE", "DELETED"},
+	}
+	var got []change
+	require.Eventually(t, func() bool { return len(col.distinct("stateChange")) >= len(want) }, 40*time.Second, 20*time.Millisecond,
+		"waiting for %d VES stateChange events", len(want))
+	time.Sleep(500 * time.Millisecond) // nothing more arrives
+	col.mu.Lock()
+	bad, events := slices.Clone(col.bad), slices.Clone(col.events)
+	col.mu.Unlock()
+	require.Empty(t, bad, "bodies the VES schema rejects")
+	for _, e := range events {
+		assert.Equal(t, "stateChange", e["commonEventHeader"].(map[string]any)["domain"], "%v", e)
+	}
+	for _, e := range col.distinct("stateChange") {
+		h := e["commonEventHeader"].(map[string]any)
+		assert.Equal(t, "lb-e2e", h["sourceName"], "the device is the source")
+		assert.Equal(t, "StateChange_Sluice_LbState", h["eventName"])
+		sc := e["stateChangeFields"].(map[string]any)
+		assert.Equal(t, "4.0", sc["stateChangeFieldsVersion"])
+		af, _ := sc["additionalFields"].(map[string]any)
+		assert.Equal(t, "sluice.lb.state", af["sluice.type"])
+		assert.Equal(t, sc["stateInterface"], af["load_balancer"])
+		from, _ := af["from"].(string)
+		to, _ := af["to"].(string)
+		action, _ := af["action"].(string)
+		iface, _ := sc["stateInterface"].(string)
+		oldState, _ := sc["oldState"].(string)
+		newState, _ := sc["newState"].(string)
+		got = append(got, change{action, iface, oldState, newState, from, to})
+	}
+	// Within one request the order of the load balancers is not defined.
+	sortRuns(got, func(c change) string { return c.Action }, func(c change) string { return c.Interface })
+	assert.Equal(t, want, got)
+	require.NoError(t, lb.e.stop(30*time.Second))
+}
