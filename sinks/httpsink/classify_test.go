@@ -81,20 +81,24 @@ func TestStatusHandling(t *testing.T) {
 
 func TestRetryAfterInMessage(t *testing.T) {
 	t.Parallel()
+	// The date form is made when the peer answers, not when the table is
+	// built: parallel subtests of a loaded machine start seconds later.
+	inAnHour := func() string { return time.Now().Add(time.Hour).UTC().Format(http.TimeFormat) }
 	for _, tt := range []struct {
+		name   string
 		status int
-		header string
+		header func() string
 		want   time.Duration
 	}{
-		{http.StatusTooManyRequests, "120", 2 * time.Minute},
-		{http.StatusServiceUnavailable, time.Now().Add(time.Hour).UTC().Format(http.TimeFormat), time.Hour},
-		{http.StatusServiceUnavailable, "soon", 0},
+		{"429 seconds", http.StatusTooManyRequests, func() string { return "120" }, 2 * time.Minute},
+		{"503 date", http.StatusServiceUnavailable, inAnHour, time.Hour},
+		{"503 garbage", http.StatusServiceUnavailable, func() string { return "soon" }, 0},
 	} {
-		t.Run(strconv.Itoa(tt.status)+" "+tt.header, func(t *testing.T) {
+		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			p := newPeer(t, nil)
 			p.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-				w.Header().Set("Retry-After", tt.header)
+				w.Header().Set("Retry-After", tt.header())
 				w.WriteHeader(tt.status)
 			})
 			s := startSink(t, pipeline.NopSettings("collector"), p.config(httpsink.ModeBatch))
