@@ -31,10 +31,29 @@ type planned struct {
 	suppressed int
 }
 
-// plan maps the batch's events to observation channels and runs each
-// channel's error state and report period over them, in order. Events
-// no rule maps are returned as permanent failures.
+// plan is schedule with its metrics recorded and unmapped events
+// logged: what Deliver runs.
 func (s *sink) plan(ctx context.Context, batch []pipeline.Delivery) ([]planned, []pipeline.DeliveryFailure) {
+	plan, failed := s.schedule(batch)
+	for _, f := range failed {
+		d := &batch[f.Index]
+		s.tel.observation(ctx, "", outcomeUnmapped, nil, 1)
+		s.logger.DebugContext(ctx, "hostplugin sink cannot map an event",
+			slog.Uint64("seq", d.Event.Sequence), slog.String("type", d.Event.Type), slog.String("error", f.Err.Error()))
+	}
+	for i := range plan {
+		p := &plan[i]
+		s.tel.observation(ctx, p.metricName(), outcomeSuppressed, nil, p.suppressed)
+		s.tel.observation(ctx, p.metricName(), outcomeCoalesced, nil, p.coalesced)
+	}
+	return plan, failed
+}
+
+// schedule maps the batch's events to observation channels and runs each
+// channel's error state and report period over them, in order, on copies
+// of the channels' states: it changes nothing, records nothing and logs
+// nothing. Events no rule maps are returned as permanent failures.
+func (s *sink) schedule(batch []pipeline.Delivery) ([]planned, []pipeline.DeliveryFailure) {
 	var (
 		plan   []planned
 		failed []pipeline.DeliveryFailure
@@ -44,9 +63,6 @@ func (s *sink) plan(ctx context.Context, batch []pipeline.Delivery) ([]planned, 
 		d := &batch[i]
 		m, err := s.mapping.observe(d)
 		if err != nil {
-			s.tel.observation(ctx, "", outcomeUnmapped, nil, 1)
-			s.logger.DebugContext(ctx, "hostplugin sink cannot map an event",
-				slog.Uint64("seq", d.Event.Sequence), slog.String("type", d.Event.Type), slog.String("error", err.Error()))
 			failed = append(failed, pipeline.DeliveryFailure{Index: i, Err: pipeline.Permanent(err)})
 			continue
 		}
@@ -75,11 +91,6 @@ func (s *sink) plan(ctx context.Context, batch []pipeline.Delivery) ([]planned, 
 		obs.IsHealthy = st.healthy
 		p.report, p.index = &obs, i
 		p.current, p.failingFor, p.errorState = m.obs.IsHealthy, st.failingFor, m.errorState
-	}
-	for i := range plan {
-		p := &plan[i]
-		s.tel.observation(ctx, p.metricName(), outcomeSuppressed, nil, p.suppressed)
-		s.tel.observation(ctx, p.metricName(), outcomeCoalesced, nil, p.coalesced)
 	}
 	slices.SortStableFunc(plan, func(a, b planned) int { return a.index - b.index })
 	return plan, failed

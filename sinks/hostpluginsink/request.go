@@ -17,13 +17,18 @@ import (
 	"github.com/sluice-dev/sluice/pipeline"
 )
 
+// body is the HealthService request body of a planned report.
+func (s *sink) body(p *planned) []byte {
+	return AppendBody(make([]byte, 0, 256), s.cfg.Source, *p.report)
+}
+
 // post sends one planned report and classifies the answer: nil when the
 // HealthService took it, a pipeline.Permanent error wrapping
 // *StatusError when it refused it, and a transient error otherwise
 // (*StatusError, or *NetworkError when no answer came back). When ctx
 // ends, the error wraps ctx.Err().
 func (s *sink) post(ctx context.Context, c *http.Client, p *planned) error {
-	body := AppendBody(make([]byte, 0, 256), s.cfg.Source, *p.report)
+	body := s.body(p)
 	rctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
 	rctx, span := s.tel.tracer.Start(rctx, "POST /HealthService", trace.WithSpanKind(trace.SpanKindClient),
