@@ -3,6 +3,7 @@ package k8ssink
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"strings"
 	"time"
 
@@ -101,12 +102,22 @@ func (s *sink) do(ctx context.Context, c *call, out any) error {
 		}
 		req = req.Body(b)
 	}
-	start := time.Now()
-	res := req.Do(s.withKlog(ctx))
-	var code int
-	res.StatusCode(&code)
-	raw, err := res.Raw()
-	s.tel.request(ctx, c.verb, c.resource, code, time.Since(start).Seconds())
+	var (
+		code int
+		raw  []byte
+	)
+	// A 401 makes the token_file be read again (tokenFile), so a second
+	// attempt sends a rotated token at once.
+	for attempt := 0; ; attempt++ {
+		start := time.Now()
+		res := req.Do(s.withKlog(ctx))
+		res.StatusCode(&code)
+		raw, err = res.Raw()
+		s.tel.request(ctx, c.verb, c.resource, code, time.Since(start).Seconds())
+		if code != http.StatusUnauthorized || s.client.token == nil || attempt > 0 {
+			break
+		}
+	}
 	if err != nil {
 		return classify(c.request, statusError(raw, code, err))
 	}

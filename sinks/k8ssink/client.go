@@ -34,8 +34,9 @@ const maxRetries = 3
 // as JSON instead.
 type client struct {
 	cfg       *rest.Config
-	namespace string // the default namespace the configuration gave
-	source    string // where the configuration came from, for logs
+	namespace string     // the default namespace the configuration gave
+	source    string     // where the configuration came from, for logs
+	token     *tokenFile // token_file, nil without one
 
 	mu sync.Mutex
 	rc *rest.RESTClient
@@ -55,14 +56,19 @@ func loadClient(c *Config, logger *slog.Logger) (*client, error) {
 	if err := checkHost(cfg.Host); err != nil {
 		return nil, fmt.Errorf("%s: %w", source, err)
 	}
+	var token *tokenFile
 	if c.TokenFile != "" {
 		if _, err := httpclient.ReadSecretFile(c.TokenFile); err != nil {
 			return nil, fmt.Errorf("token_file: %w", err)
 		}
-		// client-go re-reads a BearerTokenFile every minute and after a
-		// 401, so rotated tokens are picked up.
-		cfg.BearerToken, cfg.BearerTokenFile = "", c.TokenFile
+		// The token replaces every other credential, client certificates
+		// included; tokenFile reads it again when the file changes and
+		// after a 401 (which do answers with one more attempt).
+		token = &tokenFile{path: c.TokenFile}
+		cfg.BearerToken, cfg.BearerTokenFile = "", ""
 		cfg.ExecProvider, cfg.AuthProvider, cfg.Username, cfg.Password = nil, nil, "", ""
+		cfg.CertFile, cfg.CertData, cfg.KeyFile, cfg.KeyData = "", nil, "", nil
+		cfg.WrapTransport = token.wrap
 	}
 	cfg.QPS, cfg.Burst, cfg.Timeout = c.QPS, c.Burst, c.Timeout
 	cfg.UserAgent = httpclient.UserAgent()
@@ -74,7 +80,7 @@ func loadClient(c *Config, logger *slog.Logger) (*client, error) {
 	if ns == "" {
 		ns = "default"
 	}
-	return &client{cfg: cfg, namespace: ns, source: source}, nil
+	return &client{cfg: cfg, namespace: ns, source: source, token: token}, nil
 }
 
 // restConfig returns the configuration, its namespace and a description

@@ -23,9 +23,10 @@ type Config struct {
 	// search. It excludes Kubeconfig and Context.
 	InCluster bool `yaml:"in_cluster"`
 	// TokenFile is a bearer token file that replaces the kubeconfig's
-	// credentials. It is re-read when it changes (projected service
-	// account tokens rotate), at the latest a minute later, and at once
-	// after the server answers 401.
+	// credentials, client certificates included. It is read again as
+	// soon as it changes (projected service account tokens rotate) and
+	// after the server answers 401, and the refused request is sent once
+	// more with the token read.
 	TokenFile string `yaml:"token_file"`
 	// Namespace holds namespaced objects whose rule names none. Empty:
 	// the kubeconfig context's namespace, the service account's in the
