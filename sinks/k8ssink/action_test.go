@@ -6,7 +6,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -72,20 +71,7 @@ func TestConditionTransitionsAndHeartbeat(t *testing.T) {
 // Scale sets replicas through the scale subresource; apply writes a
 // manifest with server-side apply and reports a conflict unless forced.
 func TestScaleAndApply(t *testing.T) {
-	one := int32(1)
-	dep := &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
-		Spec: appsv1.DeploymentSpec{
-			Replicas: &one,
-			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web"}},
-				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "nginx"}}},
-			},
-		},
-	}
-	_, err := admin.AppsV1().Deployments("default").Create(t.Context(), dep, metav1.CreateOptions{})
-	require.NoError(t, err)
+	newDeployment(t, "web")
 	s := newSink(t, pipeline.NewMemoryState(nil), func(c *k8ssink.Config) {
 		c.Rules = []k8ssink.Rule{
 			{Types: []string{"scale"}, Action: "scale", Kind: "Deployment", Name: "web", Replicas: "{{.Data.replicas}}"},
