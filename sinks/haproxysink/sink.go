@@ -148,31 +148,23 @@ func (s *sink) deliver(ctx context.Context, d pipeline.Delivery) (err error) {
 	}
 	defer func() { s.tel.record(ctx, string(ev.Action), err) }()
 	log := s.log.With(slog.String("request_id", ev.RequestID), slog.String("action", string(ev.Action)), slog.Uint64("seq", d.Event.Sequence))
-	st := s.current()
-	switch ev.Action {
-	case libra.ActionUpdate:
-		st.lbs, st.deleted = ev.LoadBalancers, false
-	case libra.ActionSuspend:
-		st.suspended = true
-	case libra.ActionEnable:
-		st.suspended = false
-	case libra.ActionDelete:
-		st = lbState{deleted: true}
-	case libra.ActionStats:
+	st, changes := next(s.current(), &ev)
+	switch {
+	case changes:
+	case ev.Action == libra.ActionStats:
 		pipeline.SetResult(ctx, d, s.recordStats(ctx, log, st))
 		return nil
-	case libra.ActionMetrics:
+	case ev.Action == libra.ActionMetrics:
 		pipeline.SetResult(ctx, d, s.recordMetrics(ctx, log, st))
 		return nil
-	case libra.ActionArchive:
+	case ev.Action == libra.ActionArchive:
 		pipeline.SetResult(ctx, d, libra.FailResult(errArchive, nil))
 		return nil
 	default:
 		return nil // DISCOVER and DIAGNOSTICS change nothing here
 	}
-	live := st.lbs
+	live := st.live()
 	if st.suspended {
-		live = nil
 		// Still prove the new load balancers load, so ENABLE cannot fail on them.
 		if ev.Action == libra.ActionUpdate {
 			if err := s.checkOnly(ctx, render(s.params, st.lbs)); err != nil {
