@@ -21,7 +21,7 @@ import (
 // startKube runs a kube-apiserver and etcd (internal/kubepeer) for one
 // test, with the k8s sink's minimal RBAC (sinks/k8ssink/testdata/rbac.yaml)
 // bound to the user "sluice", and returns it with that user's kubeconfig.
-func startKube(t *testing.T) (*kubepeer.Env, string) {
+func startKube(t testing.TB) (*kubepeer.Env, string) {
 	t.Helper()
 	kube, err := kubepeer.Start(t.TempDir())
 	require.NoError(t, err) // a missing peer fails the test; .ci/peers builds it

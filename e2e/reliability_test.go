@@ -525,7 +525,7 @@ routes:
 }
 
 // rssBytes returns the resident set size of process pid.
-func rssBytes(t *testing.T, pid int) int64 {
+func rssBytes(t testing.TB, pid int) int64 {
 	t.Helper()
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	require.NoError(t, err)
