@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -113,9 +114,22 @@ func (p *tapProcess) read(t *testing.T, n int) []tapEvent {
 }
 
 // tapConfig is crashConfig with a second sink, "failing", an http sink to
-// a closed port that keeps retrying, fed by route "flaky".
-func tapConfig(t *testing.T, dir, ingest, admin string) string {
+// nowhere (a closed port) that keeps retrying, fed by route "flaky"; with
+// failing false, it has neither.
+func tapConfig(t *testing.T, dir, ingest, admin, nowhere string, failing bool) string {
 	t.Helper()
+	var extraSink, extraRoute string
+	if failing {
+		extraSink = fmt.Sprintf(`
+  - name: failing
+    type: http
+    with: {url: "http://%s/nowhere"}
+    retry: {initial: 50ms, max: 200ms}`, nowhere)
+		extraRoute = `
+  - name: flaky
+    from: [ingest]
+    to: [failing]`
+	}
 	return writeFile(t, dir, "sluice.yaml", fmt.Sprintf(`
 journal: {dir: %[1]s/journal}
 admin: {listen: "%[3]s"}
@@ -128,26 +142,20 @@ sources:
 sinks:
   - name: archive
     type: file
-    with: {path: %[1]s/archive.jsonl}
-  - name: failing
-    type: http
-    with: {url: "http://%[4]s/nowhere"}
-    retry: {initial: 50ms, max: 200ms}
+    with: {path: %[1]s/archive.jsonl}%[4]s
 routes:
   - name: all
     from: [ingest]
-    to: [archive]
-  - name: flaky
-    from: [ingest]
-    to: [failing]
-`, dir, ingest, admin, freeAddr(t)))
+    to: [archive]%[5]s
+`, dir, ingest, admin, extraSink, extraRoute))
 }
 
 func TestTap(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	ingest, admin := freeAddr(t), freeAddr(t)
-	cfg := tapConfig(t, dir, ingest, admin)
+	nowhere := freeAddr(t)
+	cfg := tapConfig(t, dir, ingest, admin, nowhere, true)
 	e := startEngine(t, cfg)
 	e.waitReady(admin, 30*time.Second)
 	client := &http.Client{Timeout: 5 * time.Second}
@@ -209,6 +217,24 @@ func TestTap(t *testing.T) {
 			retries, _ := strconv.Atoi(m[3])
 			return lag == 10 && m[2] != "0s" && retries > 0
 		}, 20*time.Second, 200*time.Millisecond)
+	})
+
+	// A reload that removes a sink and a route ends their taps with exit 1
+	// and a message that names them; the tap on the sink that remains
+	// goes on.
+	t.Run("a reload that removes the point ends its tap", func(t *testing.T) {
+		gone := startTap(t, "-c", cfg, "--sink", "failing")
+		goneRoute := startTap(t, "-c", cfg, "--route", "flaky", "--route", "all")
+		tapConfig(t, dir, ingest, admin, nowhere, false)
+		require.NoError(t, e.cmd.Process.Signal(syscall.SIGHUP))
+		require.Equal(t, 1, gone.exitCode(t, 30*time.Second), gone.stderr.String())
+		assert.Contains(t, gone.stderr.String(), `tap ended: sink "failing" no longer exists: a configuration reload removed it`)
+		require.Equal(t, 1, goneRoute.exitCode(t, 10*time.Second), goneRoute.stderr.String())
+		assert.Contains(t, goneRoute.stderr.String(), `tap ended: route "flaky" no longer exists: a configuration reload removed it`)
+		assert.NotContains(t, goneRoute.stderr.String(), `route "all"`)
+		post(10, 1)
+		ev := sink.read(t, 1)[0]
+		assert.Equal(t, "ev-10", ev.Event.ID, "the tap on archive goes on")
 	})
 
 	// The engine stopping ends the taps with a message and exit 0; then a

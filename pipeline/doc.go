@@ -62,7 +62,8 @@
 // Each tap has a bounded buffer: an observation that does not fit is
 // dropped and counted (Tap.Dropped, sluice.tap.dropped), so a slow tap
 // never slows or blocks delivery; nothing is built while no tap is open.
-// Taps end when Run returns (ErrTapStopped). Status reports running
+// Taps end when Run returns (ErrTapStopped), and when a Reload removes a
+// source, route or sink they watch (ErrTapPointRemoved). Status reports running
 // totals per source and sink (appended, delivered, retries, dead letters,
 // failures) for rates computed from two snapshots (`sluice top`).
 //

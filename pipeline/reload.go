@@ -51,7 +51,8 @@ type reloadBuild struct {
 // consumer stops and starts again on the new routes. New sinks start.
 // Then removed and changed sources stop (a listener is released) and
 // changed and new sources start. Every consumer resumes from its cursor:
-// nothing delivered is sent again, nothing undelivered is skipped.
+// nothing delivered is sent again, nothing undelivered is skipped. Last,
+// the taps on a removed source, route or sink end (ErrTapPointRemoved).
 //
 // Once applying began, Reload ignores ctx's cancellation (each step is
 // bounded by the shutdown timeout), so that a signal to stop does not
@@ -163,6 +164,7 @@ func (p *Pipeline) Reload(ctx context.Context, spec Spec, regs Registries) (Relo
 	}
 	p.mu.Lock()
 	p.spec = applied
+	p.endRemovedTapsLocked()
 	p.mu.Unlock()
 	if len(plan.removeSinks) > 0 {
 		select {

@@ -1,9 +1,11 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -95,6 +97,10 @@ type TapRecord struct {
 // ErrNotRunning.
 var ErrTapStopped = fmt.Errorf("pipeline stopped: %w", ErrNotRunning)
 
+// ErrTapPointRemoved ends a tap when a Reload removed a source, route or
+// sink it watches: Err then names each point that no longer exists.
+var ErrTapPointRemoved = errors.New("a configuration reload removed it")
+
 // ErrUnknownSource is returned by Tap for a source the pipeline does not
 // have.
 var ErrUnknownSource = errors.New("unknown source")
@@ -123,32 +129,35 @@ func (t *Tap) Records() <-chan TapRecord { return t.ch }
 func (t *Tap) Dropped() uint64 { return t.dropped.Load() }
 
 // Err returns why Records was closed: nil after Close, ErrTapStopped when
-// the pipeline stopped. It may be read once Records is closed.
+// the pipeline stopped, an error wrapping ErrTapPointRemoved when a Reload
+// removed a point it watches. It may be read once Records is closed.
 func (t *Tap) Err() error { return t.err }
 
 // Close ends the tap and closes Records. It is idempotent.
 func (t *Tap) Close() { t.hub.remove(t, nil) }
+
+// sortedPoints returns the points t watches, by kind then name.
+func (t *Tap) sortedPoints() []TapPoint {
+	pts := slices.Collect(maps.Keys(t.points))
+	slices.SortFunc(pts, func(a, b TapPoint) int {
+		if a.Kind != b.Kind {
+			return cmp.Compare(a.Kind, b.Kind)
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	return pts
+}
 
 // Tap opens a tap on points (at least one) with room for buffer
 // observations (<= 0: DefaultTapBuffer). A name the pipeline does not
 // have is an error wrapping ErrUnknownSource, ErrUnknownRoute or
 // ErrUnknownSink that lists the defined names; a pipeline that stopped
 // (Run returned) is ErrTapStopped. Taps observe the live pipeline only:
-// replays are not observed.
+// replays are not observed. A Reload that removes any point of a tap ends
+// it (ErrTapPointRemoved).
 func (p *Pipeline) Tap(buffer int, points ...TapPoint) (*Tap, error) {
 	if len(points) == 0 {
 		return nil, errors.New("tap: no source, route or sink named")
-	}
-	p.mu.Lock()
-	var errs []error
-	for _, pt := range points {
-		if err := p.checkTapPointLocked(pt); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	p.mu.Unlock()
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
 	}
 	if buffer <= 0 {
 		buffer = DefaultTapBuffer
@@ -157,10 +166,40 @@ func (p *Pipeline) Tap(buffer int, points ...TapPoint) (*Tap, error) {
 	for _, pt := range points {
 		t.points[pt] = true
 	}
+	// p.mu is held from the check to the add, so that a Reload cannot
+	// remove a point in between and leave the tap silent (endRemovedLocked).
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var errs []error
+	for _, pt := range points {
+		if err := p.checkTapPointLocked(pt); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
 	if err := p.taps.add(t); err != nil {
 		return nil, err
 	}
 	return t, nil
+}
+
+// endRemovedTapsLocked ends, with ErrTapPointRemoved, every tap that
+// watches a point the running spec no longer has. Reload calls it once
+// the spec it applied is in place. p.mu is held.
+func (p *Pipeline) endRemovedTapsLocked() {
+	for _, t := range p.taps.list() {
+		var gone []error
+		for _, pt := range t.sortedPoints() {
+			if p.checkTapPointLocked(pt) != nil {
+				gone = append(gone, fmt.Errorf("%s %q no longer exists: %w", pt.Kind, pt.Name, ErrTapPointRemoved))
+			}
+		}
+		if len(gone) > 0 {
+			p.taps.remove(t, errors.Join(gone...))
+		}
+	}
 }
 
 // checkTapPointLocked checks that pt names a component of the running
@@ -228,6 +267,13 @@ func (h *tapHub) add(t *Tap) error {
 	h.active.Add(1)
 	h.open.Add(context.Background(), 1)
 	return nil
+}
+
+// list returns the open taps.
+func (h *tapHub) list() []*Tap {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return slices.Clone(h.taps)
 }
 
 // remove ends t with err (nil: closed by its reader).

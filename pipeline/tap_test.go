@@ -229,3 +229,61 @@ func TestTapEndsWhenThePipelineStops(t *testing.T) {
 	_, err = th.p.Tap(0, pipeline.TapPoint{Kind: pipeline.TapSink, Name: "b"})
 	require.ErrorIs(t, err, pipeline.ErrTapStopped)
 }
+
+// A Reload that removes a point a tap watches ends that tap with an error
+// naming each point gone; taps on points that remain keep observing.
+func TestReloadEndsTheTapsOfRemovedPoints(t *testing.T) {
+	t.Parallel()
+	rh := newReloadHarness(t)
+	src := newScriptSource(nil)
+	rh.sources["in"] = src
+	spec := taggedSpec([]pipeline.RouteSpec{route("ra", "a"), route("rb", "b")}, tagged("a", "v1"), tagged("b", "v1"))
+	r := startMem(t, rh.harness, pipelinetest.NewMemoryJournal(), spec, pipeline.NopSettings("test"))
+	ctx := ctxT(t)
+	open := func(points ...pipeline.TapPoint) *pipeline.Tap {
+		t.Helper()
+		tap, err := r.p.Tap(0, points...)
+		require.NoError(t, err)
+		return tap
+	}
+	sinkA := pipeline.TapPoint{Kind: pipeline.TapSink, Name: "a"}
+	sinkB := pipeline.TapPoint{Kind: pipeline.TapSink, Name: "b"}
+	routeA := pipeline.TapPoint{Kind: pipeline.TapRoute, Name: "ra"}
+	tapA := open(sinkA)
+	tapAB := open(sinkB, routeA, sinkA)
+	tapB := open(sinkB)
+
+	_, err := r.p.Reload(ctx, taggedSpec([]pipeline.RouteSpec{route("rb", "b")}, tagged("b", "v1")), rh.regs)
+	require.NoError(t, err)
+	for _, tt := range []struct {
+		tap  *pipeline.Tap
+		want string
+	}{
+		{tapA, `sink "a" no longer exists: a configuration reload removed it`},
+		{tapAB, "route \"ra\" no longer exists: a configuration reload removed it\nsink \"a\" no longer exists: a configuration reload removed it"},
+	} {
+		select {
+		case _, ok := <-tt.tap.Records():
+			require.False(t, ok, "no observation: the sink is gone")
+		case <-time.After(10 * time.Second):
+			t.Fatal("the tap on a removed point did not end")
+		}
+		require.ErrorIs(t, tt.tap.Err(), pipeline.ErrTapPointRemoved)
+		assert.Equal(t, tt.want, tt.tap.Err().Error())
+	}
+
+	src.emit(t, events("e", 2)...)
+	assert.Equal(t, []string{"e-0", "e-1"}, func() []string {
+		var out []string
+		for _, rec := range collect(t, tapB, 2) {
+			out = append(out, rec.Event.ID)
+		}
+		return out
+	}(), "the tap on the remaining sink goes on")
+	_, err = r.p.Tap(0, sinkA)
+	require.ErrorIs(t, err, pipeline.ErrUnknownSink)
+	require.NoError(t, r.stop(t))
+	for range tapB.Records() {
+	}
+	require.ErrorIs(t, tapB.Err(), pipeline.ErrTapStopped)
+}

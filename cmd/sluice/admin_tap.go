@@ -18,7 +18,8 @@ import (
 // then one "event" line per observation, a "dropped" line whenever
 // observations were lost because the client reads too slowly (the
 // pipeline never waits for a tap), and an "end" line when the engine
-// stops. It shows event data: it is admin API, behind the socket's peer
+// stops (end "engine stopping") or a configuration reload removed a
+// point it watches (end "removed", error naming each point gone). It shows event data: it is admin API, behind the socket's peer
 // check or the TCP token like the journal's records.
 
 // Tap line types.
@@ -29,8 +30,14 @@ const (
 	tapLineEnd     = "end"
 )
 
-// tapEndStopped is the end reason when the engine stops.
-const tapEndStopped = "engine stopping"
+// End reasons of a tap stream.
+const (
+	// tapEndStopped: the engine stops.
+	tapEndStopped = "engine stopping"
+	// tapEndRemoved: a configuration reload removed a point the tap
+	// watches; the line's error names each point gone.
+	tapEndRemoved = "removed"
+)
 
 // tapDropCheck is how often a tap with nothing to send reports new drops.
 const tapDropCheck = 500 * time.Millisecond
@@ -154,11 +161,14 @@ func streamTap(r *http.Request, t *pipeline.Tap, enc *json.Encoder, flush func()
 			flush()
 		case rec, ok := <-t.Records():
 			if !ok {
-				end := "tap closed"
-				if errors.Is(t.Err(), pipeline.ErrTapStopped) {
-					end = tapEndStopped
+				end := tapLine{Type: tapLineEnd, End: "tap closed"}
+				switch err := t.Err(); {
+				case errors.Is(err, pipeline.ErrTapStopped):
+					end.End = tapEndStopped
+				case errors.Is(err, pipeline.ErrTapPointRemoved):
+					end.End, end.Error = tapEndRemoved, err.Error()
 				}
-				err := errors.Join(reportDrops(), enc.Encode(tapLine{Type: tapLineEnd, End: end}))
+				err := errors.Join(reportDrops(), enc.Encode(end))
 				flush()
 				return err
 			}

@@ -49,8 +49,9 @@ socket, or --admin HOST:PORT with the token) and shows event data, as
 'journal tail' does. A tap never slows the engine: when the output cannot
 keep up, the engine drops tap lines (not deliveries) and the tap says how
 many on stderr. It ends on Ctrl-C, after --count events, after --for, or when
-the engine stops (exit 0, with a message); with no engine running it fails
-with exit code 1.`,
+the engine stops (exit 0, with a message); with no engine running, or when a
+configuration reload removes a source, route or sink it watches (the message
+names it), it fails with exit code 1.`,
 		Example: `  sluice tap --sink archive                        # what the archive sink delivers
   sluice tap --route alerts --count 5              # the next 5 events the route selects
   sluice tap --source ingest --for 30s --output json > ingest.jsonl
@@ -135,6 +136,10 @@ func slowOutput(out io.Writer) string {
 // errTapCut is returned when the stream ends without its end line.
 var errTapCut = errors.New("tap: the engine closed the stream without ending it (did it crash?)")
 
+// errTapRemoved ends a tap whose source, route or sink a configuration
+// reload removed.
+var errTapRemoved = errors.New("tap ended")
+
 // tapPrinter writes a tap stream's events and reports the rest on errOut.
 type tapPrinter struct {
 	out, errOut io.Writer
@@ -179,9 +184,12 @@ func (t *tapPrinter) handle(line tapLine, raw []byte) (done bool, err error) {
 			t.dropped = line.Dropped
 		}
 	case tapLineEnd:
-		if line.End == tapEndStopped {
+		switch line.End {
+		case tapEndStopped:
 			fmt.Fprintln(t.errOut, "tap: the engine is stopping; the tap ended")
-		} else {
+		case tapEndRemoved:
+			return true, fmt.Errorf("%w: %s", errTapRemoved, strings.ReplaceAll(line.Error, "\n", "; "))
+		default:
 			fmt.Fprintf(t.errOut, "tap: ended by the engine (%s)\n", line.End)
 		}
 		return true, nil

@@ -24,6 +24,9 @@ func TestTapPrinter(t *testing.T) {
 		wantOut    []string
 		wantErr    []string
 		wantCutErr bool
+		// wantFail is an error the tap ends with, and wantMsg its text.
+		wantFail error
+		wantMsg  string
 	}{
 		{
 			name:    "text on a terminal",
@@ -56,6 +59,15 @@ func TestTapPrinter(t *testing.T) {
 			wantOut:    []string{fill("sink", "delivered", "")},
 			wantCutErr: true,
 		},
+		{
+			name: "a point a reload removed ends the tap with an error naming it",
+			stream: []string{fill("sink", "delivered", ""),
+				`{"type":"end","end":"removed","error":"route \"all\" no longer exists: a configuration reload removed it\nsink \"archive\" no longer exists: a configuration reload removed it"}`,
+				fill("sink", "delivered", "")},
+			wantOut:  []string{fill("sink", "delivered", "")},
+			wantFail: errTapRemoved,
+			wantMsg:  `tap ended: route "all" no longer exists: a configuration reload removed it; sink "archive" no longer exists: a configuration reload removed it`,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -63,9 +75,13 @@ func TestTapPrinter(t *testing.T) {
 			var out, errOut bytes.Buffer
 			p := &tapPrinter{out: &out, errOut: &errOut, text: tt.text, slowWhat: "slow", limit: tt.limit}
 			err := p.copy(strings.NewReader(strings.Join(tt.stream, "\n") + "\n"))
-			if tt.wantCutErr {
+			switch {
+			case tt.wantCutErr:
 				require.ErrorIs(t, err, errTapCut)
-			} else {
+			case tt.wantFail != nil:
+				require.ErrorIs(t, err, tt.wantFail)
+				assert.Equal(t, tt.wantMsg, err.Error())
+			default:
 				require.NoError(t, err)
 			}
 			lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
