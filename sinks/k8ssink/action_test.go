@@ -1,6 +1,7 @@
 package k8ssink_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -72,6 +73,9 @@ func TestConditionTransitionsAndHeartbeat(t *testing.T) {
 // manifest with server-side apply and reports a conflict unless forced.
 func TestScaleAndApply(t *testing.T) {
 	newDeployment(t, "web")
+	deleteAtCleanup(t, "configmap sluice-state", func(ctx context.Context) error {
+		return admin.CoreV1().ConfigMaps("default").Delete(ctx, "sluice-state", metav1.DeleteOptions{})
+	})
 	s := newSink(t, pipeline.NewMemoryState(nil), func(c *k8ssink.Config) {
 		c.Rules = []k8ssink.Rule{
 			{Types: []string{"scale"}, Action: "scale", Kind: "Deployment", Name: "web", Replicas: "{{.Data.replicas}}"},

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/sluice-dev/sluice/pipeline"
@@ -34,15 +35,45 @@ func newSink(t *testing.T, state pipeline.SinkState, edit func(*k8ssink.Config))
 	return s
 }
 
-// newNode creates a node named name.
+// deleteAtCleanup deletes, once the test ends, something it created on
+// the package's apiserver, so that the package can run again on the same
+// apiserver (-count) without finding it; NotFound is not an error.
+func deleteAtCleanup(t testing.TB, what string, del func(ctx context.Context) error) {
+	t.Helper()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := del(ctx); err != nil && !apierrors.IsNotFound(err) {
+			t.Errorf("cleanup: delete %s: %v", what, err)
+		}
+	})
+}
+
+// deleteEventsAtCleanup deletes, once the test ends, the Events about the
+// object named name: the next run's sink would find them by name and
+// count its events into their series.
+func deleteEventsAtCleanup(t testing.TB, name string) {
+	t.Helper()
+	deleteAtCleanup(t, "the Events about "+name, func(ctx context.Context) error {
+		return admin.EventsV1().Events("default").DeleteCollection(ctx, metav1.DeleteOptions{},
+			metav1.ListOptions{FieldSelector: "regarding.name=" + name})
+	})
+}
+
+// newNode creates a node named name, deleted with the Events about it
+// when the test ends.
 func newNode(t testing.TB, name string) {
 	t.Helper()
 	_, err := admin.CoreV1().Nodes().Create(t.Context(), &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
 	require.NoError(t, err)
+	deleteAtCleanup(t, "node "+name, func(ctx context.Context) error {
+		return admin.CoreV1().Nodes().Delete(ctx, name, metav1.DeleteOptions{})
+	})
+	deleteEventsAtCleanup(t, name)
 }
 
 // newDeployment creates a Deployment of one replica named name in
-// namespace default.
+// namespace default, deleted with the Events about it when the test ends.
 func newDeployment(t testing.TB, name string) {
 	t.Helper()
 	one := int32(1)
@@ -59,6 +90,10 @@ func newDeployment(t testing.TB, name string) {
 		},
 	}, metav1.CreateOptions{})
 	require.NoError(t, err)
+	deleteAtCleanup(t, "deployment "+name, func(ctx context.Context) error {
+		return admin.AppsV1().Deployments("default").Delete(ctx, name, metav1.DeleteOptions{})
+	})
+	deleteEventsAtCleanup(t, name)
 }
 
 // delivery returns the delivery of event seq (of type typ about subject)

@@ -1,6 +1,7 @@
 package k8ssink_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -22,12 +23,18 @@ func TestForbiddenNamesTheVerb(t *testing.T) {
 		Rules:      []rbacv1.PolicyRule{{APIGroups: []string{"events.k8s.io"}, Resources: []string{"events"}, Verbs: []string{"create"}}},
 	}, metav1.CreateOptions{})
 	require.NoError(t, err)
+	deleteAtCleanup(t, "clusterrole events-create-only", func(ctx context.Context) error {
+		return admin.RbacV1().ClusterRoles().Delete(ctx, "events-create-only", metav1.DeleteOptions{})
+	})
 	_, err = admin.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
 		ObjectMeta: metav1.ObjectMeta{Name: "events-create-only"},
 		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "events-create-only"},
 		Subjects:   []rbacv1.Subject{{APIGroup: "rbac.authorization.k8s.io", Kind: "User", Name: "nopatch"}},
 	}, metav1.CreateOptions{})
 	require.NoError(t, err)
+	deleteAtCleanup(t, "clusterrolebinding events-create-only", func(ctx context.Context) error {
+		return admin.RbacV1().ClusterRoleBindings().Delete(ctx, "events-create-only", metav1.DeleteOptions{})
+	})
 	kc, err := kube.Kubeconfig("nopatch")
 	require.NoError(t, err)
 	newNode(t, "rbac-node")

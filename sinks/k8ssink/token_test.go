@@ -1,6 +1,7 @@
 package k8ssink_test
 
 import (
+	"context"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -27,12 +28,18 @@ func serviceAccountToken(t *testing.T, name string) string {
 	ctx := t.Context()
 	_, err := admin.CoreV1().ServiceAccounts("default").Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
 	require.NoError(t, err)
+	deleteAtCleanup(t, "serviceaccount "+name, func(ctx context.Context) error {
+		return admin.CoreV1().ServiceAccounts("default").Delete(ctx, name, metav1.DeleteOptions{})
+	})
 	_, err = admin.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "sluice-k8s-sink"},
 		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: name, Namespace: "default"}},
 	}, metav1.CreateOptions{})
 	require.NoError(t, err)
+	deleteAtCleanup(t, "clusterrolebinding "+name, func(ctx context.Context) error {
+		return admin.RbacV1().ClusterRoleBindings().Delete(ctx, name, metav1.DeleteOptions{})
+	})
 	tr, err := admin.CoreV1().ServiceAccounts("default").CreateToken(ctx, name, &authenticationv1.TokenRequest{}, metav1.CreateOptions{})
 	require.NoError(t, err)
 	return tr.Status.Token
