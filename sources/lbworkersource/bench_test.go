@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -125,13 +126,15 @@ func BenchmarkHTTPAppendFloor(b *testing.B) {
 func benchPost(b *testing.B, clients int, url, want string) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
 	var next atomic.Int64
+	lat := newLatencies(clients)
 	b.ReportAllocs()
 	b.ResetTimer()
 	m := startMeasure()
 	var wg sync.WaitGroup
-	for range clients {
+	for c := range clients {
 		wg.Go(func() {
 			for next.Add(1) <= int64(b.N) {
+				start := time.Now()
 				req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, url, strings.NewReader(benchUpdate))
 				req.Header.Set("Authorization", "Bearer t0ken")
 				resp, err := client.Do(req)
@@ -145,11 +148,13 @@ func benchPost(b *testing.B, clients int, url, want string) {
 					b.Errorf("status %d: %s", resp.StatusCode, body)
 					return
 				}
+				lat.add(c, time.Since(start))
 			}
 		})
 	}
 	wg.Wait()
 	m.report(b)
+	lat.report(b)
 }
 
 // measure is the wall and CPU time (user and system, RUSAGE_SELF) of a
@@ -177,53 +182,134 @@ func processCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// BenchmarkGearmanDurableAccepts: foreground jobs with unique ids from 64
-// concurrent Gearman clients through a real gearmand to 4, 16 (the
-// default) and 64 worker connections, each answered only after its durable
-// append (with its dedupe record): the worker connections are the
-// concurrency the journal's group commit can batch.
+// gearmanCases are the Gearman benchmarks' shapes: worker connections,
+// jobs per connection and concurrent clients. conns=16,jobs=1 is the
+// old default (one job at a time per connection), conns=4,jobs=16 the
+// new one.
+var gearmanCases = []struct{ conns, jobs, clients int }{
+	{16, 1, 64},
+	{4, 16, 64},
+	{4, 16, 256},
+	{4, 64, 256},
+}
+
+// BenchmarkGearmanDurableAccepts: foreground jobs with unique ids from
+// concurrent Gearman clients through a real gearmand to the source's
+// worker connections, each answered only after its durable append (with
+// its dedupe record): the jobs in flight are what the journal's group
+// commit can batch.
 func BenchmarkGearmanDurableAccepts(b *testing.B) {
-	for _, workers := range []int{4, 16, 64} {
-		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) { benchGearman(b, workers) })
+	for _, c := range gearmanCases {
+		b.Run(fmt.Sprintf("conns=%d,jobs=%d,clients=%d", c.conns, c.jobs, c.clients), func(b *testing.B) {
+			g := startGearmand(b)
+			cfg := gearmanConfig(g, "lb-bench")
+			cfg.Gearman.Workers, cfg.Gearman.JobsPerConnection = c.conns, c.jobs
+			runBench(b, cfg)
+			g.waitWorkers(b, "lb-bench", c.conns)
+			benchSubmit(b, g, c.clients, "lb-bench")
+		})
 	}
 }
 
-func benchGearman(b *testing.B, workers int) {
-	g := startGearmand(b)
-	cfg := gearmanConfig(g, "lb-bench")
-	cfg.Gearman.Workers = workers
-	runBench(b, cfg)
-	g.waitWorkers(b, "lb-bench", workers)
+// BenchmarkGearmanAppendFloor is the floor under
+// BenchmarkGearmanDurableAccepts: the same gearmand, clients and worker
+// connections (the source's Gearman transport), each job appending an
+// event of the same size durably and answered with a fixed reply; no
+// message contract, no dedupe record.
+func BenchmarkGearmanAppendFloor(b *testing.B) {
+	for _, c := range gearmanCases {
+		b.Run(fmt.Sprintf("conns=%d,jobs=%d,clients=%d", c.conns, c.jobs, c.clients), func(b *testing.B) {
+			g := startGearmand(b)
+			j := journaltest.MustOpen(b)
+			data := bytes.Repeat([]byte("x"), 700)
+			reply := []byte(benchUpdate[:len(benchUpdate)-1] + `,"hpcs_response":"PASS"}`)
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() {
+				done <- lbworkersource.ServeGearmanForTest(ctx, g.addr(), "lb-floor", c.conns, c.jobs, func(ctx context.Context, _ []byte) []byte {
+					ev := pipeline.Event{Type: "sluice.lb.request", Data: data}
+					if _, err := j.Append(ctx, pipeline.AppendBatch{Events: []pipeline.Event{ev}}); err != nil {
+						return []byte(err.Error())
+					}
+					return reply
+				})
+			}()
+			b.Cleanup(func() {
+				cancel()
+				if err := <-done; err != nil {
+					b.Error(err)
+				}
+			})
+			g.waitWorkers(b, "lb-floor", c.conns)
+			benchSubmit(b, g, c.clients, "lb-floor")
+		})
+	}
+}
+
+// benchSubmit submits benchUpdate b.N times to function from clients
+// concurrent Gearman client connections (each waits for its job's
+// WORK_COMPLETE before the next) and reports accepts/s, latency and the
+// CPU per job of this process and of gearmand.
+func benchSubmit(b *testing.B, g *gearmand, clients int, function string) {
+	// Connected before the clock starts, one at a time: gearmand's listen
+	// backlog (32) drops the SYNs of a burst, which then wait a second.
+	conns := make([]net.Conn, clients)
+	for c := range conns {
+		conn, err := net.Dial("tcp", g.addr())
+		require.NoError(b, err)
+		b.Cleanup(func() { _ = conn.Close() })
+		conns[c] = conn
+	}
 	var next atomic.Int64
+	lat := newLatencies(clients)
 	b.ReportAllocs()
 	b.ResetTimer()
 	m, gcpu := startMeasure(), childCPU(b, g.cmd.Process.Pid)
 	var wg sync.WaitGroup
-	for c := range 64 {
+	for c, conn := range conns {
 		wg.Go(func() {
-			conn, err := net.Dial("tcp", g.addr())
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			defer conn.Close()
 			r := bufio.NewReader(conn)
 			for {
 				n := next.Add(1)
 				if n > int64(b.N) {
 					return
 				}
-				reply, err := submitJob(conn, r, "lb-bench", fmt.Sprintf("c%d-%d", c, n), benchUpdate)
+				start := time.Now()
+				reply, err := submitJob(conn, r, function, fmt.Sprintf("c%d-%d", c, n), benchUpdate)
 				if err != nil || !bytes.Contains(reply, []byte(`"PASS"`)) {
 					b.Errorf("job: %v %s", err, reply)
 					return
 				}
+				lat.add(c, time.Since(start))
 			}
 		})
 	}
 	wg.Wait()
 	m.report(b)
+	lat.report(b)
 	b.ReportMetric(float64((childCPU(b, g.cmd.Process.Pid)-gcpu).Microseconds())/float64(b.N), "gearmand-cpu-µs/op")
+}
+
+// latencies collects request latencies per client goroutine (no lock on
+// the hot path) for the percentiles.
+type latencies [][]time.Duration
+
+func newLatencies(clients int) latencies { return make(latencies, clients) }
+
+func (l latencies) add(client int, d time.Duration) { l[client] = append(l[client], d) }
+
+// report adds p50-ms and p99-ms.
+func (l latencies) report(b *testing.B) {
+	all := slices.Concat(l...)
+	if len(all) == 0 {
+		return
+	}
+	slices.Sort(all)
+	at := func(q float64) float64 {
+		return float64(all[min(len(all)-1, int(q*float64(len(all))))].Microseconds()) / 1000
+	}
+	b.ReportMetric(at(0.50), "p50-ms")
+	b.ReportMetric(at(0.99), "p99-ms")
 }
 
 // childCPU is the user and system time of process pid so far.

@@ -65,11 +65,15 @@ type GearmanConfig struct {
 	// ClientID is sent with SET_CLIENT_ID (shown by gearadmin --workers).
 	// Default: the function name, as Libra did.
 	ClientID string `yaml:"client_id"`
-	// Workers is the number of connections to each server, each working
-	// one job at a time: the requests in flight whose appends the
-	// journal commits together (docs/benchmarks.md: 4 connections accept
-	// about 0.4 of what 16 do). Default 16.
+	// Workers is the number of connections to each server. Default 4.
 	Workers int `yaml:"workers"`
+	// JobsPerConnection bounds the jobs each connection works at once:
+	// gearmand assigns one job per grab, and the connection grabs the
+	// next while earlier jobs are still being journaled, so that up to
+	// workers × jobs_per_connection requests per server share the
+	// journal's group commits (docs/benchmarks.md). 1 is one job at a
+	// time, as Libra's worker did. Default 16.
+	JobsPerConnection int `yaml:"jobs_per_connection"`
 	// DialTimeout bounds connecting to a server. Default 5s.
 	DialTimeout time.Duration `yaml:"dial_timeout"`
 	// Reconnect is the backoff between reconnects: 1s doubling to 60s
@@ -123,10 +127,11 @@ func defaultConfig() *Config {
 	reconnect := pipeline.RetryConfig{Initial: time.Second, Max: 60 * time.Second, Multiplier: 2, Jitter: 0.2}
 	return &Config{
 		Gearman: GearmanConfig{
-			Servers:     []string{"localhost:4730"},
-			Workers:     16,
-			DialTimeout: 5 * time.Second,
-			Reconnect:   reconnect,
+			Servers:           []string{"localhost:4730"},
+			Workers:           4,
+			JobsPerConnection: 16,
+			DialTimeout:       5 * time.Second,
+			Reconnect:         reconnect,
 		},
 		HTTP:            HTTPConfig{Path: "/lbaas", Config: httpConfigDefaults()},
 		MaxRequestBytes: 1 << 20,
@@ -160,6 +165,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Gearman.Workers < 1 || c.Gearman.Workers > 256 {
 		add("gearman.workers", "must be between 1 and 256, got %d", c.Gearman.Workers)
+	}
+	if c.Gearman.JobsPerConnection < 1 || c.Gearman.JobsPerConnection > 1024 {
+		add("gearman.jobs_per_connection", "must be between 1 and 1024, got %d", c.Gearman.JobsPerConnection)
 	}
 	if c.Gearman.DialTimeout <= 0 {
 		add("gearman.dial_timeout", "must be positive, got %s", c.Gearman.DialTimeout)

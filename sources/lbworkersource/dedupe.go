@@ -27,18 +27,32 @@ type remembered struct {
 // a resubmitted request gets the first reply again and is not journaled
 // (so not applied) twice, across restarts too. Concurrent requests with
 // one key are serialized.
+//
+// Requests with different keys are prepared and appended concurrently
+// (so they share the journal's commits): each prepare claims the oldest
+// remembered keys that no other request in flight claimed, so that the
+// remembered and the pending replies together stay within the window
+// however many requests are in flight, and each old key is deleted by one
+// transaction.
 type dedupe struct {
 	window int
 
 	mu       sync.Mutex
 	replies  map[string]remembered
-	queue    []string // keys, oldest first
+	queue    []string // remembered keys, oldest first
 	next     uint64
 	inflight map[string]chan struct{}
+	// claimed are the keys of queue that prepared requests forget when
+	// they commit; pending counts the prepared requests.
+	claimed map[string]struct{}
+	pending int
 }
 
 func newDedupe(window int) *dedupe {
-	return &dedupe{window: window, replies: map[string]remembered{}, inflight: map[string]chan struct{}{}}
+	return &dedupe{
+		window: window, replies: map[string]remembered{},
+		inflight: map[string]chan struct{}{}, claimed: map[string]struct{}{},
+	}
 }
 
 // load restores the remembered replies from the source's state.
@@ -102,19 +116,28 @@ type pending struct {
 }
 
 // prepare returns the state updates that remember reply for key and
-// forget the oldest entries beyond the window.
+// forget the oldest entries beyond the window. Every prepare ends with
+// commit (the append succeeded) or abort (it failed).
 func (d *dedupe) prepare(source, key string, reply []byte) pending {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	p := pending{key: key, entry: remembered{Order: d.next, Reply: reply}}
 	d.next++
+	d.pending++
 	value, _ := json.Marshal(p.entry)
 	p.updates = []pipeline.StateUpdate{{Source: source, Key: statePrefix + key, Value: value}}
-	if excess := len(d.queue) + 1 - d.window; excess > 0 {
-		p.evict = slices.Clone(d.queue[:min(excess, len(d.queue))])
-		for _, old := range p.evict {
-			p.updates = append(p.updates, pipeline.StateUpdate{Source: source, Key: statePrefix + old, Delete: true})
+	excess := len(d.queue) - len(d.claimed) + d.pending - d.window
+	for _, old := range d.queue {
+		if excess <= 0 {
+			break
 		}
+		if _, taken := d.claimed[old]; taken {
+			continue
+		}
+		d.claimed[old] = struct{}{}
+		p.evict = append(p.evict, old)
+		p.updates = append(p.updates, pipeline.StateUpdate{Source: source, Key: statePrefix + old, Delete: true})
+		excess--
 	}
 	return p
 }
@@ -135,16 +158,53 @@ func (d *dedupe) revise(source, key string, reply []byte) (pipeline.StateUpdate,
 	return pipeline.StateUpdate{Source: source, Key: statePrefix + key, Value: value}, true
 }
 
-// commit records p after its append succeeded.
+// commit records p after its append succeeded: its key is remembered,
+// the keys it claimed are forgotten.
 func (d *dedupe) commit(p pending) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for _, old := range p.evict {
-		if len(d.queue) > 0 && d.queue[0] == old {
-			d.queue = d.queue[1:]
+	d.pending--
+	if len(p.evict) > 0 {
+		gone := make(map[string]struct{}, len(p.evict))
+		for _, old := range p.evict {
+			gone[old] = struct{}{}
+			delete(d.claimed, old)
+			delete(d.replies, old)
 		}
-		delete(d.replies, old)
+		d.queue = dropOldest(d.queue, gone)
 	}
 	d.replies[p.key] = p.entry
 	d.queue = append(d.queue, p.key)
+}
+
+// abort releases what p claimed after its append failed: nothing of it
+// is durable, so the old keys stay remembered.
+func (d *dedupe) abort(p pending) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.pending--
+	for _, old := range p.evict {
+		delete(d.claimed, old)
+	}
+}
+
+// dropOldest removes the keys in gone from queue, which holds them near
+// its front (claims take the oldest keys): it stops at the last one, so
+// the cost is the claimed prefix, not the window.
+func dropOldest(queue []string, gone map[string]struct{}) []string {
+	want, kept := len(gone), 0
+	for i, k := range queue {
+		if _, ok := gone[k]; !ok {
+			queue[kept] = k
+			kept++
+			continue
+		}
+		if want--; want == 0 {
+			copy(queue[i+1-kept:], queue[:kept])
+			clear(queue[:i+1-kept])
+			return queue[i+1-kept:]
+		}
+	}
+	clear(queue[kept:])
+	return queue[:kept]
 }

@@ -66,10 +66,15 @@
 // # Gearman
 //
 // The worker side of the binary protocol, in the standard library: for
-// each server in gearman.servers, gearman.workers connections each send
-// SET_CLIENT_ID and CAN_DO(function) (function = the host name by
-// default, as Libra registered), then GRAB_JOB_UNIQ; NO_JOB is answered
-// with PRE_SLEEP and the NOOP wake-up with another grab. Every job gets a
+// each server in gearman.servers, gearman.workers connections (default 4)
+// each send SET_CLIENT_ID and CAN_DO(function) (function = the host name
+// by default, as Libra registered), then GRAB_JOB_UNIQ; NO_JOB is answered
+// with PRE_SLEEP and the NOOP wake-up with another grab. A connection
+// works up to gearman.jobs_per_connection jobs at once (default 16): it
+// grabs the next job as soon as gearmand assigned one, without waiting
+// for the journal, so that many requests are in flight and share the
+// journal's group commits (one grab outstanding at a time, so an idle
+// worker costs what Libra's did). Every job gets a
 // WORK_COMPLETE with the JSON reply, failures included (Libra's
 // convention): never WORK_EXCEPTION, which hangs gearman 1.1.20 clients,
 // nor WORK_FAIL, which carries no reason. A lost connection is made again

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -15,20 +16,22 @@ import (
 )
 
 // gearmanWorker is one worker connection to one gearmand: it registers the
-// function, grabs jobs one at a time and answers each with WORK_COMPLETE,
-// also for failures (Libra's convention; WORK_EXCEPTION hangs gearman
-// 1.1.20 clients). It reconnects with backoff and registers again after
-// every reconnect.
+// function, grabs jobs, works up to jobs of them at once and answers each
+// with WORK_COMPLETE, also for failures (Libra's convention;
+// WORK_EXCEPTION hangs gearman 1.1.20 clients). It reconnects with
+// backoff and registers again after every reconnect.
 type gearmanWorker struct {
 	addr     string
 	function string
 	clientID string
 	maxJob   int
-	dialTO   time.Duration
-	retry    pipeline.RetryConfig
-	clock    pipeline.Clock
-	log      *slog.Logger
-	handle   func(ctx context.Context, in inbound) []byte
+	// jobs bounds the jobs in flight on the connection (gearman.jobs_per_connection).
+	jobs   int
+	dialTO time.Duration
+	retry  pipeline.RetryConfig
+	clock  pipeline.Clock
+	log    *slog.Logger
+	handle func(ctx context.Context, in inbound) []byte
 	// shutdown bounds a job in flight when the source stops.
 	shutdown time.Duration
 	// connected is called with true after registering, false on loss.
@@ -63,24 +66,23 @@ func (w *gearmanWorker) run(ctx context.Context) error {
 	}
 }
 
-// session is one connection: register, then grab and answer jobs.
+// session is one connection: register, then grab jobs and answer each
+// with WORK_COMPLETE, up to w.jobs at once (see conn). It returns once
+// the connection failed or ctx ended and the jobs in flight are answered.
 func (w *gearmanWorker) session(ctx context.Context) error {
 	d := net.Dialer{Timeout: w.dialTO, KeepAlive: 30 * time.Second}
-	conn, err := d.DialContext(ctx, "tcp", w.addr)
+	nc, err := d.DialContext(ctx, "tcp", w.addr)
 	if err != nil {
 		return fmt.Errorf("dial gearman %s: %w", w.addr, err)
 	}
-	defer func() { _ = conn.Close() }()
-	// Stopping interrupts a blocking read; a job in flight still gets its
-	// WORK_COMPLETE written, then the next read fails and the session ends.
-	stop := context.AfterFunc(ctx, func() { _ = conn.SetReadDeadline(time.Now()) })
+	defer func() { _ = nc.Close() }()
+	// Stopping interrupts a blocking read; the jobs in flight still get
+	// their WORK_COMPLETE written (below, before the connection closes).
+	stop := context.AfterFunc(ctx, func() { _ = nc.SetReadDeadline(time.Now()) })
 	defer stop()
-	r := bufio.NewReaderSize(conn, 64<<10)
-	wr := bufio.NewWriterSize(conn, 64<<10)
-	if err := writePacket(wr, pktSetClientID, []byte(w.clientID)); err != nil {
-		return fmt.Errorf("register with %s: %w", w.addr, err)
-	}
-	if err := writePacket(wr, pktCanDo, []byte(w.function)); err != nil {
+	r := bufio.NewReaderSize(nc, 64<<10)
+	c := &conn{nc: nc, wr: bufio.NewWriterSize(nc, 64<<10), limit: w.jobs}
+	if err := c.register(w.clientID, w.function); err != nil {
 		return fmt.Errorf("register with %s: %w", w.addr, err)
 	}
 	w.log.DebugContext(ctx, "gearman worker registered", slog.String("server", w.addr), slog.String("function", w.function))
@@ -88,32 +90,40 @@ func (w *gearmanWorker) session(ctx context.Context) error {
 		w.connected(true)
 		defer w.connected(false)
 	}
+	var jobs sync.WaitGroup
+	defer jobs.Wait() // before the connection closes (deferred above)
+	defer c.stop()
+	if err := c.grab(); err != nil {
+		return fmt.Errorf("grab job: %w", err)
+	}
 	for {
-		if err := writePacket(wr, pktGrabJobUniq); err != nil {
-			return fmt.Errorf("grab job: %w", err)
-		}
 		p, err := w.nextReply(r)
 		if err != nil {
 			return err
 		}
 		switch p.typ {
 		case pktNoJob:
-			if err := w.sleep(r, wr); err != nil {
-				return err
-			}
-		case pktJobAssignUniq, pktJobAssign:
-			j, err := parseJobAssign(p)
-			if err != nil {
-				return err
-			}
-			reply := w.serveJob(ctx, j)
-			if err := writePacket(wr, pktWorkComplete, j.handle, reply); err != nil {
-				return fmt.Errorf("complete job %s: %w", j.handle, err)
-			}
+			err = c.noJob()
 		case pktNoop:
-			// A wake-up that crossed our GRAB; grab again.
+			err = c.wake()
+		case pktJobAssignUniq, pktJobAssign:
+			j, perr := parseJobAssign(p)
+			if perr != nil {
+				return perr
+			}
+			err = c.assigned()
+			jobs.Go(func() {
+				reply := w.serveJob(ctx, j)
+				if err := c.complete(j.handle, reply); err != nil {
+					w.log.WarnContext(ctx, "gearman reply not sent; the server hands the job out again and its unique id gets the first reply",
+						slog.String("server", w.addr), slog.String("handle", string(j.handle)), slog.String("error", err.Error()))
+				}
+			})
 		default:
 			return fmt.Errorf("%w: unexpected packet type %d after GRAB_JOB_UNIQ", errProtocol, p.typ)
+		}
+		if err != nil {
+			return fmt.Errorf("gearman %s: %w", w.addr, err)
 		}
 	}
 }
@@ -128,22 +138,6 @@ func (w *gearmanWorker) nextReply(r *bufio.Reader) (packet, error) {
 		return p, fmt.Errorf("%w: server error %q", errProtocol, p.data)
 	}
 	return p, nil
-}
-
-// sleep sends PRE_SLEEP and waits for the NOOP that says a job is there.
-func (w *gearmanWorker) sleep(r *bufio.Reader, wr *bufio.Writer) error {
-	if err := writePacket(wr, pktPreSleep); err != nil {
-		return fmt.Errorf("pre-sleep: %w", err)
-	}
-	for {
-		p, err := w.nextReply(r)
-		if err != nil {
-			return err
-		}
-		if p.typ == pktNoop {
-			return nil
-		}
-	}
 }
 
 // serveJob answers one job. The handler runs detached from the source's

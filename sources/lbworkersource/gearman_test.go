@@ -181,3 +181,61 @@ func TestGearmanConcurrentJobs(t *testing.T) {
 	wg.Wait()
 	assert.Len(t, host.Events(), n)
 }
+
+// TestGearmanJobsInFlightPerConnection: one worker connection works
+// jobs_per_connection jobs at once (their appends can share a commit),
+// and the jobs in flight when the source stops still get their
+// WORK_COMPLETE.
+func TestGearmanJobsInFlightPerConnection(t *testing.T) {
+	t.Parallel()
+	g := startGearmand(t)
+	host := pipelinetest.NewRecordingHost("lb")
+	const n = 4
+	var mu sync.Mutex
+	inFlight := 0
+	all := make(chan struct{})
+	release := make(chan struct{})
+	host.SetHook(func(ctx context.Context, _ []pipeline.Event) error {
+		mu.Lock()
+		if inFlight++; inFlight == n {
+			close(all)
+		}
+		mu.Unlock()
+		select {
+		case <-release:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+	cfg := gearmanConfig(g, "lb-inflight")
+	cfg.Gearman.Workers, cfg.Gearman.JobsPerConnection = 1, n
+	r := startSource(t, cfg, host)
+	g.waitWorkers(t, "lb-inflight", 1)
+	outs := make(chan string, n)
+	for i := range n {
+		go func() {
+			out, err := g.submitE(context.Background(), "lb-inflight", fmt.Sprintf("job-%d", i), fmt.Sprintf(`{"hpcs_action":"ENABLE","i":%d}`, i))
+			if err != nil {
+				out = err.Error()
+			}
+			outs <- out
+		}()
+	}
+	select {
+	case <-all:
+	case <-time.After(20 * time.Second):
+		mu.Lock()
+		defer mu.Unlock()
+		t.Fatalf("%d of %d jobs reached the journal at once on one connection", inFlight, n)
+	}
+	stopped := make(chan struct{})
+	go func() { r.stop(); close(stopped) }()
+	time.Sleep(100 * time.Millisecond) // let the stop begin with the jobs held
+	close(release)
+	for range n {
+		assert.Contains(t, <-outs, `"PASS"`)
+	}
+	<-stopped
+	assert.Len(t, host.Events(), n)
+}

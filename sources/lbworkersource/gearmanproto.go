@@ -46,8 +46,17 @@ type packet struct {
 }
 
 // writePacket writes a request packet with args joined by NUL, the last
-// one unterminated.
+// one unterminated, and flushes w.
 func writePacket(w *bufio.Writer, typ uint32, args ...[]byte) error {
+	if err := putPacket(w, typ, args...); err != nil {
+		return err
+	}
+	return w.Flush()
+}
+
+// putPacket is writePacket without the flush, so that several packets
+// leave in one write.
+func putPacket(w *bufio.Writer, typ uint32, args ...[]byte) error {
 	size := 0
 	for i, a := range args {
 		size += len(a)
@@ -72,7 +81,7 @@ func writePacket(w *bufio.Writer, typ uint32, args ...[]byte) error {
 			return err
 		}
 	}
-	return w.Flush()
+	return nil
 }
 
 // readPacket reads one response packet. Data over limit bytes is read and

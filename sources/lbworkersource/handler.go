@@ -150,6 +150,9 @@ func (s *source) journal(ctx context.Context, in inbound, d *libra.Decoded, repl
 	}
 	res, err := s.host.Emit(ctx, []pipeline.Event{ev}, p.updates...)
 	if err != nil {
+		if in.dedupeKey != "" {
+			s.dedupe.abort(p)
+		}
 		return 0, err
 	}
 	if in.dedupeKey != "" {

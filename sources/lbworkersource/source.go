@@ -107,7 +107,7 @@ func (s *Source) Run(ctx context.Context, host pipeline.SourceHost) error {
 		for range s.cfg.Gearman.Workers {
 			w := &gearmanWorker{
 				addr: addr, function: s.cfg.Gearman.Function, clientID: s.cfg.Gearman.ClientID,
-				maxJob: int(s.cfg.MaxRequestBytes), dialTO: s.cfg.Gearman.DialTimeout,
+				maxJob: int(s.cfg.MaxRequestBytes), jobs: s.cfg.Gearman.JobsPerConnection, dialTO: s.cfg.Gearman.DialTimeout,
 				retry: s.cfg.Gearman.Reconnect, clock: s.clock, log: s.log, shutdown: s.cfg.ShutdownTimeout,
 				handle:    func(ctx context.Context, in inbound) []byte { return run.handle(ctx, in).body },
 				connected: s.tel.gearmanUp,
