@@ -163,7 +163,8 @@ type Decoded struct {
 // the worker contract. It returns the decoded request, or the refusal to
 // send: badRequest for the controller's validation faults, FAIL for
 // everything else (malformed JSON, a missing or unknown hpcs_action, the
-// driver's rules). It never panics, whatever data holds.
+// driver's rules). It never panics, whatever data holds. data is copied
+// once: the decoded strings share that copy, none refers to data.
 func Decode(data []byte) (*Decoded, *Refusal) {
 	root, err := parseValue(data)
 	if err != nil {

@@ -10,9 +10,34 @@ import (
 // It accepts exactly what the token path accepts and builds the same
 // Value; on anything it does not handle it gives up (ok false) and
 // parseValue runs the token path, which also words the errors.
+//
+// It allocates little: the input is converted to a string once and every
+// string and number without escapes is a substring of it (so a decoded
+// message keeps its input alive), and Values come from slabs.
 type scanner struct {
 	data []byte
+	src  string // data as a string
 	pos  int
+	slab []Value
+	// members and elems are the open objects' members and arrays'
+	// elements, innermost last.
+	members []member
+	elems   []*Value
+}
+
+// slabSize is how many Values one allocation provides: a Libra UPDATE of
+// two nodes has about 30.
+const slabSize = 32
+
+// alloc returns a zero Value from the slab.
+func (s *scanner) alloc(k kind) *Value {
+	if len(s.slab) == 0 {
+		s.slab = make([]Value, slabSize)
+	}
+	v := &s.slab[0]
+	s.slab = s.slab[1:]
+	v.kind = k
+	return v
 }
 
 func (s *scanner) skipSpace() {
@@ -47,33 +72,44 @@ func (s *scanner) value(depth int) (*Value, bool) {
 		if !ok {
 			return nil, false
 		}
-		return String(str), true
+		v := s.alloc(kindString)
+		v.text = str
+		return v, true
 	case c == 't':
-		return s.literal("true", &Value{kind: kindBool, b: true})
+		return s.literal("true", kindBool, true)
 	case c == 'f':
-		return s.literal("false", &Value{kind: kindBool})
+		return s.literal("false", kindBool, false)
 	case c == 'n':
-		return s.literal("null", &Value{kind: kindNull})
+		return s.literal("null", kindNull, false)
 	case c == '-' || (c >= '0' && c <= '9'):
 		return s.number()
 	}
 	return nil, false
 }
 
-func (s *scanner) literal(lit string, v *Value) (*Value, bool) {
-	if len(s.data)-s.pos < len(lit) || string(s.data[s.pos:s.pos+len(lit)]) != lit {
+func (s *scanner) literal(lit string, k kind, b bool) (*Value, bool) {
+	if len(s.data)-s.pos < len(lit) || s.src[s.pos:s.pos+len(lit)] != lit {
 		return nil, false
 	}
 	s.pos += len(lit)
+	v := s.alloc(k)
+	v.b = b
 	return v, true
 }
 
+// object reads an object. Its members gather on the scanner's stack and
+// are copied into a slice of their exact size at the closing brace (one
+// allocation per object); a duplicate key keeps its first position and
+// takes the last value, as Value.Set.
 func (s *scanner) object(depth int) (*Value, bool) {
 	s.pos++ // '{'
-	v := &Value{kind: kindObject, obj: []member{}}
+	v := s.alloc(kindObject)
+	base := len(s.members)
+	defer func() { s.members = s.members[:base] }()
 	s.skipSpace()
 	if s.pos < len(s.data) && s.data[s.pos] == '}' {
 		s.pos++
+		v.obj = []member{}
 		return v, true
 	}
 	for {
@@ -94,7 +130,7 @@ func (s *scanner) object(depth int) (*Value, bool) {
 		if !ok {
 			return nil, false
 		}
-		v.Set(key, e)
+		s.setMember(base, key, e)
 		s.skipSpace()
 		if s.pos >= len(s.data) {
 			return nil, false
@@ -104,6 +140,7 @@ func (s *scanner) object(depth int) (*Value, bool) {
 			s.pos++
 		case '}':
 			s.pos++
+			v.obj = append(make([]member, 0, len(s.members)-base), s.members[base:]...)
 			return v, true
 		default:
 			return nil, false
@@ -111,12 +148,27 @@ func (s *scanner) object(depth int) (*Value, bool) {
 	}
 }
 
+// setMember sets key among the open object's members s.members[base:].
+func (s *scanner) setMember(base int, key string, val *Value) {
+	for i := base; i < len(s.members); i++ {
+		if s.members[i].key == key {
+			s.members[i].val = val
+			return
+		}
+	}
+	s.members = append(s.members, member{key: key, val: val})
+}
+
+// array reads an array, its elements gathered like an object's members.
 func (s *scanner) array(depth int) (*Value, bool) {
 	s.pos++ // '['
-	v := &Value{kind: kindArray, arr: []*Value{}}
+	v := s.alloc(kindArray)
+	base := len(s.elems)
+	defer func() { s.elems = s.elems[:base] }()
 	s.skipSpace()
 	if s.pos < len(s.data) && s.data[s.pos] == ']' {
 		s.pos++
+		v.arr = []*Value{}
 		return v, true
 	}
 	for {
@@ -124,7 +176,7 @@ func (s *scanner) array(depth int) (*Value, bool) {
 		if !ok {
 			return nil, false
 		}
-		v.arr = append(v.arr, e)
+		s.elems = append(s.elems, e)
 		s.skipSpace()
 		if s.pos >= len(s.data) {
 			return nil, false
@@ -134,6 +186,7 @@ func (s *scanner) array(depth int) (*Value, bool) {
 			s.pos++
 		case ']':
 			s.pos++
+			v.arr = append(make([]*Value, 0, len(s.elems)-base), s.elems[base:]...)
 			return v, true
 		default:
 			return nil, false
@@ -153,7 +206,7 @@ func (s *scanner) str() (string, bool) {
 		case c == '"':
 			s.pos++
 			if simple {
-				return string(s.data[start+1 : s.pos-1]), true
+				return s.src[start+1 : s.pos-1], true
 			}
 			raw := s.data[start:s.pos]
 			if !utf8.Valid(raw) {
@@ -212,12 +265,16 @@ func (s *scanner) number() (*Value, bool) {
 			return nil, false
 		}
 	}
-	return &Value{kind: kindNumber, text: string(s.data[start:s.pos])}, true
+	v := s.alloc(kindNumber)
+	v.text = s.src[start:s.pos]
+	return v, true
 }
 
 // scanValue is the fast path: the whole document or nothing.
 func scanValue(data []byte) (*Value, bool) {
-	s := scanner{data: data}
+	var members [16]member
+	var elems [8]*Value
+	s := scanner{data: data, src: string(data), members: members[:0], elems: elems[:0]}
 	v, ok := s.value(0)
 	if !ok {
 		return nil, false

@@ -49,3 +49,20 @@ func FuzzWriteString(f *testing.F) {
 		}
 	})
 }
+
+// TestMarshalSize: size, Marshal's allocation hint, is the encoding's
+// length for messages without escapes.
+func TestMarshalSize(t *testing.T) {
+	for _, msg := range []string{
+		`{"hpcs_action":"update","loadBalancers":[{"protocol":"HTTP","nodes":[{"id":"101","port":"8080","weight":2,"backup":false}]}]}`,
+		`[]`, `{}`, `[null,true,1.5e3,"x",{"a":[]}]`, `""`,
+	} {
+		v, err := parseValue([]byte(msg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := v.size(); got != len(v.Marshal()) {
+			t.Errorf("size %d, Marshal %d bytes: %s", got, len(v.Marshal()), msg)
+		}
+	}
+}

@@ -192,8 +192,42 @@ func (v *Value) Clone() *Value {
 // escaping.
 func (v *Value) Marshal() []byte {
 	var buf bytes.Buffer
+	buf.Grow(v.size())
 	v.encode(&buf)
 	return buf.Bytes()
+}
+
+// size is the length of v's encoding when its strings need no escapes,
+// so that Marshal allocates once.
+func (v *Value) size() int {
+	if v == nil {
+		return len("null")
+	}
+	switch v.kind {
+	case kindNull:
+		return len("null")
+	case kindBool:
+		if v.b {
+			return len("true")
+		}
+		return len("false")
+	case kindNumber:
+		return len(v.text)
+	case kindString:
+		return len(v.text) + 2
+	case kindArray:
+		n := 2 + max(len(v.arr)-1, 0)
+		for _, e := range v.arr {
+			n += e.size()
+		}
+		return n
+	default: // object
+		n := 2 + max(len(v.obj)-1, 0)
+		for _, m := range v.obj {
+			n += len(m.key) + 3 + m.val.size()
+		}
+		return n
+	}
 }
 
 // MarshalJSON implements json.Marshaler.

@@ -55,11 +55,13 @@ func (s *source) handle(ctx context.Context, in inbound) answer {
 	start := s.clock.Now()
 	ctx, span := s.tel.tracer.Start(ctx, "lbworker.request")
 	defer span.End()
-	span.SetAttributes(attribute.String("sluice.lb.transport", in.transport))
 	a, action := s.answer(ctx, in)
-	span.SetAttributes(attribute.String("sluice.lb.action", action), attribute.String("sluice.lb.outcome", a.outcome))
-	if a.outcome != outcomePass && a.outcome != outcomeDuplicate {
-		span.SetStatus(codes.Error, a.outcome)
+	if span.IsRecording() {
+		span.SetAttributes(attribute.String("sluice.lb.transport", in.transport),
+			attribute.String("sluice.lb.action", action), attribute.String("sluice.lb.outcome", a.outcome))
+		if a.outcome != outcomePass && a.outcome != outcomeDuplicate {
+			span.SetStatus(codes.Error, a.outcome)
+		}
 	}
 	s.tel.record(ctx, in.transport, action, a.outcome, s.clock.Now().Sub(start).Seconds())
 	return a
@@ -122,8 +124,12 @@ func (s *source) answer(ctx context.Context, in inbound) (answer, string) {
 		s.settle(ctx, in, d, st)
 		reply, outcome = st.reply, st.outcome
 	}
-	s.log.InfoContext(ctx, "request accepted", slog.String("request_id", in.requestID), slog.String("action", action),
-		slog.String("transport", in.transport), slog.String("client", in.client), slog.String("outcome", outcome))
+	// Debug: the journal holds every accepted request; at thousands a
+	// second a log line each would cost more than the request.
+	if s.log.Enabled(ctx, slog.LevelDebug) {
+		s.log.LogAttrs(ctx, slog.LevelDebug, "request accepted", slog.String("request_id", in.requestID), slog.String("action", action),
+			slog.String("transport", in.transport), slog.String("client", in.client), slog.String("outcome", outcome))
+	}
 	return answer{body: reply, outcome: outcome}, action
 }
 
