@@ -127,7 +127,7 @@ func routeAll(b *testing.B, msgs [][]*message.Message, routers int) routeCost {
 	sink := newIdemSink(b)
 	var rts []*fleetRouter
 	for i := range routers {
-		rt := newFleetRouter(b, base, fmt.Sprintf("router-%d", i+1), srv.url(), "sluice-routers", "", sink.url())
+		rt := newFleetRouter(b, base, fmt.Sprintf("router-%d", i+1), srv.url(), sharedConsumer, sink.url())
 		rt.start(b)
 		rts = append(rts, rt)
 	}
@@ -227,7 +227,7 @@ func recoverBacklog(b *testing.B, backlog int) recovered {
 	defer srv.kill()
 	sink := newIdemSink(b)
 	for i := range 2 {
-		rt := newFleetRouter(b, base, fmt.Sprintf("router-%d", i+1), srv.url(), "sluice-routers", "", sink.url())
+		rt := newFleetRouter(b, base, fmt.Sprintf("router-%d", i+1), srv.url(), sharedConsumer, sink.url())
 		rt.start(b)
 		defer func() { _ = rt.e.stop(30 * time.Second) }()
 	}

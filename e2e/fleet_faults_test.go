@@ -36,7 +36,7 @@ func TestFleetFaultRouterKill(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	var recovered func() time.Duration
 	for _, rt := range r.routers {
-		rt.e.kill()
+		r.killRouter(rt)
 		time.Sleep(2 * time.Second)
 		r.startRouter(rt)
 		recovered = r.recovery()

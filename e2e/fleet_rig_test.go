@@ -57,10 +57,14 @@ type fleetRouter struct {
 
 // fleetRig is nats-server, three agents and two routers, all separate
 // processes. partitioned says how the routers consume: false, both share
-// one durable consumer on every agent (work split, failover, no order
-// across routers); true, router-1 owns site1 (agent-1, agent-2) and
-// router-2 owns site2 (agent-3), each with its own consumer, which keeps
-// each agent's order at the sink (sources/natssource, Order).
+// one durable consumer on every agent (ordering: shared; work split,
+// failover, no order across routers); true, router-1 owns site1 (agent-1,
+// agent-2) and router-2 owns site2 (agent-3), each with its own consumer
+// in ordering: pinned, which is what keeps each agent's order at the sink
+// (sources/natssource, Order). With ordering: shared a batch the router
+// could not append is handed back (nacked) and comes back after later
+// records, even with one router on the consumer: a nats-server stopped
+// while a batch is between delivery and ack does exactly that.
 type fleetRig struct {
 	t           *testing.T
 	base        string
@@ -70,6 +74,13 @@ type fleetRig struct {
 	routers     []*fleetRouter
 	partitioned bool
 	interval    time.Duration // between two posts of one agent
+	killed      bool          // a router was SIGKILLed (killRouter): it may have left a request cut short
+}
+
+// killRouter SIGKILLs rt.
+func (r *fleetRig) killRouter(rt *fleetRouter) {
+	r.killed = true
+	rt.e.kill()
 }
 
 func newFleetRig(t *testing.T, partitioned bool) *fleetRig {
@@ -79,11 +90,11 @@ func newFleetRig(t *testing.T, partitioned bool) *fleetRig {
 	r := &fleetRig{t: t, base: base, sink: newIdemSink(t), partitioned: partitioned, interval: 10 * time.Millisecond}
 	r.nats = startNATS(t, base, freeAddr(t))
 	for i := range 2 {
-		consumer, filter := "sluice-routers", ""
+		c := sharedConsumer
 		if partitioned {
-			consumer, filter = fmt.Sprintf("site%d", i+1), fmt.Sprintf("sluice.fleet.site%d.>", i+1)
+			c = fleetConsumer{name: fmt.Sprintf("site%d", i+1), filter: fmt.Sprintf("sluice.fleet.site%d.>", i+1), ordering: "pinned"}
 		}
-		r.routers = append(r.routers, newFleetRouter(t, base, fmt.Sprintf("router-%d", i+1), r.nats.url(), consumer, filter, r.sink.url()))
+		r.routers = append(r.routers, newFleetRouter(t, base, fmt.Sprintf("router-%d", i+1), r.nats.url(), c, r.sink.url()))
 	}
 	for i := range 3 {
 		prefix := "sluice.fleet"
@@ -106,10 +117,18 @@ func newFleetRig(t *testing.T, partitioned bool) *fleetRig {
 	return r
 }
 
+// fleetConsumer is the durable consumer a router's nats source reads:
+// its name, filter subject (empty for every agent) and ordering (shared
+// or pinned).
+type fleetConsumer struct{ name, filter, ordering string }
+
+// sharedConsumer is the consumer every router shares, on every agent.
+var sharedConsumer = fleetConsumer{name: "sluice-routers", ordering: "shared"}
+
 // newFleetRouter writes the configuration of router name under base: a
-// nats source on consumer (and filter, empty for every agent) and an http
-// sink "central" in batch mode to sinkURL.
-func newFleetRouter(t testing.TB, base, name, natsURL, consumer, filter, sinkURL string) *fleetRouter {
+// nats source on consumer c and an http sink "central" in batch mode to
+// sinkURL.
+func newFleetRouter(t testing.TB, base, name, natsURL string, c fleetConsumer, sinkURL string) *fleetRouter {
 	t.Helper()
 	rt := &fleetRouter{name: name, admin: freeAddr(t), dir: filepath.Join(base, name)}
 	require.NoError(t, os.MkdirAll(rt.dir, 0o700))
@@ -124,6 +143,8 @@ sources:
       conn: {url: "%[3]s", reconnect_wait: 100ms}
       consumer: %[4]s
       filter_subject: "%[5]s"
+      ordering: %[7]s
+      pinned_ttl: 3s
       ack_wait: 3s
       retry: {initial: 50ms, max: 500ms}
 sinks:
@@ -133,7 +154,7 @@ sinks:
     batch: {max_events: 1000, max_bytes: 4MiB}
 routes:
   - {name: all, from: [fleet], to: [central]}
-`, rt.dir, rt.admin, natsURL, consumer, filter, sinkURL))
+`, rt.dir, rt.admin, natsURL, c.name, c.filter, sinkURL, c.ordering))
 	return rt
 }
 
@@ -267,7 +288,9 @@ type fleetFaultReport struct {
 
 // verify is what must hold after every fault, once the load stopped:
 // every event an agent acknowledged takes effect at the sink, none twice;
-// with partitioned routers, each agent's events take effect in the order
+// every request the sink got whole parses (a router SIGKILLed while
+// sending one leaves it cut short, which only a killed router may do);
+// with partitioned (pinned) routers, each agent's events take effect in the order
 // the agent acknowledged them; the stream holds each agent's records once
 // and in journal order; and every agent's journal verifies (the agents
 // are stopped for that). recovered is fleetRig.recovery's, taken when
@@ -290,6 +313,9 @@ func (r *fleetRig) verify(scenario string, fault time.Duration, recovered func()
 	counts := r.sink.counts()
 	require.Zero(t, counts.DuplicateEffects, "events that took effect twice at the idempotent sink")
 	require.Zero(t, counts.BadRequests, "requests the sink could not read")
+	if !r.killed {
+		require.Zero(t, counts.CutRequests, "requests cut short with no router killed")
+	}
 	if r.partitioned {
 		effects := r.sink.effects()
 		for agent, ids := range perAgent {

@@ -126,8 +126,8 @@ func (s *Subscriber) ConsumerConfig(durable string) jetstream.ConsumerConfig {
 // pullOptions returns the options of the subscription's pull requests: a
 // pinned subscriber names its group and renews its requests well within
 // PinnedTTL, so that it stays pinned while it runs.
-func (s *Subscriber) pullOptions() []jetstream.PullMessagesOpt {
-	opts := []jetstream.PullMessagesOpt{jetstream.PullMaxMessages(max(s.cfg.Outstanding/2, 1))}
+func (s *Subscriber) pullOptions() []jetstream.PullConsumeOpt {
+	opts := []jetstream.PullConsumeOpt{jetstream.PullMaxMessages(max(s.cfg.Outstanding/2, 1))}
 	if s.cfg.PinnedTTL > 0 {
 		opts = append(opts, jetstream.PullPriorityGroup(PriorityGroup),
 			jetstream.PullExpiry(min(30*time.Second, max(s.cfg.PinnedTTL/3, time.Second))))
@@ -139,7 +139,17 @@ func (s *Subscriber) pullOptions() []jetstream.PullMessagesOpt {
 var ErrClosed = errors.New("fleet subscriber closed")
 
 // Subscribe implements message.Subscriber. The channel is closed when ctx
-// ends or Close is called, after every handed-out message was settled.
+// ends, Close is called or the consumer is deleted, after every
+// handed-out message was settled.
+//
+// The messages come through nats.go's Consume (a callback on a plain
+// subscription, whose queue has no fixed size), not Messages: Messages
+// buffers in a channel of PullMaxMessages and, after a reconnect, pulls a
+// whole batch again without counting what that channel still holds, so
+// the surplus is dropped client-side ("slow consumer"). The server then
+// redelivers the dropped messages only after AckWait, behind later ones,
+// which broke per-agent order with a pinned consumer across a server
+// restart (TestPinnedRouterKeepsOrderThroughServerRestarts).
 func (s *Subscriber) Subscribe(ctx context.Context, durable string) (<-chan *message.Message, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -153,66 +163,95 @@ func (s *Subscriber) Subscribe(ctx context.Context, durable string) (<-chan *mes
 	if s.cfg.PinnedTTL > 0 && !slices.Contains(cons.CachedInfo().Config.PriorityGroups, PriorityGroup) {
 		return nil, fmt.Errorf("consumer %s: %w", durable, ErrNoPriorityGroups)
 	}
-	it, err := cons.Messages(s.pullOptions()...)
+	sctx, cancel := context.WithCancel(ctx)
+	sub := &subscription{s: s, ctx: sctx, out: make(chan *message.Message), slots: make(chan struct{}, s.cfg.Outstanding)}
+	opts := append(s.pullOptions(), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+		if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrConnectionClosed) {
+			s.log.Warn("fleet consumer gone; subscribing again", slog.String("consumer", durable), slog.Any("error", err))
+			cancel()
+			return
+		}
+		s.log.Warn("fleet consumer", slog.Any("error", err)) // missed heartbeats while the server is away
+	}))
+	cc, err := cons.Consume(sub.handle, opts...)
 	if err != nil {
+		cancel()
 		return nil, fmt.Errorf("consume %s: %w", durable, err)
 	}
-	out := make(chan *message.Message)
 	s.wg.Add(1)
-	go s.run(ctx, it, out)
-	return out, nil
+	go func() {
+		defer s.wg.Done()
+		select {
+		case <-sctx.Done():
+		case <-s.closing:
+		case <-cc.Closed(): // nats.go stopped consuming (the connection closed for good)
+		}
+		cancel()
+		sub.stop(cc)
+	}()
+	return sub.out, nil
 }
 
-// run hands messages out until ctx ends or Close, at most Outstanding
-// unsettled at a time.
-func (s *Subscriber) run(ctx context.Context, it jetstream.MessagesContext, out chan<- *message.Message) {
-	defer s.wg.Done()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		select {
-		case <-ctx.Done():
-		case <-s.closing:
-		}
-		it.Stop() // unblocks Next
-		cancel()
-	}()
-	var settle sync.WaitGroup
-	defer func() {
-		settle.Wait()
-		close(out)
-	}()
-	slots := make(chan struct{}, s.cfg.Outstanding)
-	for {
-		select {
-		case slots <- struct{}{}:
-		case <-ctx.Done():
-			return
-		}
-		jm, err := it.Next()
-		if err != nil {
-			<-slots
-			if errors.Is(err, jetstream.ErrMsgIteratorClosed) || ctx.Err() != nil {
-				return
-			}
-			s.log.Warn("fleet consumer", slog.Any("error", err)) // missed heartbeats while the server is away
-			continue
-		}
-		m := s.toMessage(ctx, jm)
-		select {
-		case out <- m:
-		case <-ctx.Done():
-			_ = jm.Nak()
-			<-slots
-			return
-		}
-		settle.Add(1)
-		go func() {
-			defer settle.Done()
-			defer func() { <-slots }()
-			s.settle(ctx, jm, m)
-		}()
+// subscription is one Subscribe: Consume's callback (handle) hands each
+// message out, at most Outstanding unsettled at a time.
+type subscription struct {
+	s     *Subscriber
+	ctx   context.Context
+	out   chan *message.Message
+	slots chan struct{}
+
+	mu      sync.Mutex
+	stopped bool
+	busy    sync.WaitGroup // callbacks running
+	settle  sync.WaitGroup // messages handed out and not settled
+}
+
+// stop ends the subscription once its context ended: it stops Consume,
+// waits for the callbacks and settlements, and closes out.
+func (sub *subscription) stop(cc jetstream.ConsumeContext) {
+	cc.Stop()
+	sub.mu.Lock()
+	sub.stopped = true
+	sub.mu.Unlock()
+	sub.busy.Wait()
+	sub.settle.Wait()
+	close(sub.out)
+}
+
+// handle is Consume's callback: it waits for a slot and for the reader to
+// take the message, then settles it in the background. A message that
+// arrives as the subscription ends is nacked at once.
+func (sub *subscription) handle(jm jetstream.Msg) {
+	sub.mu.Lock()
+	if sub.stopped {
+		sub.mu.Unlock()
+		_ = jm.Nak()
+		return
 	}
+	sub.busy.Add(1)
+	sub.mu.Unlock()
+	defer sub.busy.Done()
+	ctx := sub.ctx
+	select {
+	case sub.slots <- struct{}{}:
+	case <-ctx.Done():
+		_ = jm.Nak()
+		return
+	}
+	m := sub.s.toMessage(ctx, jm)
+	select {
+	case sub.out <- m:
+	case <-ctx.Done():
+		_ = jm.Nak()
+		<-sub.slots
+		return
+	}
+	sub.settle.Add(1)
+	go func() {
+		defer sub.settle.Done()
+		defer func() { <-sub.slots }()
+		sub.s.settle(ctx, jm, m)
+	}()
 }
 
 // settle turns the watermill Ack/Nack of m into the server's. Until then

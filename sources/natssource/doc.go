@@ -113,8 +113,16 @@
 // sluice.fleet.site1, within the stream's sluice.fleet.>), and each
 // partition has its own consumer name and filter_subject
 // (sluice.fleet.site1.>), pinned to one router at a time; different
-// partitions are pinned to different routers. This works on 2.9 as well
-// with ordering shared and one router per partition.
+// partitions are pinned to different routers. On a server older than
+// 2.11 (no priority groups) the nearest is ordering shared with one
+// router per partition, which keeps order only between failures: a batch
+// that router cannot append is handed back (nacked) and comes back after
+// later records, and when the failure is the server itself going away
+// between delivery and ack (the dedupe claim or the ack cannot reach it)
+// the batch comes back only after ack_wait, behind everything the agents
+// forwarded meanwhile. Pinned keeps such a batch and appends it first
+// (TestFleetFaultServerOutage stops nats-server under load with pinned
+// partitions and checks each agent's order at the sink).
 //
 // # Metrics
 //

@@ -42,13 +42,18 @@ func agent(t *testing.T, url, id string, n int) journal.Store {
 func appendTo(t *testing.T, j journal.Store, id string, first, n int) {
 	t.Helper()
 	for i := 0; i < n; i += 100 {
-		evs := make([]pipeline.Event, min(100, n-i))
-		for k := range evs {
-			evs[k] = pipeline.Event{ID: fmt.Sprintf("%s-%d", id, first+i+k), Source: "/agent/" + id, Type: "sluice.test", Origin: "probe"}
-		}
-		_, err := j.Append(t.Context(), pipeline.AppendBatch{Events: evs})
+		_, err := j.Append(t.Context(), pipeline.AppendBatch{Events: events(id, first+i, min(100, n-i))})
 		require.NoError(t, err)
 	}
+}
+
+// events returns n events of agent id, numbered from first.
+func events(id string, first, n int) []pipeline.Event {
+	evs := make([]pipeline.Event, n)
+	for k := range evs {
+		evs[k] = pipeline.Event{ID: fmt.Sprintf("%s-%d", id, first+k), Source: "/agent/" + id, Type: "sluice.test", Origin: "probe"}
+	}
+	return evs
 }
 
 // router is a running nats source.
