@@ -95,12 +95,19 @@ func (b *lockedBuffer) String() string {
 // startEngine runs `sluice run -c cfg` with env added.
 func startEngine(t testing.TB, cfg string, env ...string) *engine {
 	t.Helper()
-	e := &engine{t: t, stderr: &lockedBuffer{}, stdout: &lockedBuffer{}, done: make(chan struct{})}
 	args := []string{"run"}
 	if cfg != "" {
 		args = append(args, "-c", cfg)
 	}
-	e.cmd = exec.Command(sluiceBin, args...)
+	return startProcess(t, sluiceBin, args, env...)
+}
+
+// startProcess runs bin with args and env added, as an engine that is
+// killed when t ends (sluice, or a peer it is compared with).
+func startProcess(t testing.TB, bin string, args []string, env ...string) *engine {
+	t.Helper()
+	e := &engine{t: t, stderr: &lockedBuffer{}, stdout: &lockedBuffer{}, done: make(chan struct{})}
+	e.cmd = exec.Command(bin, args...)
 	e.cmd.Env = append(os.Environ(), env...)
 	e.cmd.Stderr = e.stderr
 	e.cmd.Stdout = e.stdout
@@ -113,7 +120,7 @@ func startEngine(t testing.TB, cfg string, env ...string) *engine {
 		_ = e.cmd.Process.Kill()
 		<-e.done
 		if t.Failed() {
-			t.Logf("sluice stderr:\n%s", e.stderr.String())
+			t.Logf("%s stderr:\n%s", filepath.Base(bin), e.stderr.String())
 		}
 	})
 	return e
