@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -73,16 +74,32 @@ func runBench(b *testing.B, cfg *lbworkersource.Config) *lbworkersource.Source {
 // appends in one transaction.
 var benchClients = []int{64, 256}
 
+// httpCases are the HTTP benchmarks' shapes: concurrent keep-alive
+// clients, with net/http's client or rawHTTP (a minimal one, so that the
+// process's CPU is mostly the server's: a Libra API server is another
+// process).
+var httpCases = []struct {
+	clients int
+	raw     bool
+}{{64, false}, {256, false}, {64, true}, {256, true}}
+
+func httpCaseName(clients int, raw bool) string {
+	if raw {
+		return fmt.Sprintf("clients=%d,client=raw", clients)
+	}
+	return fmt.Sprintf("clients=%d", clients)
+}
+
 // BenchmarkHTTPDurableAccepts: UPDATE requests from concurrent keep-alive
 // clients, each answered PASS only after its durable append.
 func BenchmarkHTTPDurableAccepts(b *testing.B) {
-	for _, clients := range benchClients {
-		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
+	for _, c := range httpCases {
+		b.Run(httpCaseName(c.clients, c.raw), func(b *testing.B) {
 			src := runBench(b, httpConfig())
 			for src.Addr() == nil {
 				runtimeGosched()
 			}
-			benchPost(b, clients, "http://"+src.Addr().String()+"/lbaas", `"PASS"`)
+			benchPost(b, c.clients, c.raw, src.Addr().String(), `"PASS"`)
 		})
 	}
 }
@@ -93,8 +110,8 @@ func BenchmarkHTTPDurableAccepts(b *testing.B) {
 // reply; no message contract, no source. The ratio of the two is what the
 // lbworker adds.
 func BenchmarkHTTPAppendFloor(b *testing.B) {
-	for _, clients := range benchClients {
-		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
+	for _, c := range httpCases {
+		b.Run(httpCaseName(c.clients, c.raw), func(b *testing.B) {
 			j := journaltest.MustOpen(b)
 			data := bytes.Repeat([]byte("x"), 700)
 			reply := []byte(benchUpdate[:len(benchUpdate)-1] + `,"hpcs_response":"PASS"}`)
@@ -115,37 +132,44 @@ func BenchmarkHTTPAppendFloor(b *testing.B) {
 			})}
 			go func() { _ = srv.Serve(ln) }()
 			b.Cleanup(func() { _ = srv.Close() })
-			benchPost(b, clients, "http://"+ln.Addr().String()+"/lbaas", `"PASS"`)
+			benchPost(b, c.clients, c.raw, ln.Addr().String(), `"PASS"`)
 		})
 	}
 }
 
-// benchPost posts benchUpdate b.N times from clients concurrent keep-alive
-// clients in this process and reports accepts/s and the process's CPU
-// time per request (both sides of the loopback).
-func benchPost(b *testing.B, clients int, url, want string) {
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
+// benchPost posts benchUpdate b.N times to addr from clients concurrent
+// keep-alive clients in this process (net/http's or, with raw, rawHTTP)
+// and reports accepts/s, latency and the process's CPU time per request
+// (both sides of the loopback).
+func benchPost(b *testing.B, clients int, raw bool, addr, want string) {
+	posts := make([]func() (int, []byte, error), clients)
+	for c := range posts {
+		if raw {
+			r, err := dialRawHTTP(addr, "/lbaas", "t0ken", benchUpdate)
+			require.NoError(b, err)
+			b.Cleanup(r.close)
+			posts[c] = r.post
+			continue
+		}
+		posts[c] = netHTTPPoster("http://"+addr+"/lbaas", clients)
+	}
 	var next atomic.Int64
 	lat := newLatencies(clients)
 	b.ReportAllocs()
 	b.ResetTimer()
 	m := startMeasure()
 	var wg sync.WaitGroup
-	for c := range clients {
+	for c, post := range posts {
 		wg.Go(func() {
 			for next.Add(1) <= int64(b.N) {
 				start := time.Now()
-				req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, url, strings.NewReader(benchUpdate))
-				req.Header.Set("Authorization", "Bearer t0ken")
-				resp, err := client.Do(req)
+				status, body, err := post()
 				if err != nil {
 					b.Error(err)
 					return
 				}
-				body, _ := io.ReadAll(resp.Body)
-				_ = resp.Body.Close()
-				if resp.StatusCode != http.StatusOK || !bytes.Contains(body, []byte(want)) {
-					b.Errorf("status %d: %s", resp.StatusCode, body)
+				if status != http.StatusOK || !bytes.Contains(body, []byte(want)) {
+					b.Errorf("status %d: %s", status, body)
 					return
 				}
 				lat.add(c, time.Since(start))
@@ -155,6 +179,93 @@ func benchPost(b *testing.B, clients int, url, want string) {
 	wg.Wait()
 	m.report(b)
 	lat.report(b)
+}
+
+var (
+	netHTTPOnce   sync.Mutex
+	netHTTPClient = map[int]*http.Client{}
+)
+
+// netHTTPPoster posts benchUpdate with a net/http client shared by the
+// benchmark's clients.
+func netHTTPPoster(url string, clients int) func() (int, []byte, error) {
+	netHTTPOnce.Lock()
+	client, ok := netHTTPClient[clients]
+	if !ok {
+		client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
+		netHTTPClient[clients] = client
+	}
+	netHTTPOnce.Unlock()
+	return func() (int, []byte, error) {
+		req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, url, strings.NewReader(benchUpdate))
+		req.Header.Set("Authorization", "Bearer t0ken")
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, nil, err
+		}
+		body, err := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		return resp.StatusCode, body, err
+	}
+}
+
+// rawHTTP is a minimal HTTP/1.1 keep-alive client on one connection: it
+// writes one prebuilt request and reads the status line, the headers and
+// a Content-Length body, a fraction of net/http's client's CPU.
+type rawHTTP struct {
+	conn net.Conn
+	r    *bufio.Reader
+	req  []byte
+	body []byte
+}
+
+func dialRawHTTP(addr, path, token, body string) (*rawHTTP, error) {
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	req := fmt.Sprintf("POST %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+		path, addr, token, len(body), body)
+	return &rawHTTP{conn: conn, r: bufio.NewReader(conn), req: []byte(req)}, nil
+}
+
+func (c *rawHTTP) close() { _ = c.conn.Close() }
+
+func (c *rawHTTP) post() (int, []byte, error) {
+	if _, err := c.conn.Write(c.req); err != nil {
+		return 0, nil, err
+	}
+	line, err := c.r.ReadSlice('\n')
+	if err != nil {
+		return 0, nil, err
+	}
+	f := bytes.Fields(line)
+	if len(f) < 2 {
+		return 0, nil, fmt.Errorf("status line %q", line)
+	}
+	status, _ := strconv.Atoi(string(f[1]))
+	size := -1
+	for {
+		h, err := c.r.ReadSlice('\n')
+		if err != nil {
+			return 0, nil, err
+		}
+		h = bytes.TrimRight(h, "\r\n")
+		if len(h) == 0 {
+			break
+		}
+		if name, value, ok := bytes.Cut(h, []byte(":")); ok && bytes.EqualFold(name, []byte("Content-Length")) {
+			size, _ = strconv.Atoi(string(bytes.TrimSpace(value)))
+		}
+	}
+	if size < 0 {
+		return 0, nil, errors.New("reply without Content-Length")
+	}
+	c.body = slices.Grow(c.body[:0], size)[:size]
+	if _, err := io.ReadFull(c.r, c.body); err != nil {
+		return 0, nil, err
+	}
+	return status, c.body, nil
 }
 
 // measure is the wall and CPU time (user and system, RUSAGE_SELF) of a

@@ -81,10 +81,13 @@ func (w *gearmanWorker) session(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() { _ = nc.SetReadDeadline(time.Now()) })
 	defer stop()
 	r := bufio.NewReaderSize(nc, 64<<10)
-	c := &conn{nc: nc, wr: bufio.NewWriterSize(nc, 64<<10), limit: w.jobs}
+	c := &conn{nc: nc, wr: bufio.NewWriterSize(nc, 64<<10), limit: w.jobs, kick: make(chan struct{}, 1)}
 	if err := c.register(w.clientID, w.function); err != nil {
 		return fmt.Errorf("register with %s: %w", w.addr, err)
 	}
+	writerDone, written := make(chan struct{}), make(chan struct{})
+	go func() { c.write(writerDone); close(written) }()
+	defer func() { close(writerDone); <-written }() // after the jobs (below)
 	w.log.DebugContext(ctx, "gearman worker registered", slog.String("server", w.addr), slog.String("function", w.function))
 	if w.connected != nil {
 		w.connected(true)

@@ -25,14 +25,19 @@ var errStopped = errors.New("gearman connection closed")
 // connection grabs a job per round trip to gearmand without waiting for
 // the journal.
 //
-// Every method writes under one mutex, the reader goroutine's (grab,
-// noJob, wake, assigned) and the jobs' (complete).
+// Every method puts its packets in one buffer under one mutex, the reader
+// goroutine's (grab, noJob, wake, assigned) and the jobs' (complete), and
+// the writer goroutine (write) sends what accumulated in one write: the
+// WORK_COMPLETEs of the jobs one commit made durable leave together.
 type conn struct {
 	nc    net.Conn
 	limit int
+	// kick tells the writer that packets wait (capacity 1).
+	kick chan struct{}
 
 	mu       sync.Mutex
 	wr       *bufio.Writer
+	queued   bool // kick sent, the writer has not flushed since
 	running  int  // jobs assigned and not yet completed
 	grabbing bool // a GRAB_JOB_UNIQ is unanswered
 	asleep   bool // PRE_SLEEP sent, no NOOP since
@@ -99,7 +104,8 @@ func (c *conn) assigned() error {
 }
 
 // complete sends WORK_COMPLETE for handle and grabs again if the job made
-// room. A failed write closes the connection, so that the reader ends too.
+// room. It reports a connection already broken; a write that fails later
+// closes the connection, so that the reader ends too.
 func (c *conn) complete(handle, reply []byte) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -121,15 +127,56 @@ func (c *conn) stop() {
 	c.stopped = true
 }
 
-// flush flushes the packets put so far unless err, and breaks the
-// connection on failure.
+// flush hands the packets put so far to the writer unless err, and
+// breaks the connection on failure.
 func (c *conn) flush(err error) error {
 	if err == nil {
-		err = c.wr.Flush()
+		if c.broken != nil {
+			return c.broken
+		}
+		if !c.queued && c.wr.Buffered() > 0 {
+			c.queued = true
+			c.kick <- struct{}{}
+		}
+		return nil
 	}
-	if err != nil && c.broken == nil {
+	c.fail(err)
+	return err
+}
+
+// fail breaks the connection: closing it ends the reader too.
+func (c *conn) fail(err error) {
+	if c.broken == nil {
 		c.broken = errors.Join(errStopped, err)
 		_ = c.nc.Close()
 	}
-	return err
+}
+
+// write is the writer goroutine: it sends the buffered packets whenever
+// kicked, and once more when done closes (after the last job completed).
+func (c *conn) write(done <-chan struct{}) {
+	for {
+		select {
+		case <-c.kick:
+		case <-done:
+			c.mu.Lock()
+			c.send()
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Lock()
+		c.queued = false
+		c.send()
+		c.mu.Unlock()
+	}
+}
+
+// send writes the buffer out; called with c.mu held.
+func (c *conn) send() {
+	if c.broken != nil {
+		return
+	}
+	if err := c.wr.Flush(); err != nil {
+		c.fail(err)
+	}
 }
