@@ -10,18 +10,18 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/require"
+
+	"github.com/sluice-dev/sluice/internal/fleet/fleettest"
 )
 
 // natsProc is nats-server running as a separate process with JetStream,
 // on one loopback address and store directory across restarts. The
-// binary is the pinned one .ci/peers/nats-server builds into
-// ~/.cache/sluice-peers (once; later runs reuse it): a missing binary is
-// built, and a build that fails fails the test, never skips it.
+// binary is natsBinary's.
 type natsProc struct {
 	t    testing.TB
 	bin  string
 	addr string
-	dir  string
+	args []string
 	cmd  *exec.Cmd
 	done chan struct{}
 	logs *lockedBuffer
@@ -31,9 +31,15 @@ type natsProc struct {
 // killed when the test ends, and its log shown if the test failed.
 func startNATS(t testing.TB, dir, addr string) *natsProc {
 	t.Helper()
-	out, err := exec.Command("bash", filepath.Join("..", ".ci", "peers", "nats-server")).Output()
-	require.NoError(t, err, "build nats-server (.ci/peers/nats-server)")
-	n := &natsProc{t: t, bin: strings.TrimSpace(string(out)), addr: addr, dir: dir, logs: &lockedBuffer{}}
+	host, port, _ := strings.Cut(addr, ":")
+	return startNATSArgs(t, natsBinary(t), addr, "-a", host, "-p", port, "-js", "-sd", filepath.Join(dir, "js"))
+}
+
+// startNATSArgs starts bin with args, serving clients on addr (which args
+// must say, with -a/-p or in a -c configuration file), like startNATS.
+func startNATSArgs(t testing.TB, bin, addr string, args ...string) *natsProc {
+	t.Helper()
+	n := &natsProc{t: t, bin: bin, addr: addr, args: args, logs: &lockedBuffer{}}
 	n.start()
 	t.Cleanup(func() {
 		n.kill()
@@ -44,14 +50,28 @@ func startNATS(t testing.TB, dir, addr string) *natsProc {
 	return n
 }
 
+// natsBinary returns the nats-server binary the fleet tests run: the one
+// fleettest.BinaryEnv names (another version, e.g. Debian's 2.9.10 in
+// task fleet:nats29), or else the pinned one .ci/peers/nats-server builds
+// into ~/.cache/sluice-peers (once; later runs reuse it). A build that
+// fails fails the test, never skips it.
+func natsBinary(t testing.TB) string {
+	t.Helper()
+	if bin := fleettest.Binary(); bin != "" {
+		return bin
+	}
+	out, err := exec.Command("bash", filepath.Join("..", ".ci", "peers", "nats-server")).Output()
+	require.NoError(t, err, "build nats-server (.ci/peers/nats-server)")
+	return strings.TrimSpace(string(out))
+}
+
 // url is the server's client URL.
 func (n *natsProc) url() string { return "nats://" + n.addr }
 
 // start runs the server and waits until it takes clients.
 func (n *natsProc) start() {
 	n.t.Helper()
-	host, port, _ := strings.Cut(n.addr, ":")
-	n.cmd = exec.Command(n.bin, "-a", host, "-p", port, "-js", "-sd", filepath.Join(n.dir, "js"))
+	n.cmd = exec.Command(n.bin, n.args...)
 	n.cmd.Stderr, n.cmd.Stdout = n.logs, n.logs
 	require.NoError(n.t, n.cmd.Start())
 	done := make(chan struct{})

@@ -17,15 +17,12 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// natsServer builds (once, cached by .ci/peers/nats-server) and starts
-// nats-server as a separate process with JetStream on 127.0.0.1; it is
-// killed when the test ends.
+// natsServer starts nats-server (natsBinary's) as a separate process
+// with JetStream on 127.0.0.1; it is killed when the test ends.
 func natsServer(t *testing.T, dir, addr string) *exec.Cmd {
 	t.Helper()
-	out, err := exec.Command("bash", filepath.Join("..", ".ci", "peers", "nats-server")).Output()
-	require.NoError(t, err, "build nats-server (.ci/peers/nats-server)")
 	host, port, _ := strings.Cut(addr, ":")
-	cmd := exec.Command(strings.TrimSpace(string(out)), "-a", host, "-p", port, "-js", "-sd", filepath.Join(dir, "js"))
+	cmd := exec.Command(natsBinary(t), "-a", host, "-p", port, "-js", "-sd", filepath.Join(dir, "js"))
 	var logs lockedBuffer
 	cmd.Stderr, cmd.Stdout = &logs, &logs
 	require.NoError(t, cmd.Start())

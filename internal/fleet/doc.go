@@ -153,12 +153,18 @@
 // # Servers
 //
 // Requires nats-server 2.9 (the jetstream client API); tested against
-// 2.14.10 in-process and as a separate process. Older servers differ
-// (§7.7): 2.9.10 has no sync_interval (60 s fsync, hard-coded), silently
-// updates a consumer created with a different config, ignores
-// TermWithReason (Sluice uses plain Term), and rejects MaxDeliver -1 with
-// a BackOff (Sluice sets no BackOff). Priority groups (pinned_client,
-// for active/standby routers: SubscriberConfig.PinnedTTL, the nats
-// source's ordering: pinned) need 2.11; an older server ignores them and
-// Subscribe returns ErrNoPriorityGroups.
+// 2.14.10 in-process and as a separate process, and against Debian 12's
+// 2.9.10: task fleet:nats29 runs every fleet test (this package,
+// journal/natsjournal with the journal conformance suite,
+// sources/natssource, the fleet e2e tests) with that binary as the
+// server (fleettest.BinaryEnv), and the test command runs
+// TestFleetNATS29 on it. Older servers differ (§7.7): 2.9.10 has no
+// sync_interval (60 s fsync, hard-coded), silently updates a consumer
+// created with a different config (Sluice creates or updates anyway),
+// ignores TermWithReason (Sluice uses plain Term), and rejects MaxDeliver
+// -1 with a BackOff (Sluice sets no BackOff). Priority groups
+// (pinned_client, for active/standby routers: SubscriberConfig.PinnedTTL,
+// the nats source's ordering: pinned) need 2.11; an older server ignores
+// them, Subscribe returns ErrNoPriorityGroups, and the nats source stops
+// the engine with it (no silent fallback to sharing).
 package fleet

@@ -104,9 +104,12 @@
 //     redelivered after ack_wait, ahead of newer ones. An existing consumer is not switched
 //     between shared and pinned: name a new consumer. On a server older
 //     than 2.11 (Debian 12's 2.9.10) the server drops the priority
-//     settings, and the source refuses to consume
-//     (fleet.ErrNoPriorityGroups), logging it and trying again, rather
-//     than silently sharing.
+//     settings, and the source refuses to consume rather than silently
+//     share: its Run fails with fleet.ErrNoPriorityGroups, which names
+//     the version needed, and the engine stops with that error
+//     (TestFleetNATS29PinnedRefused). The consumer the attempt created is
+//     a shared one; after upgrading the server, delete it or name a new
+//     consumer for pinned.
 //
 // To combine order and concurrency, partition the agents: agents of one
 // site publish under their own prefix (journal.nats.stream.subject_prefix:

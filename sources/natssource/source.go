@@ -66,6 +66,12 @@ func (s *source) Run(ctx context.Context, host pipeline.SourceHost) error {
 	b := s.cfg.Retry.NewBackOff(s.set.Clock)
 	for ctx.Err() == nil {
 		ch, seen, err := s.subscribe(ctx, subCtx, js, sub)
+		if errors.Is(err, fleet.ErrNoPriorityGroups) {
+			// Retrying cannot help: the server is too old. Fatal, so that
+			// the engine stops and says so, rather than a router that
+			// never consumes.
+			return fmt.Errorf("nats source %s: ordering pinned: %w", s.set.ID, err)
+		}
 		if err != nil {
 			s.log.Warn("fleet consumer not available yet", slog.Any("error", err))
 			if !fleet.Wait(ctx, s.set.Clock, b, s.cfg.Retry.Max) {
