@@ -20,6 +20,16 @@ import (
 // command runs TestFleetNATS29 on it.
 const debianNATS = "/usr/sbin/nats-server"
 
+// editConfig replaces from, which must be there, with to in the
+// configuration file path.
+func editConfig(t *testing.T, path, from, to string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Contains(t, string(data), from, path)
+	require.NoError(t, os.WriteFile(path, []byte(strings.Replace(string(data), from, to, 1)), 0o600))
+}
+
 // natsVersion returns bin's version: major, minor and the whole
 // (2.9.10).
 func natsVersion(t *testing.T, bin string) (major, minor int, version string) {
@@ -69,11 +79,7 @@ func TestFleetNATS29(t *testing.T) {
 		admin := freeAddr(t)
 		// The router of TestFleetKillsLoseNothing, on a consumer of its own, pinned.
 		cfg := fleetRouterConfig(t, dir, admin, r.nats.url())
-		data, err := os.ReadFile(cfg)
-		require.NoError(t, err)
-		pinned := strings.Replace(string(data), "ack_wait: 5s,", "ack_wait: 5s, consumer: pinned-routers, ordering: pinned,", 1)
-		require.NotEqual(t, string(data), pinned)
-		require.NoError(t, os.WriteFile(cfg, []byte(pinned), 0o600))
+		editConfig(t, cfg, "ack_wait: 5s,", "ack_wait: 5s, consumer: pinned-routers, ordering: pinned,")
 		e := startEngine(t, cfg)
 		select {
 		case <-e.done:

@@ -14,6 +14,13 @@ type AgentConfig struct {
 	Conn ConnConfig `yaml:"conn"`
 	// Stream is the fleet stream.
 	Stream StreamConfig `yaml:"stream"`
+	// Domain is the JetStream domain of the server holding the stream,
+	// for an agent that reaches it through a leaf node (docs/deploy.md,
+	// Leaf nodes for sites): a leaf node passes JetStream API requests on
+	// to the hub only under the hub's domain ($JS.<domain>.API). Empty:
+	// the JetStream of the server the agent is connected to (or its
+	// cluster).
+	Domain string `yaml:"domain"`
 	// AgentID names this agent in subjects and message ids. Empty: one
 	// is derived from the host name the first time and stored in the
 	// journal; once stored it never changes (a different configured id
@@ -55,6 +62,9 @@ func (c *AgentConfig) Validate() error {
 		if err := ValidAgentID(c.AgentID); err != nil {
 			errs = append(errs, pipeline.FieldErrorf("agent_id", "%v", err))
 		}
+	}
+	if c.Domain != "" && !subjectToken.MatchString(c.Domain) {
+		errs = append(errs, pipeline.FieldErrorf("domain", "must be a JetStream domain name (letters, digits, - and _), got %q", c.Domain))
 	}
 	if c.MaxInFlight < 1 {
 		errs = append(errs, pipeline.FieldErrorf("max_in_flight", "must be at least 1, got %d", c.MaxInFlight))

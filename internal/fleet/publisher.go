@@ -21,6 +21,9 @@ type PublisherConfig struct {
 	MaxInFlight int
 	// AckTimeout fails a publish whose ack has not come by then.
 	AckTimeout time.Duration
+	// Domain is the JetStream domain of the stream's server (AgentConfig.Domain);
+	// empty for the connected server's.
+	Domain string
 }
 
 // Publisher is a watermill message.Publisher on nats.go's jetstream API
@@ -40,9 +43,17 @@ func NewPublisher(nc *nats.Conn, cfg PublisherConfig) (*Publisher, error) {
 	if cfg.MaxInFlight < 1 || cfg.AckTimeout <= 0 || cfg.Stream == "" {
 		return nil, fmt.Errorf("fleet publisher: stream, max in flight and ack timeout are required, got %+v", cfg)
 	}
-	js, err := jetstream.New(nc,
+	opts := []jetstream.JetStreamOpt{
 		jetstream.WithPublishAsyncMaxPending(cfg.MaxInFlight),
-		jetstream.WithPublishAsyncTimeout(cfg.AckTimeout))
+		jetstream.WithPublishAsyncTimeout(cfg.AckTimeout),
+	}
+	var js jetstream.JetStream
+	var err error
+	if cfg.Domain != "" {
+		js, err = jetstream.NewWithDomain(nc, cfg.Domain, opts...)
+	} else {
+		js, err = jetstream.New(nc, opts...)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("fleet publisher: %w", err)
 	}

@@ -69,7 +69,7 @@ func start(ctx context.Context, j journal.Store, cfg fleet.AgentConfig, set pipe
 	if err != nil {
 		return nil, err
 	}
-	pub, err := fleet.NewPublisher(nc, fleet.PublisherConfig{Stream: cfg.Stream.Name, MaxInFlight: cfg.MaxInFlight, AckTimeout: cfg.AckTimeout})
+	pub, err := fleet.NewPublisher(nc, fleet.PublisherConfig{Stream: cfg.Stream.Name, MaxInFlight: cfg.MaxInFlight, AckTimeout: cfg.AckTimeout, Domain: cfg.Domain})
 	if err != nil {
 		nc.Close()
 		return nil, err
