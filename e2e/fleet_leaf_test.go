@@ -71,16 +71,20 @@ func startLeafSite(t *testing.T, base string) *leafSite {
 // newLeafRig is the fault rig (fleetRig, partitioned routers) on a leaf
 // site: agent-1 and agent-2 at the site (through the leaf, prefix
 // sluice.fleet.site1), agent-3 connected to the hub directly (site2), and
-// router-1 (site1) and router-2 (site2) on the hub.
+// router-1 (site1) and router-2 (site2) on the hub, pinned (order per
+// agent checked; shared and not checked before nats-server 2.11).
 func newLeafRig(t *testing.T) (*fleetRig, *leafSite) {
 	t.Helper()
 	base := t.TempDir()
 	keepOnFailure(t, base)
 	site := startLeafSite(t, base)
 	r := &fleetRig{t: t, base: base, nats: site.hub, sink: newIdemSink(t), partitioned: true, interval: 10 * time.Millisecond}
+	ordering, ordered := orderedConsumer(t)
+	r.partitioned = ordered
 	for i := range 2 {
-		consumer := fmt.Sprintf("site%d", i+1)
-		r.routers = append(r.routers, newFleetRouter(t, base, fmt.Sprintf("router-%d", i+1), site.hub.url(), consumer, "sluice.fleet."+consumer+".>", r.sink.url()))
+		c := fleetConsumer{name: fmt.Sprintf("site%d", i+1), ordering: ordering}
+		c.filter = "sluice.fleet." + c.name + ".>"
+		r.routers = append(r.routers, newFleetRouter(t, base, fmt.Sprintf("router-%d", i+1), site.hub.url(), c, r.sink.url()))
 	}
 	for i := range 3 {
 		server, prefix := site.leaf.addr, "sluice.fleet.site1"

@@ -30,9 +30,21 @@ func editConfig(t *testing.T, path, from, to string) {
 	require.NoError(t, os.WriteFile(path, []byte(strings.Replace(string(data), from, to, 1)), 0o600))
 }
 
+// orderedConsumer returns the ordering that keeps each agent's order
+// on natsBinary's server: pinned, or shared before 2.11 (no priority
+// groups: a pinned router stops at start), which keeps order only
+// between failures, so that the rigs then do not check it.
+func orderedConsumer(t testing.TB) (ordering string, ordered bool) {
+	t.Helper()
+	if major, minor, _ := natsVersion(t, natsBinary(t)); major == 2 && minor < 11 {
+		return "shared", false
+	}
+	return "pinned", true
+}
+
 // natsVersion returns bin's version: major, minor and the whole
 // (2.9.10).
-func natsVersion(t *testing.T, bin string) (major, minor int, version string) {
+func natsVersion(t testing.TB, bin string) (major, minor int, version string) {
 	t.Helper()
 	out, err := exec.Command(bin, "--version").CombinedOutput()
 	require.NoError(t, err, "%s --version (Debian's nats-server package, .ci/deps): %s", bin, out)
@@ -58,7 +70,7 @@ func TestFleetNATS29(t *testing.T) {
 	host, port, _ := strings.Cut(addr, ":")
 	r := &fleetRig{t: t, base: base, sink: newIdemSink(t), interval: 10 * time.Millisecond}
 	r.nats = startNATSArgs(t, debianNATS, addr, "-a", host, "-p", port, "-js", "-sd", filepath.Join(base, "js"))
-	r.routers = append(r.routers, newFleetRouter(t, base, "router-1", r.nats.url(), "sluice-routers", "", r.sink.url()))
+	r.routers = append(r.routers, newFleetRouter(t, base, "router-1", r.nats.url(), sharedConsumer, r.sink.url()))
 	for i := range 2 {
 		r.agents = append(r.agents, newFleetAgent(t, base, fmt.Sprintf("agent-%d", i+1), r.nats.addr, "sluice.fleet"))
 	}

@@ -93,6 +93,7 @@ func newFleetRig(t *testing.T, partitioned bool) *fleetRig {
 		c := sharedConsumer
 		if partitioned {
 			c = fleetConsumer{name: fmt.Sprintf("site%d", i+1), filter: fmt.Sprintf("sluice.fleet.site%d.>", i+1), ordering: "pinned"}
+			c.ordering, r.partitioned = orderedConsumer(t) // shared, order unchecked, before nats-server 2.11
 		}
 		r.routers = append(r.routers, newFleetRouter(t, base, fmt.Sprintf("router-%d", i+1), r.nats.url(), c, r.sink.url()))
 	}
