@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/sluice-dev/sluice/internal/haproxytest"
 )
 
 // lbHAProxy is the binary running an lbworker source (HTTP on ingest,
@@ -136,14 +138,7 @@ func TestLBWorkerToHAProxy(t *testing.T) {
 	names := []string{"n1", "n2"}
 	ports := make([]int, len(names))
 	for i, name := range names {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		ports[i] = ln.Addr().(*net.TCPAddr).Port
-		srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			_, _ = io.WriteString(w, name)
-		})}
-		go func() { _ = srv.Serve(ln) }()
-		t.Cleanup(func() { _ = srv.Close() })
+		ports[i] = haproxytest.StartHTTPBackend(t, name).Port
 	}
 	lbPort, err := strconv.Atoi(freeAddr(t)[len("127.0.0.1:"):])
 	require.NoError(t, err)

@@ -13,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/sluice-dev/sluice/internal/haproxytest"
 )
 
 // TestLBWorkerReplyAfterHAProxy runs the binary with reply_after:
@@ -24,21 +26,12 @@ import (
 func TestLBWorkerReplyAfterHAProxy(t *testing.T) {
 	lb := startLBHAProxy(t, lbOptions{source: "      reply_after: [haproxy]\n      reply_timeout: 15s", sink: "    retry: {initial: 50ms, max: 200ms, multiplier: 2}"})
 	ingest, admin, e := lb.ingest, lb.admin, lb.e
-	_, upPort := lbServeName(t, "up")
-	down, downPort := lbServeName(t, "down")
+	upPort := haproxytest.StartHTTPBackend(t, "up").Port
+	down := haproxytest.StartHTTPBackend(t, "down")
+	downPort := down.Port
 	lbPort, err := strconv.Atoi(freeAddr(t)[len("127.0.0.1:"):])
 	require.NoError(t, err)
-	send := func(msg string) (int, map[string]any) {
-		req, err := http.NewRequest(http.MethodPost, "http://"+ingest+"/lbaas", strings.NewReader(msg))
-		require.NoError(t, err)
-		req.Header.Set("Authorization", "Bearer e2e-token")
-		resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		var reply map[string]any
-		require.NoError(t, json.NewDecoder(resp.Body).Decode(&reply))
-		return resp.StatusCode, reply
-	}
+	send := func(msg string) (int, map[string]any) { return lbPost(t, ingest, msg, 30*time.Second) }
 	update := fmt.Sprintf(`{"hpcs_action":"UPDATE","loadBalancers":[{"protocol":"HTTP","port":%d,"monitor":{"type":"CONNECT","delay":"1","timeout":"1","attempts":"1"},"nodes":[{"id":"node-a","address":"127.0.0.1","port":%d},{"id":"node-b","address":"127.0.0.1","port":%d}]}]}`, lbPort, upPort, downPort)
 	status, reply := send(update)
 	require.Equal(t, http.StatusOK, status, "%v", reply)
@@ -79,17 +72,19 @@ func TestLBWorkerReplyAfterHAProxy(t *testing.T) {
 	require.NoError(t, e.stop(30*time.Second))
 }
 
-// lbServeName serves name over HTTP on a loopback port.
-func lbServeName(t *testing.T, name string) (*http.Server, int) {
+// lbPost posts msg to the lbworker's HTTP transport at ingest with the
+// e2e token and returns the status and the decoded reply.
+func lbPost(t *testing.T, ingest, msg string, timeout time.Duration) (int, map[string]any) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, "http://"+ingest+"/lbaas", strings.NewReader(msg))
 	require.NoError(t, err)
-	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		_, _ = io.WriteString(w, name)
-	})}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	return srv, ln.Addr().(*net.TCPAddr).Port
+	req.Header.Set("Authorization", "Bearer e2e-token")
+	resp, err := (&http.Client{Timeout: timeout}).Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var reply map[string]any
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&reply))
+	return resp.StatusCode, reply
 }
 
 func lbGetBody(url string) (string, error) {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +16,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/sluice-dev/sluice/internal/haproxytest"
 )
 
 // TestLBWorkerStateEventsThroughGearman runs the binary with an lbworker
@@ -39,8 +40,8 @@ func TestLBWorkerStateEventsThroughGearman(t *testing.T) {
 		sinks:   fmt.Sprintf("  - name: states\n    type: file\n    with: {path: %s}", states),
 		routes:  "  - name: states\n    from: [lb]\n    match: {types: [sluice.lb.state]}\n    to: [states]",
 	})
-	_, httpNode := lbServeName(t, "n1")
-	tcpNode := serveTCPName(t, "t1")
+	httpNode := haproxytest.StartHTTPBackend(t, "n1").Port
+	tcpNode := haproxytest.TCPBackend(t, "t1")
 	httpPort, tcpPort := freePortOf(t), freePortOf(t)
 	submit := func(unique, msg string) map[string]any {
 		t.Helper()
@@ -167,26 +168,6 @@ func startE2EGearmand(t *testing.T) string {
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	waitListening(t, addr)
 	return addr
-}
-
-// serveTCPName accepts connections on a loopback port and writes name and
-// a newline to each.
-func serveTCPName(t *testing.T, name string) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			_, _ = io.WriteString(c, name+"\n")
-			_ = c.Close()
-		}
-	}()
-	t.Cleanup(func() { _ = ln.Close() })
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // freePortOf is freeAddr's port.

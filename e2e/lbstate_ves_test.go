@@ -1,17 +1,17 @@
 package e2e
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/sluice-dev/sluice/internal/haproxytest"
 )
 
 // TestLBStateToVES runs the binary with an lbworker source over HTTP,
@@ -32,41 +32,7 @@ func TestLBStateToVES(t *testing.T) {
 		sinks:   fmt.Sprintf("  - name: ves\n    type: ves\n    with: {url: %q}\n    retry: {initial: 50ms, max: 500ms, multiplier: 2}", srv.URL),
 		routes:  "  - name: states\n    from: [lb]\n    match: {types: [sluice.lb.state]}\n    to: [ves]",
 	})
-	_, httpNode := lbServeName(t, "n1")
-	tcpNode := serveTCPName(t, "t1")
-	httpPort, tcpPort := freePortOf(t), freePortOf(t)
-	send := func(msg string) {
-		t.Helper()
-		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, "http://"+lb.ingest+"/lbaas", strings.NewReader(msg))
-		require.NoError(t, err)
-		req.Header.Set("Authorization", "Bearer e2e-token")
-		resp, err := (&http.Client{Timeout: 40 * time.Second}).Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		var reply map[string]any
-		require.NoError(t, json.NewDecoder(resp.Body).Decode(&reply))
-		require.Equal(t, http.StatusOK, resp.StatusCode, "%s: %v", msg, reply)
-		require.Equal(t, "PASS", reply["hpcs_response"], "%s: %v", msg, reply)
-	}
-	fetchHTTP := func() (string, error) { return lbGetBody("http://127.0.0.1:" + strconv.Itoa(httpPort) + "/") }
-
-	send(fmt.Sprintf(`{"hpcs_action":"UPDATE","loadBalancers":[`+
-		`{"id":"web","protocol":"HTTP","port":%d,"nodes":[{"id":"1","address":"127.0.0.1","port":%d}]},`+
-		`{"id":"db","protocol":"TCP","port":%d,"nodes":[{"id":"2","address":"127.0.0.1","port":%d}]}]}`,
-		httpPort, httpNode, tcpPort, tcpNode))
-	body, err := fetchHTTP()
-	require.NoError(t, err, "PASS with reply_after means HAProxy serves it")
-	assert.Equal(t, "n1", body)
-	send(`{"hpcs_action":"SUSPEND"}`)
-	_, err = fetchHTTP()
-	require.Error(t, err, "suspended: HAProxy does not listen")
-	send(`{"hpcs_action":"ENABLE"}`)
-	body, err = fetchHTTP()
-	require.NoError(t, err, "enabled: HAProxy serves again")
-	assert.Equal(t, "n1", body)
-	send(`{"hpcs_action":"DELETE"}`)
-	_, err = fetchHTTP()
-	require.Error(t, err, "deleted: HAProxy does not listen")
+	lbLifecycle(t, lb.ingest)
 
 	type change struct{ Action, Interface, Old, New, From, To string }
 	want := []change{
@@ -107,4 +73,41 @@ func TestLBStateToVES(t *testing.T) {
 	sortRuns(got, func(c change) string { return c.Action }, func(c change) string { return c.Interface })
 	assert.Equal(t, want, got)
 	require.NoError(t, lb.e.stop(30*time.Second))
+}
+
+// lbLifecycle sends UPDATE of two load balancers (web: HTTP, db: TCP, on
+// loopback backends), SUSPEND, ENABLE and DELETE to the lbworker's HTTP
+// transport at ingest, each answered PASS after HAProxy applied it
+// (reply_after), and checks that HAProxy serves web, stops, serves again
+// and stops.
+func lbLifecycle(t *testing.T, ingest string) {
+	t.Helper()
+	httpNode := haproxytest.StartHTTPBackend(t, "n1").Port
+	tcpNode := haproxytest.TCPBackend(t, "t1")
+	httpPort, tcpPort := freePortOf(t), freePortOf(t)
+	send := func(msg string) {
+		t.Helper()
+		status, reply := lbPost(t, ingest, msg, 40*time.Second)
+		require.Equal(t, http.StatusOK, status, "%s: %v", msg, reply)
+		require.Equal(t, "PASS", reply["hpcs_response"], "%s: %v", msg, reply)
+	}
+	fetchHTTP := func() (string, error) { return lbGetBody("http://127.0.0.1:" + strconv.Itoa(httpPort) + "/") }
+
+	send(fmt.Sprintf(`{"hpcs_action":"UPDATE","loadBalancers":[`+
+		`{"id":"web","protocol":"HTTP","port":%d,"nodes":[{"id":"1","address":"127.0.0.1","port":%d}]},`+
+		`{"id":"db","protocol":"TCP","port":%d,"nodes":[{"id":"2","address":"127.0.0.1","port":%d}]}]}`,
+		httpPort, httpNode, tcpPort, tcpNode))
+	body, err := fetchHTTP()
+	require.NoError(t, err, "PASS with reply_after means HAProxy serves it")
+	assert.Equal(t, "n1", body)
+	send(`{"hpcs_action":"SUSPEND"}`)
+	_, err = fetchHTTP()
+	require.Error(t, err, "suspended: HAProxy does not listen")
+	send(`{"hpcs_action":"ENABLE"}`)
+	body, err = fetchHTTP()
+	require.NoError(t, err, "enabled: HAProxy serves again")
+	assert.Equal(t, "n1", body)
+	send(`{"hpcs_action":"DELETE"}`)
+	_, err = fetchHTTP()
+	require.Error(t, err, "deleted: HAProxy does not listen")
 }

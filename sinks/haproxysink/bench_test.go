@@ -23,9 +23,9 @@ func BenchmarkUpdateToTraffic(b *testing.B) {
 	for i := range b.N {
 		be := backends[i%2]
 		start := time.Now()
-		require.NoError(b, l.deliver(update(httpLB(port, node(be.name, be.port)))))
+		require.NoError(b, l.deliver(update(httpLB(port, node(be.Name, be.Port)))))
 		for {
-			if body, err := get(port); err == nil && body == be.name {
+			if body, err := get(port); err == nil && body == be.Name {
 				break
 			}
 			time.Sleep(time.Millisecond)

@@ -12,12 +12,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/sluice-dev/sluice/internal/haproxytest"
 	"github.com/sluice-dev/sluice/internal/libra"
 	"github.com/sluice-dev/sluice/pipeline"
 	"github.com/sluice-dev/sluice/sinks/haproxysink"
@@ -147,55 +147,11 @@ func (l *lab) deliver(msg string) error {
 	}}})
 }
 
-// backend is a loopback HTTP server answering its name; healthy can be
-// switched off to fail /healthz.
-type backend struct {
-	name    string
-	port    int
-	healthy atomic.Bool
-	hits    atomic.Int64
-}
+// backend is a loopback HTTP server answering its name (shared with the
+// e2e tests).
+type backend = haproxytest.HTTPBackend
 
-func startBackend(t testing.TB, name string) *backend {
-	t.Helper()
-	b := &backend{name: name}
-	b.healthy.Store(true)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	b.port = ln.Addr().(*net.TCPAddr).Port
-	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/healthz" {
-			if !b.healthy.Load() {
-				w.WriteHeader(http.StatusServiceUnavailable)
-			}
-			return
-		}
-		b.hits.Add(1)
-		_, _ = io.WriteString(w, b.name)
-	})}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	return b
-}
-
-// startTCPBackend accepts connections and writes its name.
-func startTCPBackend(t *testing.T, name string) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			_, _ = io.WriteString(c, name+"\n")
-			_ = c.Close()
-		}
-	}()
-	t.Cleanup(func() { _ = ln.Close() })
-	return ln.Addr().(*net.TCPAddr).Port
-}
+func startBackend(t testing.TB, name string) *backend { return haproxytest.StartHTTPBackend(t, name) }
 
 // get fetches through HAProxy without cookies and returns the body.
 func get(port int) (string, error) {

@@ -32,13 +32,13 @@ func TestEncodeShowsWhatDeliverWrites(t *testing.T) {
 	enc, ok := l.sink.(pipeline.Encoder)
 	require.True(t, ok, "the haproxy sink is a pipeline.Encoder")
 	a := startBackend(t, "a")
-	require.NoError(t, l.deliver(update(plainHTTPLB(freePort(t), node("a", a.port)))))
+	require.NoError(t, l.deliver(update(plainHTTPLB(freePort(t), node("a", a.Port)))))
 	before := l.state.All()
 	cfgBefore, err := os.ReadFile(l.cfg.ConfigPath)
 	require.NoError(t, err)
 
 	port := freePort(t)
-	upd := request(t, 100, update(plainHTTPLB(port, node("a", a.port), node("b", a.port))))
+	upd := request(t, 100, update(plainHTTPLB(port, node("a", a.Port), node("b", a.Port))))
 	batch := []pipeline.Delivery{
 		upd,
 		request(t, 101, `{"hpcs_action":"STATS"}`),

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sluice-dev/sluice/internal/haproxytest"
 	"github.com/sluice-dev/sluice/pipeline"
 	"github.com/sluice-dev/sluice/pipeline/pipelinetest"
 	"github.com/sluice-dev/sluice/sinks/haproxysink"
@@ -57,10 +58,10 @@ func TestUpdateBalancesTrafficAndReportsHealth(t *testing.T) {
 	t.Parallel()
 	l := newLab(t)
 	a, b := startBackend(t, "a"), startBackend(t, "b")
-	tcpNode := startTCPBackend(t, "t1")
+	tcpNode := haproxytest.TCPBackend(t, "t1")
 	httpPort, tcpPort := freePort(t), freePort(t)
 	require.NoError(t, l.deliver(update(
-		httpLB(httpPort, node("a-1", a.port), node("b-2", b.port)),
+		httpLB(httpPort, node("a-1", a.Port), node("b-2", b.Port)),
 		fmt.Sprintf(`{"protocol":"tcp","port":%d,"nodes":[%s]}`, tcpPort, node("t1", tcpNode)),
 	)))
 	cfgText, err := os.ReadFile(l.cfg.ConfigPath)
@@ -83,7 +84,7 @@ func TestUpdateBalancesTrafficAndReportsHealth(t *testing.T) {
 
 	// A node failing its health check shows DOWN in STATS (with its
 	// hyphenated id intact) and gets no traffic.
-	b.healthy.Store(false)
+	b.Healthy.Store(false)
 	eventually(t, "b-2 DOWN in STATS", func() bool {
 		require.NoError(t, l.deliver(`{"hpcs_action":"STATS"}`))
 		v, _ := l.state.Get(haproxysink.StateStats)
@@ -92,13 +93,13 @@ func TestUpdateBalancesTrafficAndReportsHealth(t *testing.T) {
 	v, _ := l.state.Get(haproxysink.StateStats)
 	assert.Contains(t, string(v), `{"protocol":"http","id":"a-1","status":"UP","detail":"UP"}`)
 	assert.Contains(t, string(v), `{"protocol":"tcp","id":"t1",`)
-	before := b.hits.Load()
+	before := b.Hits.Load()
 	for range 4 {
 		body, err := get(httpPort)
 		require.NoError(t, err)
 		assert.Equal(t, "a", body)
 	}
-	assert.Equal(t, before, b.hits.Load())
+	assert.Equal(t, before, b.Hits.Load())
 
 	require.NoError(t, l.deliver(`{"hpcs_action":"METRICS"}`))
 	m, _ := l.state.Get(haproxysink.StateMetrics)
@@ -110,7 +111,7 @@ func TestSuspendEnableDelete(t *testing.T) {
 	l := newLab(t)
 	a := startBackend(t, "a")
 	port := freePort(t)
-	require.NoError(t, l.deliver(update(httpLB(port, node("1", a.port)))))
+	require.NoError(t, l.deliver(update(httpLB(port, node("1", a.Port)))))
 	_, err := get(port)
 	require.NoError(t, err)
 
@@ -143,7 +144,7 @@ func TestRejectedConfigKeepsTheOldOneServing(t *testing.T) {
 	l := newLab(t)
 	a := startBackend(t, "a")
 	port := freePort(t)
-	require.NoError(t, l.deliver(update(plainHTTPLB(port, node("1", a.port)))))
+	require.NoError(t, l.deliver(update(plainHTTPLB(port, node("1", a.Port)))))
 	good, err := os.ReadFile(l.cfg.ConfigPath)
 	require.NoError(t, err)
 	hash, _ := l.state.Get(haproxysink.StateConfigHash)
@@ -167,7 +168,7 @@ func TestRejectedConfigKeepsTheOldOneServing(t *testing.T) {
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer busy.Close()
-	err = l.deliver(update(plainHTTPLB(busy.Addr().(*net.TCPAddr).Port, node("1", a.port))))
+	err = l.deliver(update(plainHTTPLB(busy.Addr().(*net.TCPAddr).Port, node("1", a.Port))))
 	require.ErrorIs(t, err, haproxysink.ErrReloadFailed)
 	assert.True(t, pipeline.IsPermanent(err), "%v", err)
 	now, err = os.ReadFile(l.cfg.ConfigPath)
@@ -202,7 +203,7 @@ func TestCheckThatDoesNotFinishIsTransient(t *testing.T) {
 			require.NoError(t, os.WriteFile(bin, []byte("#!/bin/sh\n"+tc.script+"\n"), 0o755)) //nolint:gosec // an executable
 			l.cfg.Binary, l.cfg.Reload.Timeout = bin, 300*time.Millisecond
 			l.newSink()
-			err = l.deliver(update(plainHTTPLB(freePort(t), node("1", a.port))))
+			err = l.deliver(update(plainHTTPLB(freePort(t), node("1", a.Port))))
 			require.Error(t, err)
 			if tc.want != nil {
 				require.ErrorIs(t, err, tc.want)
@@ -223,7 +224,7 @@ func TestNotRunningIsTransientAndChangesNothing(t *testing.T) {
 	before, err := os.ReadFile(l.cfg.ConfigPath)
 	require.NoError(t, err)
 	l.stopHAProxy()
-	err = l.deliver(update(httpLB(freePort(t), node("1", a.port))))
+	err = l.deliver(update(httpLB(freePort(t), node("1", a.Port))))
 	require.ErrorIs(t, err, haproxysink.ErrNotRunning)
 	assert.False(t, pipeline.IsPermanent(err), "HAProxy may come back: retry")
 	after, err := os.ReadFile(l.cfg.ConfigPath)
@@ -235,7 +236,7 @@ func TestRedeliveredUpdateIsNotReloadedTwice(t *testing.T) {
 	t.Parallel()
 	l := newLab(t)
 	a := startBackend(t, "a")
-	msg := update(httpLB(freePort(t), node("1", a.port)))
+	msg := update(httpLB(freePort(t), node("1", a.Port)))
 	require.NoError(t, l.deliver(msg))
 	info, err := os.Stat(l.cfg.ConfigPath)
 	require.NoError(t, err)
