@@ -124,7 +124,7 @@ func (s *sink) transportError(ctx, rctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("%s %s: %w", s.cfg.Method, s.target, ctx.Err())
 	}
-	if rctx.Err() != nil {
+	if httpclient.TimedOut(rctx, err) {
 		return fmt.Errorf("%s %s: %w: no complete answer within %s", s.cfg.Method, s.target, ErrTimeout, s.cfg.Timeout)
 	}
 	// url.Error repeats the URL with its query, which may hold a secret.

@@ -227,7 +227,7 @@ func (s *sink) transportError(ctx, rctx context.Context, target string, err erro
 	if ctx.Err() != nil {
 		return fmt.Errorf("POST %s: %w", target, ctx.Err())
 	}
-	if rctx.Err() != nil {
+	if httpclient.TimedOut(rctx, err) {
 		return fmt.Errorf("POST %s: %w: no complete answer within %s", target, ErrTimeout, s.cfg.Timeout)
 	}
 	err = httpclient.UnwrapURLError(err)
