@@ -33,8 +33,11 @@ func peerKnob(tb testing.TB, name string, def int) int {
 
 // peerResult is what the peer job measured of one system.
 type peerResult struct {
-	rates                []float64 // events/s at saturation, per round
-	rssIdle, rssLoad     int64     // bytes: after warm-up, peak under saturation
+	rates                []float64     // events/s at saturation, per round
+	cpu                  []float64     // the process's CPU µs per event at saturation, per round
+	lag                  time.Duration // at the fixed rate: last send to last delivery
+	rateDelivered        int
+	rssIdle, rssLoad     int64 // bytes: after warm-up, peak under saturation
 	sendP50, sendP99     time.Duration
 	ackP50, ackP99       time.Duration
 	rateSent, rateAcked  int // at the fixed rate
@@ -56,11 +59,15 @@ type peerResult struct {
 //     SLUICE_PEERS_EVENTS events (default 50,000) per system, 4 clients
 //     posting batches of 100, each round on a fresh instance, the systems
 //     in turn; events/s is acknowledged-and-delivered events over the
-//     time until the target has all of them; RSS idle is VmRSS 2 s after
-//     the warm-up event, RSS under load its peak while saturated;
+//     time until the target has all of them, CPU µs/event the process's
+//     utime+stime over the round per event (less sensitive to the
+//     machine's other load than the rate); RSS idle is VmRSS 2 s after the
+//     warm-up event, RSS under load its peak while saturated;
 //   - latency: single-event POSTs at SLUICE_PEERS_RATE per second
 //     (default 1,000) for 5 s from 16 clients; p50/p99 from the client's
-//     send to the target's receipt, and to the client's 2xx;
+//     send to the target's receipt, and to the client's 2xx; lag is the
+//     time from the last send until the target had every acknowledged
+//     event (a system that cannot keep up at the rate shows it here);
 //   - SIGKILL: SLUICE_PEERS_TRIALS trials (default 10) per system, the
 //     systems in turn: saturating load for 0.5 to 1.5 s, SIGKILL, restart
 //     on the same state directory, and wait until every acknowledged
@@ -107,21 +114,18 @@ func saturationRound(b *testing.B, s *peerSystem, r *peerResult, events int, fir
 	pid := in.e.cmd.Process.Pid
 	if first {
 		time.Sleep(2 * time.Second)
-		rss, err := procRSS(pid)
-		if err != nil {
-			b.Fatal(err)
-		}
-		r.rssIdle = rss
+		r.rssIdle = procKB(b, pid, "VmRSS")
 	}
 	stop := make(chan struct{})
 	peak := sampleRSS(pid, stop)
-	start := time.Now()
+	cpu0, start := procCPU(b, pid), time.Now()
 	log := saturate(in, events, 100, 4, nil)
 	if !target.waitDistinct(len(log.acked)+1, 5*time.Minute) {
 		b.Fatalf("%s delivered %d of %d", s.name, target.distinct()-1, len(log.acked))
 	}
-	elapsed := time.Since(start)
+	elapsed, cpu := time.Since(start), procCPU(b, pid)-cpu0
 	close(stop)
+	r.cpu = append(r.cpu, float64(cpu.Microseconds())/float64(len(log.acked)))
 	r.rssLoad = max(r.rssLoad, <-peak)
 	r.rates = append(r.rates, float64(len(log.acked))/elapsed.Seconds())
 	r.refused += log.refusals
@@ -135,7 +139,10 @@ func latencyRun(b *testing.B, s *peerSystem, r *peerResult, rate int) {
 	target := newPeerTarget(b, s.parse)
 	in := s.start(b, b.TempDir(), target, -1)
 	log := atRate(in, rate, 16, 5*time.Second)
-	target.waitAll(log.acked, 5*time.Second, time.Minute)
+	sent := time.Now()
+	target.waitAll(log.acked, 10*time.Second, 2*time.Minute)
+	r.lag = time.Since(sent)
+	r.rateDelivered, _ = target.delivered(log.acked)
 	sends := target.takeLatencies()
 	if len(sends) == 0 || len(log.latency) == 0 {
 		b.Fatalf("%s: nothing delivered at %d/s", s.name, rate)
@@ -185,13 +192,13 @@ func reportPeers(b *testing.B, systems []*peerSystem, results map[string]*peerRe
 	fmt.Fprintf(&out, "\npeer job: %d rounds of %d events at saturation; %d/s for 5 s; %d SIGKILL trials each; %d cores\n",
 		rounds, events, rate, trials, runtime.NumCPU())
 	w := tabwriter.NewWriter(&out, 0, 0, 1, ' ', tabwriter.AlignRight|tabwriter.Debug)
-	_, _ = fmt.Fprintln(w, "system\tevents/s (median)\t×sluice\tRSS idle MB\tRSS load MB\t×sluice\tsend p50 ms\tp99 ms\t×sluice\tack p50 ms\tp99 ms\tacked\tlost\tlossy trials\tdups\t")
+	_, _ = fmt.Fprintln(w, "system\tevents/s (median)\t×sluice\tCPU µs/event\t×sluice\tRSS idle MB\tRSS load MB\t×sluice\tsend p50 ms\tp99 ms\t×sluice\tlag s\tack p50 ms\tp99 ms\tacked\tlost\tlossy trials\tdups\t")
 	for _, s := range systems {
 		r := results[s.name]
-		med := median(r.rates)
-		_, _ = fmt.Fprintf(w, "%s\t%.0f\t%.2f\t%.1f\t%.1f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%d\t%d/%d\t%d\t\n",
-			s.name, med, med/median(base.rates), mb(r.rssIdle), mb(r.rssLoad), float64(r.rssLoad)/float64(base.rssLoad),
-			ms(r.sendP50), ms(r.sendP99), float64(r.sendP99)/float64(base.sendP99), ms(r.ackP50), ms(r.ackP99),
+		med, cpu := median(r.rates), median(r.cpu)
+		_, _ = fmt.Fprintf(w, "%s\t%.0f\t%.2f\t%.1f\t%.2f\t%.1f\t%.1f\t%.2f\t%.2f\t%.2f\t%.2f\t%.1f\t%.2f\t%.2f\t%d\t%d\t%d/%d\t%d\t\n",
+			s.name, med, med/median(base.rates), cpu, cpu/median(base.cpu), mb(r.rssIdle), mb(r.rssLoad), float64(r.rssLoad)/float64(base.rssLoad),
+			ms(r.sendP50), ms(r.sendP99), float64(r.sendP99)/float64(base.sendP99), r.lag.Seconds(), ms(r.ackP50), ms(r.ackP99),
 			r.acked, r.lost, r.lossyTrials, trials, r.dups)
 		metric := strings.NewReplacer("/", "-", "=", "-").Replace(s.name)
 		b.ReportMetric(med, metric+"-events/s")
@@ -200,8 +207,8 @@ func reportPeers(b *testing.B, systems []*peerSystem, results map[string]*peerRe
 	_ = w.Flush()
 	for _, s := range systems {
 		r := results[s.name]
-		fmt.Fprintf(&out, "%s: rounds %s events/s; at %d/s %d of %d acknowledged; %d refusals retried at saturation; ack means: %s\n",
-			s.name, formatRates(r.rates), rate, r.rateAcked, r.rateSent, r.refused, s.durable)
+		fmt.Fprintf(&out, "%s: rounds %s events/s, %s CPU µs/event; at %d/s %d of %d acknowledged, %d delivered; %d refusals retried at saturation; ack means: %s\n",
+			s.name, formatRates(r.rates, 0), formatRates(r.cpu, 1), rate, r.rateAcked, r.rateSent, r.rateDelivered, r.refused, s.durable)
 	}
 	b.Log(out.String())
 	fmt.Println(out.String())
@@ -228,10 +235,10 @@ func median(xs []float64) float64 {
 	return s[len(s)/2]
 }
 
-func formatRates(xs []float64) string {
+func formatRates(xs []float64, prec int) string {
 	parts := make([]string, len(xs))
 	for i, x := range xs {
-		parts[i] = strconv.FormatFloat(x, 'f', 0, 64)
+		parts[i] = strconv.FormatFloat(x, 'f', prec, 64)
 	}
 	return strings.Join(parts, ", ")
 }
