@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"maps"
@@ -106,7 +107,22 @@ func UnmarshalEvent(b []byte) (pipeline.Event, error) {
 
 // decodeEvent decodes b into e. Strings and Data alias b: the caller must
 // own b and never modify it afterwards (or drop e before b is reused).
-func decodeEvent(b []byte, e *pipeline.Event) error {
+func decodeEvent(b []byte, e *pipeline.Event) error { return decodeEventShared(b, e, nil) }
+
+// extCache lets consecutive events decoded by one reader share one
+// Extensions map when their encoded extensions are byte for byte equal
+// (events of one source usually carry the same ones): building a map is
+// the largest part of decoding an event. Events must not modify their
+// Extensions (pipeline.Event is a value), so sharing is invisible.
+type extCache struct {
+	raw []byte            // the encoded extensions (count and pairs) of m
+	m   map[string]string // decoded from raw; nil when raw is empty
+}
+
+// decodeEventShared is decodeEvent; with ext non-nil, e.Extensions is the
+// map of the previous event decoded with ext when the encodings are equal.
+// raw aliases the previous event's (owned, immutable) input.
+func decodeEventShared(b []byte, e *pipeline.Event, ext *extCache) error {
 	d := decoder{b: b}
 	if len(b) < 2 {
 		return malformed("truncated header")
@@ -140,22 +156,16 @@ func decodeEvent(b []byte, e *pipeline.Event) error {
 	e.Severity = pipeline.Severity(int8(d.byte()))
 	e.TraceParent = d.string()
 	e.Origin = d.string()
-	n := d.uvarint()
 	e.Extensions = nil
-	if d.err == nil && n > 0 {
-		// Every pair takes at least two bytes, which bounds the map's size
-		// by the input's.
-		if n > uint64(len(b)-d.off)/2 {
-			return malformed("extension count exceeds input")
-		}
-		e.Extensions = make(map[string]string, int(n))
-		for i := uint64(0); i < n && d.err == nil; i++ {
-			k := d.string()
-			v := d.string()
-			if _, dup := e.Extensions[k]; dup && d.err == nil {
-				return malformed("duplicate extension " + k)
-			}
-			e.Extensions[k] = v
+	if ext != nil && d.err == nil && len(ext.raw) > 0 && bytes.HasPrefix(b[d.off:], ext.raw) {
+		// The encoding is self-delimiting: equal bytes decode to equal pairs.
+		e.Extensions = ext.m
+		d.off += len(ext.raw)
+	} else {
+		start := d.off
+		d.extensions(e)
+		if ext != nil && d.err == nil {
+			ext.raw, ext.m = b[start:d.off:d.off], e.Extensions
 		}
 	}
 	e.Data = d.bytes()
@@ -167,6 +177,29 @@ func decodeEvent(b []byte, e *pipeline.Event) error {
 	}
 	e.Sequence = 0
 	return nil
+}
+
+// extensions decodes the extension count and pairs into e.Extensions.
+func (d *decoder) extensions(e *pipeline.Event) {
+	n := d.uvarint()
+	if d.err == nil && n > 0 {
+		// Every pair takes at least two bytes, which bounds the map's size
+		// by the input's.
+		if n > uint64(len(d.b)-d.off)/2 {
+			d.err = malformed("extension count exceeds input")
+			return
+		}
+		e.Extensions = make(map[string]string, int(n))
+		for i := uint64(0); i < n && d.err == nil; i++ {
+			k := d.string()
+			v := d.string()
+			if _, dup := e.Extensions[k]; dup && d.err == nil {
+				d.err = malformed("duplicate extension " + k)
+				return
+			}
+			e.Extensions[k] = v
+		}
+	}
 }
 
 func malformed(reason string) error { return fmt.Errorf("%w: %s", ErrMalformed, reason) }

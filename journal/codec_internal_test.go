@@ -89,7 +89,7 @@ func FuzzRecordCodec(f *testing.F) {
 	f.Add(uint64(1), int64(1700000000000000000), MarshalEvent(nil, &e), []byte{})
 	f.Add(uint64(1<<40), int64(0), []byte{1, 0}, []byte{1, 2, 3})
 	f.Fuzz(func(t *testing.T, seq uint64, at int64, payload, garbage []byte) {
-		_, _ = decodeRecord(seq, garbage) // must not panic
+		_, _ = decodeRecord(seq, garbage, nil) // must not panic
 		if _, err := UnmarshalEvent(payload); err != nil {
 			return
 		}
@@ -98,7 +98,7 @@ func FuzzRecordCodec(f *testing.F) {
 		var prev [32]byte
 		c := newChainer()
 		c.seal(v, seq, at, &prev)
-		r, err := decodeRecord(seq, v)
+		r, err := decodeRecord(seq, v, nil)
 		require.NoError(t, err)
 		require.Equal(t, seq, r.Seq)
 		require.Equal(t, at, r.AppendTime.UnixNano())

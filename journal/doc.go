@@ -371,7 +371,10 @@
 // # Caveats
 //
 //   - Records returned by Read and Scan are copies; nothing aliases bbolt
-//     memory, which is only valid inside a transaction.
+//     memory, which is only valid inside a transaction. Consecutive
+//     records of one call with equal extensions share one Extensions map
+//     (decoding a map is the largest part of decoding an event), so it
+//     must not be modified, as no field of a pipeline.Event may be.
 //   - The chain cannot reveal records cut from the very end of the
 //     journal (or a whole journal replaced); compare JournalStats.HeadHash
 //     with a value kept elsewhere for that.

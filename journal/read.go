@@ -23,9 +23,21 @@ const (
 // polling, until an append publishes one, ctx ends (ctx.Err()) or the
 // journal closes (pipeline.ErrJournalClosed). A from of 0 means 1; a from
 // older than the oldest retained record reads from the oldest. The records
-// are copies the caller owns. A record that fails its CRC or decoding
-// returns a *CorruptionError.
+// are copies the caller owns, except that consecutive records of one call
+// whose extensions are equal share one Extensions map: like every field of
+// a pipeline.Event it must not be modified (clone it to change it). A
+// record that fails its CRC or decoding returns a *CorruptionError.
 func (j *Journal) Read(ctx context.Context, from uint64, limit pipeline.ReadLimit) ([]pipeline.Record, error) {
+	return j.ReadInto(ctx, nil, from, limit)
+}
+
+var _ pipeline.BufferedReader = (*Journal)(nil)
+
+// ReadInto is Read appending the records to buf[:0], in buf's array when
+// it has room for as many as the read may return (pipeline.BufferedReader):
+// a consumer reading batch after batch reuses one array instead of
+// allocating one per batch. buf's earlier contents are overwritten.
+func (j *Journal) ReadInto(ctx context.Context, buf []pipeline.Record, from uint64, limit pipeline.ReadLimit) ([]pipeline.Record, error) {
 	maxRecs, maxBytes := limit.MaxRecords, limit.MaxBytes
 	if maxRecs <= 0 {
 		maxRecs = DefaultReadRecords
@@ -40,7 +52,7 @@ func (j *Journal) Read(ctx context.Context, from uint64, limit pipeline.ReadLimi
 		}
 		h := j.head.Load()
 		if from <= h.last {
-			recs, err := j.readFrom(h, from, maxRecs, maxBytes)
+			recs, err := j.readFrom(h, buf, from, maxRecs, maxBytes)
 			if errors.Is(err, errSegmentGone) {
 				continue
 			}
@@ -60,13 +72,18 @@ func (j *Journal) Read(ctx context.Context, from uint64, limit pipeline.ReadLimi
 }
 
 // readFrom reads records from..h.last within the limits, crossing segment
-// boundaries. It returns errSegmentGone only when it read nothing.
-func (j *Journal) readFrom(h *head, from uint64, maxRecs, maxBytes int) ([]pipeline.Record, error) {
+// boundaries, appending them to buf[:0] (a new array if buf has no room
+// for as many as there may be). It returns errSegmentGone only when it
+// read nothing.
+func (j *Journal) readFrom(h *head, buf []pipeline.Record, from uint64, maxRecs, maxBytes int) ([]pipeline.Record, error) {
 	segs := h.segs
 	from = max(from, h.first())
 	i := sort.Search(len(segs), func(i int) bool { return segs[i].first > from }) - 1
+	if n := min(uint64(maxRecs), h.last-from+1); uint64(cap(buf)) < n {
+		buf = make([]pipeline.Record, 0, n)
+	}
 	r := segmentReader{
-		out:      make([]pipeline.Record, 0, min(uint64(maxRecs), h.last-from+1)),
+		out:      buf[:0],
 		from:     from,
 		last:     h.last,
 		maxRecs:  maxRecs,
@@ -103,6 +120,7 @@ type segmentReader struct {
 	maxRecs  int
 	maxBytes int
 	full     bool
+	ext      extCache // the records of one read share equal Extensions maps
 }
 
 // read appends s's records from r.from on, within the limits, and tells
@@ -125,7 +143,7 @@ func (r *segmentReader) read(s *segment, tx *bolt.Tx) error {
 			r.full = true
 			break
 		}
-		rec, err := decodeRecord(seq, v)
+		rec, err := decodeRecord(seq, v, &r.ext)
 		if err != nil {
 			return &CorruptionError{Segment: s.name, Seq: seq, Reason: "bad record", Err: err}
 		}
@@ -163,7 +181,7 @@ func (j *Journal) Scan(ctx context.Context, from, to uint64, fn func(pipeline.Re
 			return fmt.Errorf("scan: %w", pipeline.ErrJournalClosed)
 		}
 		h := j.head.Load()
-		recs, err := j.readFrom(h, from, DefaultReadRecords, DefaultReadBytes)
+		recs, err := j.readFrom(h, nil, from, DefaultReadRecords, DefaultReadBytes)
 		if errors.Is(err, errSegmentGone) {
 			continue
 		}

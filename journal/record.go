@@ -115,8 +115,9 @@ func recordHash(v []byte) [32]byte { return [32]byte(v[offHash : offHash+32]) }
 // decodeRecord checks v's CRC and returns it as a Record that owns its
 // memory: one allocation holds the payload, and the event's strings and
 // Data alias it (strings are never modified; Data may be by the caller
-// without affecting the strings). v itself may be bbolt memory.
-func decodeRecord(seq uint64, v []byte) (pipeline.Record, error) {
+// without affecting the strings). v itself may be bbolt memory. A non-nil
+// ext shares Extensions maps between consecutive records (decodeEventShared).
+func decodeRecord(seq uint64, v []byte, ext *extCache) (pipeline.Record, error) {
 	if err := checkRecord(seq, v); err != nil {
 		return pipeline.Record{}, err
 	}
@@ -128,7 +129,7 @@ func decodeRecord(seq uint64, v []byte) (pipeline.Record, error) {
 		Hash:       recordHash(v),
 		Size:       keySize + len(v),
 	}
-	if err := decodeEvent(own, &r.Event); err != nil {
+	if err := decodeEventShared(own, &r.Event, ext); err != nil {
 		return pipeline.Record{}, err
 	}
 	if r.Event.Time.IsZero() && !r.Event.TimeGiven {

@@ -19,6 +19,11 @@ type consumer struct {
 	// done holds the outcomes to signal after the next commit, while a
 	// DeliveryWatch is open on the sink (see completion.go).
 	done []Completion
+	// records and deliveries are the arrays of the last batch, reused by
+	// the next (nothing keeps a batch's slices past its iteration; sinks
+	// do not retain the slice Deliver gets).
+	records    []Record
+	deliveries []Delivery
 }
 
 var _ outcomes = (*consumer)(nil)
@@ -56,7 +61,7 @@ func (s *sinkRunner) consume(ctx, hard context.Context) error {
 			timer = s.clock.NewTimer(max(0, at.Sub(s.clock.Now())))
 			due = timer.C()
 		}
-		records, err := s.readRetrying(ctx, next, limit, wake, due)
+		records, err := s.readRetrying(ctx, next, limit, wake, due, c.records)
 		if timer != nil {
 			timer.Stop()
 		}
@@ -68,7 +73,8 @@ func (s *sinkRunner) consume(ctx, hard context.Context) error {
 		if err != nil {
 			return stopErr(ctx, fmt.Errorf("read journal: %w", err))
 		}
-		b, rejected := s.routeBatch(ctx, records)
+		b, rejected := s.routeBatch(ctx, records, c.deliveries)
+		c.records, c.deliveries = records, b.deliveries
 		s.taps.routed(s.name, b.deliveries, rejected)
 		if len(rejected) > 0 {
 			if err := s.reject(ctx, rejected); err != nil {
@@ -94,7 +100,16 @@ func (s *sinkRunner) consume(ctx, hard context.Context) error {
 		}
 		s.next.Store(next)
 		s.oldestPending.Store(0) // handled; the next read sets it again
+		c.recycle()
 	}
+}
+
+// recycle empties the batch arrays for the next iteration, dropping what
+// they point to (the batch's events stay collectable).
+func (c *consumer) recycle() {
+	clear(c.records)
+	clear(c.deliveries)
+	c.records, c.deliveries = c.records[:0], c.deliveries[:0]
 }
 
 // commit moves the cursor to upTo, never past an event a throttle still
@@ -162,11 +177,11 @@ func (c *consumer) failed(ctx context.Context, b batch, errs []error, reason str
 // retry policy, but without its MaxElapsed: the journal holds the
 // backlog) while the journal is unavailable (ErrJournalUnavailable):
 // a transient journal error delays the sink, it does not end the run.
-func (s *sinkRunner) readRetrying(ctx context.Context, from uint64, limit ReadLimit, wake <-chan struct{}, due <-chan time.Time) ([]Record, error) {
+func (s *sinkRunner) readRetrying(ctx context.Context, from uint64, limit ReadLimit, wake <-chan struct{}, due <-chan time.Time, buf []Record) ([]Record, error) {
 	var records []Record
 	err := retry(ctx, s.clock, s.retry.withoutElapsed(), s.journalRetrying("read journal"), func(int) error {
 		var err error
-		records, err = s.readOrWake(ctx, from, limit, wake, due)
+		records, err = s.readOrWake(ctx, from, limit, wake, due, buf)
 		return asPermanentUnlessUnavailable(err)
 	})
 	return records, err
@@ -191,8 +206,9 @@ func (s *sinkRunner) journalRetrying(op string) func(attempt int, wait time.Dura
 }
 
 // readOrWake is Journal.Read that also returns (with no records) when wake
-// is closed or due fires.
-func (s *sinkRunner) readOrWake(ctx context.Context, from uint64, limit ReadLimit, wake <-chan struct{}, due <-chan time.Time) ([]Record, error) {
+// is closed or due fires. It reads into buf when the journal is a
+// BufferedReader.
+func (s *sinkRunner) readOrWake(ctx context.Context, from uint64, limit ReadLimit, wake <-chan struct{}, due <-chan time.Time, buf []Record) ([]Record, error) {
 	readCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
@@ -204,7 +220,13 @@ func (s *sinkRunner) readOrWake(ctx context.Context, from uint64, limit ReadLimi
 		case <-readCtx.Done():
 		}
 	}()
-	records, err := s.journal.Read(readCtx, from, limit)
+	var records []Record
+	var err error
+	if br, ok := s.journal.(BufferedReader); ok {
+		records, err = br.ReadInto(readCtx, buf, from, limit)
+	} else {
+		records, err = s.journal.Read(readCtx, from, limit)
+	}
 	if err != nil && ctx.Err() == nil && readCtx.Err() != nil {
 		return nil, nil
 	}

@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -33,7 +34,7 @@ func (s *handlerSource) Run(ctx context.Context, host pipeline.SourceHost) error
 }
 
 func (s *handlerSource) HandleEvents(_ context.Context, batch []pipeline.Delivery) error {
-	s.got <- batch
+	s.got <- slices.Clone(batch) // Deliver's batch is the runner's to reuse
 	return nil
 }
 

@@ -88,6 +88,18 @@ type Journal interface {
 	Close(ctx context.Context) error
 }
 
+// BufferedReader is an optional interface of a Journal whose reads can
+// reuse the caller's memory: ReadInto is Journal.Read, except that the
+// records are appended to buf[:0], in buf's array when it has room. The
+// sink consumer reads batch after batch into one buffer (it stops using
+// the records of a read before the next one), which spares allocating and
+// collecting a batch-sized array per read. A wrapper that embeds a
+// journal implementing it and changes Read must change ReadInto too (or
+// embed Journal, the interface, which hides it).
+type BufferedReader interface {
+	ReadInto(ctx context.Context, buf []Record, from uint64, limit ReadLimit) ([]Record, error)
+}
+
 // AppendBatch is what one Append makes durable atomically.
 type AppendBatch struct {
 	// Events are appended in order.

@@ -59,7 +59,7 @@ func (c *consumer) redriveBatch(ctx context.Context, letters []DeadLetter) (batc
 			b.letters = append(b.letters, l)
 			continue
 		}
-		routed, rejected := c.routes.batch([]Record{{Event: l.Event, Seq: l.Seq}})
+		routed, rejected := c.routes.batch([]Record{{Event: l.Event, Seq: l.Seq}}, nil)
 		switch {
 		case len(rejected) > 0:
 			l.Attempts++

@@ -42,8 +42,10 @@ func TestMaxElapsedCountsFromTheBatchNotTheLastSuccess(t *testing.T) {
 }
 
 // failingJournal makes Read fail once armed, as a damaged record would.
+// It embeds the port, not *journal.Journal, so it is no
+// pipeline.BufferedReader: the consumer reads through Read.
 type failingJournal struct {
-	*journal.Journal
+	pipeline.Journal
 	armed atomic.Bool
 }
 

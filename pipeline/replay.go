@@ -275,7 +275,7 @@ func (r *replayer) handle(ctx context.Context, records []Record) error {
 		}
 		records = kept
 	}
-	b, rejected := r.routes.batch(records)
+	b, rejected := r.routes.batch(records, nil)
 	for _, rej := range rejected {
 		r.rep.Rejected++
 		r.noteError(fmt.Errorf("seq %d: route %s: %s: %w", rej.delivery.Event.Sequence, rej.delivery.Route, rej.reason, rej.err))

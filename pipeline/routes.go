@@ -40,8 +40,12 @@ func newSinkRoutes(sink string, routes []RouteSpec, matchErrs *matchErrors) *sin
 // A match that cannot be evaluated counts as no match (the next route
 // may select the event), unless the route says on_error: dead_letter.
 // Events so rejected, and those whose transform fails, are returned as
-// rejected, to be dead-lettered.
-func (r *sinkRoutes) batch(records []Record) (b batch, rejected []rejection) {
+// rejected, to be dead-lettered. The deliveries are appended to dst[:0]
+// (a new array when it has no room and dst is nil or too small).
+func (r *sinkRoutes) batch(records []Record, dst []Delivery) (b batch, rejected []rejection) {
+	if cap(dst) >= len(records) {
+		b.deliveries = dst[:0]
+	}
 	for i := range records {
 		e := &records[i].Event
 		routes := r.byOrigin[e.Origin]

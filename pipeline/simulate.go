@@ -107,7 +107,7 @@ func simulateSink(ks SinkSpec, routes []RouteSpec, inputs []SimulatedInput, reco
 	for i := range records {
 		now := inputs[i].At
 		flushUntil(now)
-		b, rejected := sr.batch(records[i : i+1])
+		b, rejected := sr.batch(records[i:i+1], nil)
 		for _, r := range rejected {
 			sim.Rejected = append(sim.Rejected, SimulatedRejection{Delivery: r.delivery, Reason: r.reason, Err: r.err})
 		}

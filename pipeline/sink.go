@@ -17,6 +17,9 @@ import "context"
 //   - Settings.State (SinkState) holds the sink's durable state; changes
 //     made during Deliver are committed with the cursor after it returns.
 //   - Deliver must return promptly when ctx ends.
+//   - Deliver must not use batch (the slice) after it returns: the runner
+//     reuses its array for the next batch. Copy the deliveries a sink
+//     keeps (and their Data, as Event says).
 //   - Close releases resources; it is idempotent and safe without Start.
 type Sink interface {
 	Start(ctx context.Context) error

@@ -70,15 +70,15 @@ func spanContextOf(tp string) trace.SpanContext {
 }
 
 // routeBatch is sinkRoutes.batch inside a sink.route span.
-func (s *sinkRunner) routeBatch(ctx context.Context, records []Record) (batch, []rejection) {
+func (s *sinkRunner) routeBatch(ctx context.Context, records []Record, dst []Delivery) (batch, []rejection) {
 	if len(records) == 0 {
-		return s.routes.batch(records)
+		return s.routes.batch(records, dst)
 	}
 	_, span := startEventsSpan(ctx, s.tel.tracer, "sink.route", len(records),
 		func(i int) string { return records[i].Event.TraceParent },
 		trace.WithSpanKind(trace.SpanKindInternal), trace.WithAttributes(attribute.String("sluice.sink", s.name),
 			attribute.Int("sluice.events", len(records)), attribute.Int64("sluice.seq.first", int64(records[0].Seq))))
-	b, rejected := s.routes.batch(records)
+	b, rejected := s.routes.batch(records, dst)
 	span.SetAttributes(attribute.Int("sluice.deliveries", len(b.deliveries)), attribute.Int("sluice.rejected", len(rejected)))
 	span.End()
 	return b, rejected

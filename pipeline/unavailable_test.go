@@ -30,6 +30,15 @@ func (j *unavailableJournal) Read(ctx context.Context, from uint64, limit pipeli
 	return j.Journal.Read(ctx, from, limit)
 }
 
+// ReadInto fails like Read: the consumer reads through it (an embedded
+// *journal.Journal would answer it, bypassing Read).
+func (j *unavailableJournal) ReadInto(ctx context.Context, buf []pipeline.Record, from uint64, limit pipeline.ReadLimit) ([]pipeline.Record, error) {
+	if j.readFailures.Add(-1) >= 0 {
+		return nil, fmt.Errorf("open segment: %w", journal.ErrResources)
+	}
+	return j.Journal.ReadInto(ctx, buf, from, limit)
+}
+
 func (j *unavailableJournal) CommitCursor(ctx context.Context, consumer string, next uint64, state ...pipeline.StateUpdate) error {
 	if j.commitFailures.Add(-1) >= 0 {
 		return fmt.Errorf("commit: %w", journal.ErrWriteFailed)

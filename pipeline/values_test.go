@@ -94,6 +94,20 @@ func TestIdempotencyKey(t *testing.T) {
 	require.NotEqual(t, k, pipeline.IdempotencyKey("/src", "id-1", "sink-b"), "differs per sink")
 	require.NotEqual(t, k, pipeline.IdempotencyKey("/src", "id-2", "sink-a"), "differs per event")
 	require.NotEqual(t, pipeline.IdempotencyKey("/a", "b/c", "s"), pipeline.IdempotencyKey("/a/b", "c", "s"), "no ambiguity at field boundaries")
+	// The derivation is part of the contract with sinks' peers (keys of
+	// earlier deliveries must match): pinned values, including inputs
+	// longer than the stack scratch buffer.
+	require.Equal(t, "ed457338840c7327f166ed77a8539fc0", k)
+	require.Equal(t, "96a296d224f285c67bee93c30f8a3091", pipeline.IdempotencyKey("", "", ""))
+	require.Equal(t, "70a0c04ee769b3a85527550f07e5ab29",
+		pipeline.IdempotencyKey("/probes/web-1", "0190aaaa-bbbb-7ccc-8ddd-eeeeffff0000", string(make([]byte, 300))))
+}
+
+// TestIdempotencyKeyAllocations: the runner derives a key per delivery;
+// only the key string is allocated.
+func TestIdempotencyKeyAllocations(t *testing.T) {
+	allocs := testing.AllocsPerRun(100, func() { _ = pipeline.IdempotencyKey("/src", "id-1", "sink-a") })
+	require.LessOrEqual(t, allocs, 1.0)
 }
 
 func TestRegistry(t *testing.T) {

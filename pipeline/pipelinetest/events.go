@@ -57,3 +57,20 @@ func EventsOf(deliveries []pipeline.Delivery) []pipeline.Event {
 	}
 	return out
 }
+
+// ProbeEvents returns n probe-like events numbered from first, the shape
+// the drain benchmarks read: source /probes/web-K, a JSON state in Data,
+// a subject, two extensions and origin "in" (about 300 bytes journaled).
+func ProbeEvents(first, n int) []pipeline.Event {
+	out := make([]pipeline.Event, n)
+	for k := range out {
+		i := first + k
+		out[k] = pipeline.Event{
+			Source: "/probes/web-" + fmt.Sprint(i%16), Type: "sluice.probe.state", Subject: "https://web.example/health",
+			Origin: "in", DataContentType: "application/json",
+			Extensions: map[string]string{"probe": "web", "region": "eu-west-1"},
+			Data:       fmt.Appendf(nil, `{"state":"healthy","latency_ms":%d,"status":200,"checks":%d,"detail":"ok"}`, i%97, i),
+		}
+	}
+	return out
+}

@@ -2,18 +2,18 @@ package filesink_test
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/sluice-dev/sluice/internal/benchmix"
 	"github.com/sluice-dev/sluice/journal"
 	"github.com/sluice-dev/sluice/pipeline"
+	"github.com/sluice-dev/sluice/pipeline/pipelinetest"
 	"github.com/sluice-dev/sluice/sinks/filesink"
 )
 
@@ -27,10 +27,8 @@ const drainEvents = 200_000
 // batch of the same size. Each b.N is one round of all of them, from a
 // warm page cache and, with the segment files evicted first
 // (POSIX_FADV_DONTNEED), a cold one, so that every variant sees the same
-// machine load. Besides events/s it reports each variant's CPU time per
-// event (getrusage: the whole process, GC included), which other jobs on
-// a shared machine disturb far less. Events are probe-like: JSON data, two extensions, about
-// 300 bytes encoded.
+// machine load (benchmix: events/s and CPU time per event of each).
+// Events are probe-like (pipelinetest.ProbeEvents).
 func BenchmarkDrain(b *testing.B) {
 	ctx := context.Background()
 	dir := b.TempDir()
@@ -61,51 +59,20 @@ func BenchmarkDrain(b *testing.B) {
 			b.Fatalf("delivered %d of %d", rep.Delivered, drainEvents)
 		}
 	}
-	variants := []struct {
-		name string
-		cold bool
-		run  func()
-	}{
-		{"null", false, func() { replay(spec("null", &idleConfig{})) }},
-		{"null-cold", true, func() { replay(spec("null", &idleConfig{})) }},
-		{"file", false, func() { resetFile(b, out); replay(spec(filesink.Type, &filesink.Config{Path: out, FSync: true})) }},
-		{"file-cold", true, func() { resetFile(b, out); replay(spec(filesink.Type, &filesink.Config{Path: out, FSync: true})) }},
-		{"raw", false, func() { resetFile(b, out); writeRaw(b, out, lines, batch.MaxEvents) }},
-	}
-	took := make([]time.Duration, len(variants))
-	cpu := make([]int64, len(variants))
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		for i, v := range variants {
-			if v.cold {
-				evictSegments(b, dir)
-			}
-			start, c := time.Now(), cpuTime(b)
-			v.run()
-			took[i] += time.Since(start)
-			cpu[i] += cpuTime(b) - c
-		}
-	}
-	b.StopTimer()
-	rate := func(i int) float64 { return float64(b.N*drainEvents) / took[i].Seconds() }
-	for i, v := range variants {
-		b.ReportMetric(rate(i), v.name+"-events/s")
-		b.ReportMetric(float64(cpu[i])/float64(b.N*drainEvents), v.name+"-cpu-ns/event")
-	}
-	b.ReportMetric(rate(2)/rate(4), "file/raw")
-	b.ReportMetric(rate(3)/rate(4), "file-cold/raw")
-}
-
-// cpuTime is the CPU time (user and system) the process used so far, in
-// nanoseconds: on a shared machine it varies far less than wall time.
-func cpuTime(b *testing.B) int64 {
-	b.Helper()
-	var ru unix.Rusage
-	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return ru.Utime.Nano() + ru.Stime.Nano()
+	evict := func() { evictSegments(b, dir) }
+	rates := benchmix.Run(b, drainEvents, []benchmix.Variant{
+		{Name: "null", Run: func() { replay(spec("null", &idleConfig{})) }},
+		{Name: "null-cold", Setup: evict, Run: func() { replay(spec("null", &idleConfig{})) }},
+		{Name: "file", Setup: func() { resetFile(b, out) }, Run: func() {
+			replay(spec(filesink.Type, &filesink.Config{Path: out, FSync: true}))
+		}},
+		{Name: "file-cold", Setup: func() { evict(); resetFile(b, out) }, Run: func() {
+			replay(spec(filesink.Type, &filesink.Config{Path: out, FSync: true}))
+		}},
+		{Name: "raw", Setup: func() { resetFile(b, out) }, Run: func() { writeRaw(b, out, lines, batch.MaxEvents) }},
+	})
+	b.ReportMetric(rates[2]/rates[4], "file/raw")
+	b.ReportMetric(rates[3]/rates[4], "file-cold/raw")
 }
 
 // fillDrainJournal appends drainEvents probe-like events from source "in".
@@ -115,17 +82,8 @@ func fillDrainJournal(b *testing.B, dir string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	events := make([]pipeline.Event, 1000)
-	for n := 0; n < drainEvents; n += len(events) {
-		for i := range events {
-			events[i] = pipeline.Event{
-				Source: "/probes/web-" + fmt.Sprint(i%16), Type: "sluice.probe.state", Subject: "https://web.example/health",
-				Origin: "in", DataContentType: "application/json",
-				Extensions: map[string]string{"probe": "web", "region": "eu-west-1"},
-				Data:       fmt.Appendf(nil, `{"state":"healthy","latency_ms":%d,"status":200,"checks":%d,"detail":"ok"}`, i%97, n+i),
-			}
-		}
-		if _, err := j.Append(context.Background(), pipeline.AppendBatch{Events: events}); err != nil {
+	for n := 0; n < drainEvents; n += 1000 {
+		if _, err := j.Append(context.Background(), pipeline.AppendBatch{Events: pipelinetest.ProbeEvents(n, 1000)}); err != nil {
 			b.Fatal(err)
 		}
 	}
