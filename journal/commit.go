@@ -232,6 +232,8 @@ func (j *Journal) committed(group []*request, seg *segment, db *bolt.DB, rotate 
 		old := c.active
 		old.setInfo(segmentInfo{created: nanos(c.created), prev: c.prev, last: c.last, lastTime: c.lastTime, lastHash: c.hash})
 		old.size.Store(fileSize(old.path))
+		seg.active.Store(true)
+		old.active.Store(false)
 		j.handles.used(old, true) // its handle now counts against MaxOpenSegments
 		old.dropPages()           // what bbolt's writes touched through the map
 		seg.db = db

@@ -52,7 +52,9 @@ func (j *Journal) run() {
 	defer timer.Stop()
 	j.c.gatherTimer = time.NewTimer(time.Hour)
 	j.c.gatherTimer.Stop()
-	j.retain(j.now(), 0)
+	// The first periodic pass waits an interval, not Open: the consumers
+	// of a reopened journal (the engine's sinks) register in the meantime,
+	// so that a new one keeps the backlog it starts at.
 	j.c.retainNext = j.now() + int64(j.opts.RetentionInterval)
 	for {
 		select {

@@ -164,7 +164,9 @@
 // pipeline.ErrJournalFull until cursors move on; a full disk (ENOSPC)
 // gives the same error. Nothing stored is harmed, and appends succeed again
 // once space is freed. Retention runs at each rotation, when the limit is
-// hit and every Options.RetentionInterval. The new oldest sequence (the
+// hit and every Options.RetentionInterval, the first time one interval
+// after Open (not at Open: a consumer that registers just after Open, as
+// the engine's sinks do, keeps the backlog a reopened journal holds). The new oldest sequence (the
 // floor) is committed before files are unlinked, so a crash in between
 // leaves files the next Open removes, and Verify can tell segments removed
 // by retention from segments deleted by hand.

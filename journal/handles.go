@@ -27,9 +27,9 @@ func newHandleCache(maxOpen int) *handleCache {
 }
 
 // used marks s as just used; opened says its handle was just opened,
-// which may push idle segments out.
+// which may push idle segments out. The active segment is left out.
 func (c *handleCache) used(s *segment, opened bool) {
-	if c == nil {
+	if c == nil || s.active.Load() {
 		return
 	}
 	c.mu.Lock()

@@ -108,6 +108,8 @@ func (j *Journal) recover() error {
 			"floor", st.floor, "oldest", segs[0].first)
 	}
 
+	active.active.Store(true)
+	j.handles.forget(active) // in case recovery's reads cached it
 	j.c.active, j.c.db = active, st.db
 	j.c.created = st.info.created.UnixNano()
 	j.c.prev = st.info.prev

@@ -87,7 +87,10 @@ type segment struct {
 
 	cache *handleCache  // bounds open sealed handles; nil for none
 	elem  *list.Element // in cache.lru, guarded by cache.mu
-	res   residency     // bytes read since its pages were dropped (residency.go)
+	// active is set while the committer writes through the segment's
+	// handle: the cache never holds (and so never closes) it.
+	active atomic.Bool
+	res    residency // bytes read since its pages were dropped (residency.go)
 
 	// Cached once known; a sealed segment never changes.
 	infoOK   bool

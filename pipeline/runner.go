@@ -28,7 +28,10 @@ const abandonGrace = time.Second
 // At start it reconciles the journal's cursors (see reconcileCursors:
 // orphans of sinks no longer configured are logged and, after
 // Spec.OrphanCursorTTL, removed; a timer does it while running too).
-// Start order: sinks (Start), then one consumer per sink, then sources.
+// Start order: every sink's cursor is registered with the journal (a new
+// sink's at its StartAt, so that retention keeps the backlog it starts at
+// whatever a source appends), then sinks (Start), then one consumer per
+// sink, then sources.
 // Stop order: sources first (their ctx is canceled and their Run waited
 // for, so nothing new enters), then consumers (in-flight deliveries
 // finish; retry waits end and leave what is undelivered for the next
@@ -56,6 +59,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	}
 	defer func() { _ = reg.Unregister() }()
 
+	p.registerSinks(ctx)
 	started, err := p.startSinks(ctx)
 	if err != nil {
 		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.spec.ShutdownTimeout)

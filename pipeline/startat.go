@@ -102,3 +102,17 @@ func (s *sinkRunner) startPosition(ctx context.Context) (uint64, error) {
 		slog.Uint64("next", next), slog.Uint64("backlog", backlog))
 	return next, nil
 }
+
+// registerSinks resolves every sink's start position before anything
+// runs, which registers its cursor with the journal (Journal.Cursor or
+// SetCursor): retention then keeps what a new sink starts at, even when
+// a source's first append finds the journal past its size limit. A
+// failure is only logged: the sink's consumer resolves its position again
+// when it starts, and fails there.
+func (p *Pipeline) registerSinks(ctx context.Context) {
+	for _, s := range p.sinks {
+		if _, err := s.startPosition(ctx); err != nil {
+			s.log.Warn("cannot register the sink's cursor before start", slog.String("error", err.Error()))
+		}
+	}
+}

@@ -20,4 +20,10 @@
 // in the process are serialized, so lines of different sinks do not
 // interleave. There is no fsync: a delivered batch has been handed to the
 // writer, nothing more.
+//
+// Like every sink, it resumes after the last event it delivered when the
+// engine restarts. Standard output is whatever the engine was started
+// with: redirected with `>` the shell truncates the file at every start,
+// so the file then holds only what the last run wrote; use `>>` (or the
+// file sink) to keep every line across restarts.
 package stdoutsink
