@@ -1,7 +1,12 @@
 package otlptest
 
 import (
+	"context"
+	"testing"
+	"time"
+
 	"go.opentelemetry.io/otel/attribute"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
 
@@ -30,4 +35,28 @@ func Scope(rm *metricdata.ResourceMetrics, name string) []metricdata.Metrics {
 		}
 	}
 	return nil
+}
+
+// ClientRequestsMetric is otelhttp's histogram of HTTP client requests.
+const ClientRequestsMetric = "http.client.request.duration"
+
+// CollectClientRequests collects reader's metrics once the
+// ClientRequestsMetric histogram counts at least want requests, or after
+// 10 s (the caller then checks the count). otelhttp records a request
+// that has a body only once the transport closed that body, which its
+// write loop may do after the response came back: a collect right after
+// the last request may miss that one.
+func CollectClientRequests(t testing.TB, reader sdkmetric.Reader, want uint64) *metricdata.ResourceMetrics {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var rm metricdata.ResourceMetrics
+		if err := reader.Collect(context.Background(), &rm); err != nil {
+			t.Fatalf("collect metrics: %v", err)
+		}
+		if _, n := HistogramPoints(&rm, ClientRequestsMetric); n >= want || time.Now().After(deadline) {
+			return &rm
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

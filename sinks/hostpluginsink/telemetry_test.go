@@ -54,11 +54,10 @@ func TestTelemetry(t *testing.T) {
 	require.NoError(t, s.Deliver(t.Context(), []pipeline.Delivery{heartbeat(at(5), false)}))                  // unhealthy
 	require.NoError(t, s.Deliver(t.Context(), []pipeline.Delivery{heartbeat(at(6), true)}))                   // healthy again
 
-	var rm metricdata.ResourceMetrics
-	require.NoError(t, reader.Collect(t.Context(), &rm))
+	rm := otlptest.CollectClientRequests(t, reader, 5)
 	// Requests are measured under the HTTP client semantic conventions
 	// too, labelled with the sink's name and type.
-	sets, n := otlptest.HistogramPoints(&rm, "http.client.request.duration")
+	sets, n := otlptest.HistogramPoints(rm, otlptest.ClientRequestsMetric)
 	assert.Equal(t, uint64(5), n)
 	for _, set := range sets {
 		sink, _ := set.Value("sink")
@@ -66,7 +65,7 @@ func TestTelemetry(t *testing.T) {
 		assert.Equal(t, "host-health/hostplugin", sink.AsString()+"/"+typ.AsString())
 	}
 	sums := map[string]int64{}
-	for _, m := range otlptest.Scope(&rm, scope) {
+	for _, m := range otlptest.Scope(rm, scope) {
 		if sum, ok := m.Data.(metricdata.Sum[int64]); ok {
 			for _, dp := range sum.DataPoints {
 				sums[m.Name+"{"+attrString(dp.Attributes)+"}"] += dp.Value

@@ -74,11 +74,10 @@ func TestMetrics(t *testing.T) {
 	require.Error(t, s.Deliver(t.Context(), batch))
 	require.NoError(t, s.Deliver(t.Context(), batch))
 
-	var rm metricdata.ResourceMetrics
-	require.NoError(t, reader.Collect(t.Context(), &rm))
+	rm := otlptest.CollectClientRequests(t, reader, 2)
 	// Requests are measured under the HTTP client semantic conventions
 	// too, labelled with the sink's name and type.
-	sets, n := otlptest.HistogramPoints(&rm, "http.client.request.duration")
+	sets, n := otlptest.HistogramPoints(rm, otlptest.ClientRequestsMetric)
 	assert.Equal(t, uint64(2), n)
 	for _, set := range sets {
 		sink, _ := set.Value("sink")
@@ -86,7 +85,7 @@ func TestMetrics(t *testing.T) {
 		assert.Equal(t, "collector/http", sink.AsString()+"/"+typ.AsString())
 	}
 	got := map[string]metricdata.Aggregation{}
-	for _, m := range otlptest.Scope(&rm, "github.com/sluice-dev/sluice/sinks/httpsink") {
+	for _, m := range otlptest.Scope(rm, "github.com/sluice-dev/sluice/sinks/httpsink") {
 		got[m.Name] = m.Data
 	}
 
