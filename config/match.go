@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/cel-go/cel"
@@ -110,17 +111,20 @@ type Expression struct {
 // compile or does not yield a boolean.
 var ErrExpression = errors.New("invalid expression")
 
-var celEnv = func() *cel.Env {
+// celEnv is the CEL environment of match expressions, built at the first
+// expression rather than at init: a configuration without one (most) never
+// runs cel-go's environment setup, which costs startup time and memory.
+var celEnv = sync.OnceValue(func() *cel.Env {
 	env, err := cel.NewEnv(cel.Variable("event", cel.MapType(cel.StringType, cel.DynType)))
 	if err != nil {
 		panic(err) // a static declaration; cannot fail
 	}
 	return env
-}()
+})
 
 // CompileExpression compiles a CEL match expression once.
 func CompileExpression(src string) (*Expression, error) {
-	ast, iss := celEnv.Compile(src)
+	ast, iss := celEnv().Compile(src)
 	if iss != nil && iss.Err() != nil {
 		var msgs []string
 		for _, e := range iss.Errors() {
@@ -131,7 +135,7 @@ func CompileExpression(src string) (*Expression, error) {
 	if !ast.OutputType().IsExactType(celtypes.BoolType) && !ast.OutputType().IsExactType(celtypes.DynType) {
 		return nil, fmt.Errorf("%w: must be a boolean, but yields %s", ErrExpression, ast.OutputType())
 	}
-	prg, err := celEnv.Program(ast, cel.EvalOptions(cel.OptOptimize))
+	prg, err := celEnv().Program(ast, cel.EvalOptions(cel.OptOptimize))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrExpression, err)
 	}

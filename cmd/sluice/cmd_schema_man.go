@@ -1,3 +1,5 @@
+//go:build genman
+
 package main
 
 import (
@@ -8,6 +10,11 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/cobra/doc"
 )
+
+// manCommands returns the hidden gen-man command: this binary was built
+// with the build tag genman (packaging/build-deb builds one to write the
+// pages; the shipped binary is built without it).
+func manCommands() []*cobra.Command { return []*cobra.Command{newManCommand()} }
 
 // newManCommand is the hidden `sluice gen-man DIR` that writes a man page
 // per command (sluice.1, sluice-run.1, …) and the bash, zsh and fish

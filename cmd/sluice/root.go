@@ -81,12 +81,12 @@ Exit codes:
 		newValidateCommand(s),
 		newTestCommand(s),
 		newSchemaCommand(s),
-		newManCommand(),
 		newJournalCommand(s),
 		newTapCommand(s),
 		newTopCommand(s),
 		newVersionCommand(s.out),
 	)
+	root.AddCommand(manCommands()...)
 	completionExamples(root)
 	return root
 }
