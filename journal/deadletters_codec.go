@@ -79,3 +79,18 @@ func decodeDeadLetter(k, v []byte) (pipeline.DeadLetter, error) {
 		Redrives: s.Redrives, RedriveRequested: s.RedriveRequested,
 	}, nil
 }
+
+// MarshalDeadLetter encodes l the way this journal stores it, without its
+// identity (Sink, Seq), which a store keeps in its key: for dead-letter
+// stores beside other backends (natsjournal's, in JetStream), so that a
+// letter reads the same wherever it is kept.
+func MarshalDeadLetter(l *pipeline.DeadLetter) ([]byte, error) { return encodeDeadLetter(l) }
+
+// UnmarshalDeadLetter decodes what MarshalDeadLetter encoded, as the letter
+// of sink and seq. A value it cannot read is a *CorruptionError.
+func UnmarshalDeadLetter(sink string, seq uint64, v []byte) (pipeline.DeadLetter, error) {
+	if err := checkDeadLetterSink(sink); err != nil {
+		return pipeline.DeadLetter{}, err
+	}
+	return decodeDeadLetter(deadLetterKey(sink, seq), v)
+}

@@ -18,10 +18,7 @@ import (
 // open returns. Each case gets its own directory.
 func RunConformance(t *testing.T, open OpenFunc) {
 	t.Helper()
-	cases := []struct {
-		name string
-		fn   func(t *testing.T, h *harness)
-	}{
+	cases := []conformanceCase{
 		{"AppendReadOrder", testAppendReadOrder},
 		{"SequencesConsecutiveFromOne", testSequences},
 		{"FillsIDAndTime", testFillsIDAndTime},
@@ -48,14 +45,21 @@ func RunConformance(t *testing.T, open OpenFunc) {
 		{"DeleteCursorDeletesState", testConsumerStateDeleted},
 		{"SetCursorBackwardsKeepsState", testSetCursor},
 		{"ConsumerStateClosedJournal", testConsumerStateClosed},
-		{"DeadLetterPutDurable", testDeadLetterPutDurable},
-		{"DeadLetterReplace", testDeadLetterReplace},
-		{"DeadLetterFilter", testDeadLetterFilter},
-		{"DeadLetterDelete", testDeadLetterDelete},
-		{"DeadLetterRedriveBroadcast", testDeadLetterRedrive},
 		{"StatsExtentAndCursors", testStats},
 		{"ClosedJournal", testClosed},
 	}
+	runCases(t, open, append(cases, deadLetterCases...))
+}
+
+// conformanceCase is one case of a suite.
+type conformanceCase struct {
+	name string
+	fn   func(t *testing.T, h *harness)
+}
+
+// runCases runs each case in parallel, on a journal of its own.
+func runCases(t *testing.T, open OpenFunc, cases []conformanceCase) {
+	t.Helper()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()

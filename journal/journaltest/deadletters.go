@@ -1,6 +1,7 @@
 package journaltest
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -12,6 +13,64 @@ import (
 )
 
 // Conformance cases for the dead-letter store every journal provides.
+
+// deadLetterCases run in RunConformance and, on their own, in
+// RunDeadLetterConformance.
+var deadLetterCases = []conformanceCase{
+	{"DeadLetterPutDurable", testDeadLetterPutDurable},
+	{"DeadLetterReplace", testDeadLetterReplace},
+	{"DeadLetterFilter", testDeadLetterFilter},
+	{"DeadLetterDelete", testDeadLetterDelete},
+	{"DeadLetterRedriveBroadcast", testDeadLetterRedrive},
+}
+
+// DeadLetterCloser is a dead-letter store that is closed, and opened
+// again, on its own: one kept beside a journal rather than in it (the
+// routers' shared store in JetStream, natsjournal.DeadLetters).
+type DeadLetterCloser interface {
+	pipeline.DeadLetterStore
+	Close(ctx context.Context) error
+}
+
+// DeadLetterOpenFunc opens (or reopens) the dead-letter store that dir
+// names. The suite closes it.
+type DeadLetterOpenFunc func(t *testing.T, dir string) DeadLetterCloser
+
+// RunDeadLetterConformance runs the dead-letter cases of RunConformance
+// (durability across reopen, replace by identity, filters and their
+// order, delete, durable and broadcast redrive requests) against a store
+// open returns.
+func RunDeadLetterConformance(t *testing.T, open DeadLetterOpenFunc) {
+	t.Helper()
+	runCases(t, func(t *testing.T, dir string) pipeline.Journal { return lettersOnly{s: open(t, dir)} }, deadLetterCases)
+}
+
+// lettersOnly presents a DeadLetterCloser as the journal the dead-letter
+// cases use: they call only its dead-letter methods and Close.
+type lettersOnly struct {
+	pipeline.Journal // nil: never called by the dead-letter cases
+	s                DeadLetterCloser
+}
+
+func (l lettersOnly) PutDeadLetters(ctx context.Context, letters []pipeline.DeadLetter) error {
+	return l.s.PutDeadLetters(ctx, letters)
+}
+
+func (l lettersOnly) DeadLetters(ctx context.Context, f pipeline.DeadLetterFilter, fn func(pipeline.DeadLetter) error) error {
+	return l.s.DeadLetters(ctx, f, fn)
+}
+
+func (l lettersOnly) DeleteDeadLetters(ctx context.Context, f pipeline.DeadLetterFilter) (int, error) {
+	return l.s.DeleteDeadLetters(ctx, f)
+}
+
+func (l lettersOnly) RequestRedrive(ctx context.Context, f pipeline.DeadLetterFilter) (int, error) {
+	return l.s.RequestRedrive(ctx, f)
+}
+
+func (l lettersOnly) RedriveRequested() <-chan struct{} { return l.s.RedriveRequested() }
+
+func (l lettersOnly) Close(ctx context.Context) error { return l.s.Close(ctx) }
 
 var letterBase = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
