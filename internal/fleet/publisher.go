@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -169,6 +170,13 @@ func (p *Publisher) Send(subject string, msgs []*message.Message) *Pending {
 		pd.futures[i] = f
 	}
 	return pd
+}
+
+// Unsent reports whether a message of the batch could not even be sent
+// (Send stopped there): no message after it may be sent before it is.
+// Call it before Wait (which records the acks' failures too).
+func (pd *Pending) Unsent() bool {
+	return slices.ContainsFunc(pd.errs, func(err error) bool { return err != nil })
 }
 
 // Wait waits for every ack of the batch. It returns nil when all were

@@ -36,7 +36,14 @@
 // the next batches are read and sent while earlier ones await their acks,
 // up to max_in_flight records in flight, so the stream's round trip is
 // not paid once per batch. A failure ends the pipeline: everything from
-// the first unacknowledged record is sent again, in order. nats.go's
+// the first unacknowledged record is sent again, in order. Pipelining
+// never lets a record reach the stream before its predecessor: the
+// reader stops at a batch it could not send (so that a publish refused
+// while reconnecting is not followed by the next batch on the new
+// connection), and the first batch after a failure is acknowledged
+// before anything after it is sent (right after a server restart a
+// publish may be refused while the stream loads and a later one stored;
+// TestRestartsKeepStreamOrder). nats.go's
 // reconnect buffer is off on the agent's connection (a publish during a
 // reconnect fails at once), since what it replays after a reconnect would
 // land behind the records the broken connection lost, out of order. Failed publishes are sent again, with the same
@@ -62,6 +69,24 @@
 // journal. A stream that does not exist is created when stream.create is
 // set (default), and an existing one is never changed (differences are
 // logged).
+//
+// # Dead letters shared by routers
+//
+// DeadLetters is a pipeline.DeadLetterStore in a JetStream key/value
+// bucket (DefaultDeadLetterBucket, SLUICE_DLQ), for routers that share
+// their sinks' work: a letter one process stores, every process that opens
+// the bucket lists, deletes and redrives. One key per letter, <hex of the
+// sink>.<sequence>; the value is the letter as the bbolt journal encodes
+// it (journal.MarshalDeadLetter). A redrive request is stored in the
+// letter (durable, like the bbolt store's) and broadcast through a watch
+// on the bucket, so RedriveRequested's channel closes in every process;
+// RequestRedrive returns once its own watch saw its puts. It passes the
+// dead-letter cases of the journal contract
+// (journaltest.RunDeadLetterConformance). It is meant for the router
+// design in which a sink consumes the stream itself and a letter's
+// sequence is the stream's (docs/deploy.md, Router design); with today's
+// routers, each with a journal of its own, sequences are per router and
+// two routers' letters would collide, so no router opens it yet.
 //
 // # Metrics
 //

@@ -48,11 +48,13 @@ func (f *forwarder) run(ctx context.Context) {
 	}
 	b.Reset()
 	next, err := f.j.Cursor(ctx, Consumer)
+	probe := false
 	for err == nil && ctx.Err() == nil {
 		f.tel.next.Store(int64(next))
 		from := next
 		var failed bool
-		next, failed, err = f.round(ctx, next)
+		next, failed, err = f.round(ctx, next, probe)
+		probe = failed
 		if err != nil || !failed {
 			continue
 		}
@@ -76,6 +78,9 @@ type inflight struct {
 	sent   *fleet.Pending
 	start  time.Time
 	oldest int64 // the append time of its first record, unix ns
+	// settled, when not nil, is closed once round has its acks (a probe:
+	// send waits for it before it sends anything after).
+	settled chan struct{}
 }
 
 // round forwards from next on, pipelined: a reader (send) renders and
@@ -85,13 +90,23 @@ type inflight struct {
 // failed when a publish failed (the caller backs off; the next round
 // sends everything from the first unacknowledged record again, with the
 // same ids, and the stream stores each once). err is the journal's.
-func (f *forwarder) round(ctx context.Context, next uint64) (_ uint64, failed bool, _ error) {
+//
+// Pipelining must never let a record reach the stream before its
+// predecessor. Within a connection the server stores in the order it
+// receives, so two things are guarded: send stops at a batch it could not
+// send (a publish refused while reconnecting must not be followed by the
+// next batch sent a moment later on the new connection), and with probe
+// (the round after a failure) the first batch must be acknowledged before
+// anything after it is sent (right after a server restart a publish can
+// be answered "no responders" while the stream loads, and a later one be
+// stored).
+func (f *forwarder) round(ctx context.Context, next uint64, probe bool) (_ uint64, failed bool, _ error) {
 	rctx, cancel := context.WithCancel(ctx)
 	window := make(chan *inflight, max(f.cfg.MaxInFlight/f.cfg.Batch-2, 0))
 	readErr := make(chan error, 1)
 	go func() {
 		defer close(window)
-		readErr <- f.send(rctx, next, window)
+		readErr <- f.send(rctx, next, window, probe)
 	}()
 	defer func() {
 		cancel()
@@ -116,6 +131,9 @@ func (f *forwarder) round(ctx context.Context, next uint64) (_ uint64, failed bo
 		}
 		f.tel.oldest.Store(b.oldest)
 		res, err := b.sent.Wait(ctx)
+		if b.settled != nil {
+			close(b.settled)
+		}
 		acked := len(b.msgs)
 		var pe *fleet.PublishError
 		if errors.As(err, &pe) {
@@ -145,9 +163,11 @@ func (f *forwarder) round(ctx context.Context, next uint64) (_ uint64, failed bo
 }
 
 // send reads the journal from next on and sends it, batch by batch, into
-// window (which bounds how far it runs ahead), until ctx ends or the
-// journal fails.
-func (f *forwarder) send(ctx context.Context, next uint64, window chan<- *inflight) error {
+// window (which bounds how far it runs ahead), until ctx ends, the
+// journal fails or a batch could not be sent (round then sees it fail).
+// With probe it sends the first batch alone and waits for round to have
+// its acks before it goes on.
+func (f *forwarder) send(ctx context.Context, next uint64, window chan<- *inflight, probe bool) error {
 	for {
 		recs, err := f.j.Read(ctx, next, pipeline.ReadLimit{MaxRecords: f.cfg.Batch})
 		if err != nil {
@@ -163,11 +183,26 @@ func (f *forwarder) send(ctx context.Context, next uint64, window chan<- *inflig
 			return err
 		}
 		b := &inflight{first: recs[0].Seq, msgs: msgs, start: f.clock.Now(), oldest: oldest}
+		if probe {
+			b.settled = make(chan struct{})
+		}
 		b.sent = f.pub.Send(f.subject, msgs)
+		unsent := b.sent.Unsent() // before round may Wait on it
 		select {
 		case window <- b:
 		case <-ctx.Done():
 			return ctx.Err()
+		}
+		if unsent {
+			return nil
+		}
+		if probe {
+			select {
+			case <-b.settled:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			probe = false
 		}
 		next = recs[len(recs)-1].Seq + 1
 	}

@@ -1,6 +1,7 @@
 package natsjournal_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/sluice-dev/sluice/internal/fleet"
 	"github.com/sluice-dev/sluice/internal/fleet/fleettest"
 	"github.com/sluice-dev/sluice/journal"
+	"github.com/sluice-dev/sluice/journal/journaltest"
 	"github.com/sluice-dev/sluice/journal/natsjournal"
 	"github.com/sluice-dev/sluice/pipeline"
 )
@@ -140,4 +142,44 @@ func assertConsecutive(t *testing.T, got []fleet.Inbound, from, to uint64) {
 	for i, in := range got {
 		require.Equal(t, from+uint64(i), in.Seq, "stream position %d", i)
 	}
+}
+
+// Restarting the server again and again while a pipelined forwarder has
+// many batches in flight never puts a record in the stream before its
+// predecessor: the forwarder stops sending at a batch it could not send
+// (refused while reconnecting, with the next batch a moment later on the
+// new connection), and after a failure the first batch is acknowledged
+// before anything after it is sent (a publish answered while the stream
+// loads, with a later one stored).
+func TestRestartsKeepStreamOrder(t *testing.T) {
+	t.Parallel()
+	srv := fleettest.Start(t)
+	url := srv.URL()
+	cfg := agentConfig(t.TempDir(), url, "vm-5")
+	cfg.NATS.Batch, cfg.NATS.MaxInFlight = 8, 64
+	cfg.NATS.Conn.ReconnectWait = 5 * time.Millisecond
+	cfg.NATS.Retry.Initial, cfg.NATS.Retry.Max = 2*time.Millisecond, 10*time.Millisecond
+	s := open(t, cfg, pipeline.NopSettings("journal"))
+	const total = 6000
+	appended := make(chan error, 1)
+	go func() {
+		for range total / 50 {
+			if _, err := s.Append(context.Background(), pipeline.AppendBatch{Events: journaltest.Events(0, 50)}); err != nil {
+				appended <- err
+				return
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		appended <- nil
+	}()
+	for i := range 8 {
+		time.Sleep(time.Duration(50+30*i) * time.Millisecond)
+		srv.Stop()
+		time.Sleep(20 * time.Millisecond)
+		srv.Restart()
+	}
+	require.NoError(t, <-appended)
+	got := waitStream(t, connect(t, url), total)
+	assertConsecutive(t, got, 1, total)
+	closeStore(t, s)
 }

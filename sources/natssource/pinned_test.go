@@ -2,12 +2,15 @@ package natssource_test
 
 import (
 	"context"
+	"strconv"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sluice-dev/sluice/internal/fleet"
 	"github.com/sluice-dev/sluice/internal/fleet/fleettest"
 	"github.com/sluice-dev/sluice/pipeline"
 	"github.com/sluice-dev/sluice/sources/natssource"
@@ -130,7 +133,44 @@ func TestPinnedRouterKeepsOrderThroughServerRestarts(t *testing.T) {
 	}
 	require.NoError(t, <-appended)
 	require.Eventually(t, func() bool { return len(firstSeen(t, r.host.Events())) == total }, 60*time.Second, 20*time.Millisecond)
+	require.Equal(t, seqsUpTo(total), streamSeqs(t, srv, "vm-a"), "the stream holds the agent's records once each, in journal order")
 	requireJournalOrder(t, firstSeen(t, r.host.Events()), nil)
+}
+
+// seqsUpTo returns 1, 2, ..., n.
+func seqsUpTo(n int) []uint64 {
+	out := make([]uint64, n)
+	for i := range out {
+		out[i] = uint64(i + 1)
+	}
+	return out
+}
+
+// streamSeqs returns agent's sequences in the fleet stream, in stream
+// order.
+func streamSeqs(t *testing.T, srv *fleettest.Server, agent string) []uint64 {
+	t.Helper()
+	js := srv.JetStream(t)
+	c, err := js.OrderedConsumer(t.Context(), fleet.DefaultStreamName, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{fleet.DefaultSubjectPrefix + "." + agent},
+	})
+	require.NoError(t, err)
+	var out []uint64
+	for {
+		batch, err := c.FetchNoWait(1000)
+		require.NoError(t, err)
+		n := 0
+		for m := range batch.Messages() {
+			n++
+			seq, err := strconv.ParseUint(m.Headers().Get(fleet.HeaderSeq), 10, 64)
+			require.NoError(t, err)
+			out = append(out, seq)
+		}
+		require.NoError(t, batch.Error())
+		if n == 0 {
+			return out
+		}
+	}
 }
 
 // firstSeen returns evs without the records seen before (a redelivery
