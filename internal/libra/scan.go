@@ -1,6 +1,7 @@
 package libra
 
 import (
+	"bytes"
 	"encoding/json"
 	"unicode/utf8"
 )
@@ -25,9 +26,14 @@ type scanner struct {
 	elems   []*Value
 }
 
-// slabSize is how many Values one allocation provides: a Libra UPDATE of
-// two nodes has about 30.
-const slabSize = 32
+// slabSize is how many Values a further slab provides; the first is sized
+// from the input (firstSlab).
+const slabSize = 16
+
+// firstSlab estimates the values of data: one per member (a colon outside
+// strings, counted inside them too, so it may overestimate) and a few for
+// the root and array elements that are not members.
+func firstSlab(data []byte) int { return min(bytes.Count(data, []byte{':'})+4, 1024) }
 
 // alloc returns a zero Value from the slab.
 func (s *scanner) alloc(k kind) *Value {
@@ -274,7 +280,7 @@ func (s *scanner) number() (*Value, bool) {
 func scanValue(data []byte) (*Value, bool) {
 	var members [16]member
 	var elems [8]*Value
-	s := scanner{data: data, src: string(data), members: members[:0], elems: elems[:0]}
+	s := scanner{data: data, src: string(data), members: members[:0], elems: elems[:0], slab: make([]Value, firstSlab(data))}
 	v, ok := s.value(0)
 	if !ok {
 		return nil, false

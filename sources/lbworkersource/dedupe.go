@@ -3,8 +3,10 @@ package lbworkersource
 import (
 	"cmp"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -19,6 +21,20 @@ const statePrefix = "reply/"
 type remembered struct {
 	Order uint64 `json:"order"`
 	Reply []byte `json:"reply"`
+}
+
+// marshal encodes r as encoding/json does ({"order":N,"reply":"<base64>"},
+// what load reads), in one allocation.
+func (r remembered) marshal() []byte {
+	b := make([]byte, 0, len(`{"order":,"reply":""}`)+20+base64.StdEncoding.EncodedLen(len(r.Reply)))
+	b = append(b, `{"order":`...)
+	b = strconv.AppendUint(b, r.Order, 10)
+	if r.Reply == nil {
+		return append(b, `,"reply":null}`...)
+	}
+	b = append(b, `,"reply":"`...)
+	b = base64.StdEncoding.AppendEncode(b, r.Reply)
+	return append(b, `"}`...)
 }
 
 // dedupe remembers the replies to the last window requests that carried a
@@ -124,8 +140,7 @@ func (d *dedupe) prepare(source, key string, reply []byte) pending {
 	p := pending{key: key, entry: remembered{Order: d.next, Reply: reply}}
 	d.next++
 	d.pending++
-	value, _ := json.Marshal(p.entry)
-	p.updates = []pipeline.StateUpdate{{Source: source, Key: statePrefix + key, Value: value}}
+	p.updates = []pipeline.StateUpdate{{Source: source, Key: statePrefix + key, Value: p.entry.marshal()}}
 	excess := len(d.queue) - len(d.claimed) + d.pending - d.window
 	for _, old := range d.queue {
 		if excess <= 0 {
@@ -154,8 +169,7 @@ func (d *dedupe) revise(source, key string, reply []byte) (pipeline.StateUpdate,
 	}
 	r.Reply = reply
 	d.replies[key] = r
-	value, _ := json.Marshal(r)
-	return pipeline.StateUpdate{Source: source, Key: statePrefix + key, Value: value}, true
+	return pipeline.StateUpdate{Source: source, Key: statePrefix + key, Value: r.marshal()}, true
 }
 
 // commit records p after its append succeeded: its key is remembered,

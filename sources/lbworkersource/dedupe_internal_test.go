@@ -1,6 +1,7 @@
 package lbworkersource
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -98,5 +99,25 @@ func TestDropOldest(t *testing.T) {
 			}
 			assert.Equal(t, tc.want, dropOldest(append([]string(nil), tc.queue...), gone))
 		})
+	}
+}
+
+// TestRememberedMarshal: the hand-written encoding is encoding/json's,
+// which load reads back.
+func TestRememberedMarshal(t *testing.T) {
+	t.Parallel()
+	for _, r := range []remembered{
+		{Order: 0, Reply: []byte(`{"hpcs_response":"PASS"}`)},
+		{Order: 18446744073709551615, Reply: []byte{0, 0xff, '"', '\n'}},
+		{Order: 7, Reply: []byte{}},
+		{Order: 7},
+	} {
+		want, err := json.Marshal(r)
+		require.NoError(t, err)
+		assert.Equal(t, string(want), string(r.marshal()))
+		var back remembered
+		require.NoError(t, json.Unmarshal(r.marshal(), &back))
+		assert.Equal(t, r.Order, back.Order)
+		assert.Equal(t, string(r.Reply), string(back.Reply))
 	}
 }

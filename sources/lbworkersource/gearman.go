@@ -25,6 +25,8 @@ type gearmanWorker struct {
 	function string
 	clientID string
 	maxJob   int
+	// client is the requests' client: gearman://addr/function.
+	client string
 	// jobs bounds the jobs in flight on the connection (gearman.jobs_per_connection).
 	jobs   int
 	dialTO time.Duration
@@ -40,6 +42,7 @@ type gearmanWorker struct {
 
 // run serves until ctx ends; it returns nil then.
 func (w *gearmanWorker) run(ctx context.Context) error {
+	w.client = "gearman://" + w.addr + "/" + w.function
 	b := w.retry.NewBackOff(w.clock)
 	for {
 		start := w.clock.Now()
@@ -93,6 +96,8 @@ func (w *gearmanWorker) session(ctx context.Context) error {
 		w.connected(true)
 		defer w.connected(false)
 	}
+	jctx, release := w.detach(ctx)
+	defer release()
 	var jobs sync.WaitGroup
 	defer jobs.Wait() // before the connection closes (deferred above)
 	defer c.stop()
@@ -116,7 +121,7 @@ func (w *gearmanWorker) session(ctx context.Context) error {
 			}
 			err = c.assigned()
 			jobs.Go(func() {
-				reply := w.serveJob(ctx, j)
+				reply := w.serveJob(jctx, j)
 				if err := c.complete(j.handle, reply); err != nil {
 					w.log.WarnContext(ctx, "gearman reply not sent; the server hands the job out again and its unique id gets the first reply",
 						slog.String("server", w.addr), slog.String("handle", string(j.handle)), slog.String("error", err.Error()))
@@ -143,34 +148,41 @@ func (w *gearmanWorker) nextReply(r *bufio.Reader) (packet, error) {
 	return p, nil
 }
 
-// serveJob answers one job. The handler runs detached from the source's
-// context until the shutdown timeout after it ends, so a request whose
-// append (or reply_after wait) is under way when the source stops still
-// gets its reply.
-func (w *gearmanWorker) serveJob(ctx context.Context, j job) []byte {
-	hctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancel()
-	stop := context.AfterFunc(ctx, func() {
+// detach returns the context the jobs of a session run in: detached from
+// the source's context ctx until the shutdown timeout after ctx ends, so
+// that a request whose append (or reply_after wait) is under way when
+// the source stops still gets its reply. stop releases it once the
+// session's jobs are done.
+func (w *gearmanWorker) detach(ctx context.Context) (jctx context.Context, stop func()) {
+	jctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	unhook := context.AfterFunc(ctx, func() {
 		t := time.NewTimer(w.shutdown)
 		defer t.Stop()
 		select {
 		case <-t.C:
 			cancel()
-		case <-hctx.Done():
+		case <-jctx.Done():
 		}
 	})
-	defer stop()
+	return jctx, func() { unhook(); cancel() }
+}
+
+// serveJob answers one job in jctx (see detach).
+func (w *gearmanWorker) serveJob(jctx context.Context, j job) []byte {
 	in := inbound{
 		transport: libra.TransportGearman,
-		client:    "gearman://" + w.addr + "/" + string(j.function),
+		client:    w.client,
 		requestID: string(j.unique),
 		body:      j.data,
 		oversize:  j.oversize,
+	}
+	if string(j.function) != w.function { // gearmand assigns only the function registered
+		in.client = "gearman://" + w.addr + "/" + string(j.function)
 	}
 	if len(j.unique) > 0 {
 		in.dedupeKey = "gearman/" + string(j.function) + "/" + string(j.unique)
 	} else {
 		in.requestID = string(j.handle)
 	}
-	return w.handle(hctx, in)
+	return w.handle(jctx, in)
 }
