@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sluice-dev/sluice/pipeline"
+	"github.com/sluice-dev/sluice/pipeline/pipelinetest"
 )
 
 // referenceCloudEventJSON is the straightforward encoding/json version of
@@ -74,6 +75,34 @@ func FuzzAppendCloudEventJSONMatchesEncodingJSON(f *testing.F) {
 		require.NoError(t, err)
 		require.Equal(t, string(referenceCloudEventJSON(t, &e)), string(got))
 	})
+}
+
+// FuzzAppendCloudEventJSONExtensions: several extensions, which the
+// encoder sorts and merges among the attributes it writes in key order,
+// some of them named like attributes (which win).
+func FuzzAppendCloudEventJSONExtensions(f *testing.F) {
+	f.Add("probe", "web", "region", "eu", "zone", "b", "subject")
+	f.Add("data", "x", "id", "y", "type", "z", "")
+	f.Add("a", "1", "zz", "2", "traceparent", "3", "s")
+	f.Add("sequencex", "1", "sourc", "2", "timea", "3", "")
+	f.Fuzz(func(t *testing.T, k1, v1, k2, v2, k3, v3, subject string) {
+		e := pipeline.Event{ID: "i", Source: "/s", Type: "t", Subject: subject, Sequence: 9, Time: time.Unix(1, 2),
+			DataContentType: "application/json", Data: []byte(`{"a":1}`), TraceParent: "00-x",
+			Extensions: map[string]string{k1: v1, k2: v2, k3: v3}}
+		got, err := pipeline.MarshalCloudEventJSON(&e)
+		require.NoError(t, err)
+		require.Equal(t, string(referenceCloudEventJSON(t, &e)), string(got))
+	})
+}
+
+// TestAppendCloudEventJSONAllocations: rendering an event with extensions
+// into a buffer with room allocates nothing.
+func TestAppendCloudEventJSONAllocations(t *testing.T) {
+	e := pipelinetest.ProbeEvents(0, 1)[0]
+	e.ID, e.Sequence, e.Time = "0190f1b2-7c1d-7e3a-9a53-0c6f1b2c3d4e", 42, time.Unix(1700000000, 5)
+	buf := pipeline.AppendCloudEventJSON(nil, &e)
+	allocs := testing.AllocsPerRun(100, func() { buf = pipeline.AppendCloudEventJSON(buf[:0], &e) })
+	require.Zero(t, allocs)
 }
 
 func BenchmarkMarshalCloudEventJSON(b *testing.B) {

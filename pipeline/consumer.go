@@ -24,6 +24,10 @@ type consumer struct {
 	// do not retain the slice Deliver gets).
 	records    []Record
 	deliveries []Delivery
+	// pf is the read of the next batch, when one is under way, into
+	// spare (the array records had before the last swap).
+	pf    *prefetch
+	spare []Record
 }
 
 var _ outcomes = (*consumer)(nil)
@@ -41,6 +45,7 @@ func (s *sinkRunner) consume(ctx, hard context.Context) error {
 		return stopErr(ctx, err)
 	}
 	c := &consumer{sinkRunner: s, committed: next}
+	defer c.stopPrefetch()
 	hard = context.WithValue(hard, resultsKey{}, s.hub) // for SetResult
 	s.next.Store(next)
 	limit := ReadLimit{MaxRecords: s.batch.MaxEvents, MaxBytes: int(s.batch.MaxBytes)}
@@ -61,7 +66,7 @@ func (s *sinkRunner) consume(ctx, hard context.Context) error {
 			timer = s.clock.NewTimer(max(0, at.Sub(s.clock.Now())))
 			due = timer.C()
 		}
-		records, err := s.readRetrying(ctx, next, limit, wake, due, c.records)
+		records, err := c.read(ctx, next, limit, wake, due)
 		if timer != nil {
 			timer.Stop()
 		}
@@ -75,6 +80,9 @@ func (s *sinkRunner) consume(ctx, hard context.Context) error {
 		}
 		b, rejected := s.routeBatch(ctx, records, c.deliveries)
 		c.records, c.deliveries = records, b.deliveries
+		if len(records) > 0 && fullBatch(records, limit) {
+			c.pf = s.startPrefetch(ctx, records[len(records)-1].Seq+1, limit, c.spare)
+		}
 		s.taps.routed(s.name, b.deliveries, rejected)
 		if len(rejected) > 0 {
 			if err := s.reject(ctx, rejected); err != nil {
@@ -101,6 +109,28 @@ func (s *sinkRunner) consume(ctx, hard context.Context) error {
 		s.next.Store(next)
 		s.oldestPending.Store(0) // handled; the next read sets it again
 		c.recycle()
+	}
+}
+
+// read returns the records from next: the prefetched ones when a
+// prefetch of them succeeded, else those of readRetrying.
+func (c *consumer) read(ctx context.Context, next uint64, limit ReadLimit, wake <-chan struct{}, due <-chan time.Time) ([]Record, error) {
+	if pf := c.pf; pf != nil {
+		c.pf = nil
+		if recs, ok := pf.wait(ctx, wake, due); ok && pf.from == next {
+			c.spare = c.records
+			return recs, nil
+		}
+	}
+	return c.readRetrying(ctx, next, limit, wake, due, c.records)
+}
+
+// stopPrefetch ends a prefetch under way, so that nothing reads into the
+// consumer's buffers once consume has returned.
+func (c *consumer) stopPrefetch() {
+	if c.pf != nil {
+		c.pf.stop()
+		c.pf = nil
 	}
 }
 
@@ -220,17 +250,24 @@ func (s *sinkRunner) readOrWake(ctx context.Context, from uint64, limit ReadLimi
 		case <-readCtx.Done():
 		}
 	}()
-	var records []Record
-	var err error
-	if br, ok := s.journal.(BufferedReader); ok {
-		records, err = br.ReadInto(readCtx, buf, from, limit)
-	} else {
-		records, err = s.journal.Read(readCtx, from, limit)
-	}
+	records, err := s.readInto(readCtx, from, limit, buf)
 	if err != nil && ctx.Err() == nil && readCtx.Err() != nil {
 		return nil, nil
 	}
 	return records, err
+}
+
+// readInto is readJournalInto of the sink's journal.
+func (s *sinkRunner) readInto(ctx context.Context, from uint64, limit ReadLimit, buf []Record) ([]Record, error) {
+	return readJournalInto(ctx, s.journal, from, limit, buf)
+}
+
+// readJournalInto is j.Read, into buf when j is a BufferedReader.
+func readJournalInto(ctx context.Context, j Journal, from uint64, limit ReadLimit, buf []Record) ([]Record, error) {
+	if br, ok := j.(BufferedReader); ok {
+		return br.ReadInto(ctx, buf, from, limit)
+	}
+	return j.Read(ctx, from, limit)
 }
 
 // stopErr hides errors caused by the consumer stopping.

@@ -161,6 +161,9 @@ type replayer struct {
 	start   time.Time
 	lastRep time.Time
 	rep     ReplayReport
+	// records and deliveries are the last batch's arrays, reused.
+	records    []Record
+	deliveries []Delivery
 }
 
 func newReplayer(ctx context.Context, spec Spec, regs Registries, set Settings, opts ReplayOptions) (*replayer, error) {
@@ -228,7 +231,8 @@ func (r *replayer) run(ctx context.Context, j Journal) error {
 			r.rep.Interrupted = true
 			return err
 		}
-		records, err := j.Read(ctx, r.rep.Next, limit)
+		records, err := readJournalInto(ctx, j, r.rep.Next, limit, r.records)
+		r.records = records
 		if err != nil {
 			if ctx.Err() != nil {
 				r.rep.Interrupted = true
@@ -249,6 +253,8 @@ func (r *replayer) run(ctx context.Context, j Journal) error {
 		}
 		r.rep.Scanned += uint64(len(records))
 		r.rep.Next = records[len(records)-1].Seq + 1
+		clear(r.records)
+		clear(r.deliveries)
 		if now := r.clock.Now(); now.Sub(r.lastRep) >= r.opts.ProgressInterval {
 			r.lastRep = now
 			r.rep.Elapsed = now.Sub(r.start)
@@ -275,7 +281,8 @@ func (r *replayer) handle(ctx context.Context, records []Record) error {
 		}
 		records = kept
 	}
-	b, rejected := r.routes.batch(records, nil)
+	b, rejected := r.routes.batch(records, r.deliveries[:0])
+	r.deliveries = b.deliveries
 	for _, rej := range rejected {
 		r.rep.Rejected++
 		r.noteError(fmt.Errorf("seq %d: route %s: %s: %w", rej.delivery.Event.Sequence, rej.delivery.Route, rej.reason, rej.err))
