@@ -24,10 +24,6 @@ type consumer struct {
 	// do not retain the slice Deliver gets).
 	records    []Record
 	deliveries []Delivery
-	// pf is the read of the next batch, when one is under way, into
-	// spare (the array records had before the last swap).
-	pf    *prefetch
-	spare []Record
 }
 
 var _ outcomes = (*consumer)(nil)
@@ -45,7 +41,6 @@ func (s *sinkRunner) consume(ctx, hard context.Context) error {
 		return stopErr(ctx, err)
 	}
 	c := &consumer{sinkRunner: s, committed: next}
-	defer c.stopPrefetch()
 	hard = context.WithValue(hard, resultsKey{}, s.hub) // for SetResult
 	s.next.Store(next)
 	limit := ReadLimit{MaxRecords: s.batch.MaxEvents, MaxBytes: int(s.batch.MaxBytes)}
@@ -66,7 +61,7 @@ func (s *sinkRunner) consume(ctx, hard context.Context) error {
 			timer = s.clock.NewTimer(max(0, at.Sub(s.clock.Now())))
 			due = timer.C()
 		}
-		records, err := c.read(ctx, next, limit, wake, due)
+		records, err := s.readRetrying(ctx, next, limit, wake, due, c.records)
 		if timer != nil {
 			timer.Stop()
 		}
@@ -80,9 +75,6 @@ func (s *sinkRunner) consume(ctx, hard context.Context) error {
 		}
 		b, rejected := s.routeBatch(ctx, records, c.deliveries)
 		c.records, c.deliveries = records, b.deliveries
-		if len(records) > 0 && fullBatch(records, limit) {
-			c.pf = s.startPrefetch(ctx, records[len(records)-1].Seq+1, limit, c.spare)
-		}
 		s.taps.routed(s.name, b.deliveries, rejected)
 		if len(rejected) > 0 {
 			if err := s.reject(ctx, rejected); err != nil {
@@ -109,28 +101,6 @@ func (s *sinkRunner) consume(ctx, hard context.Context) error {
 		s.next.Store(next)
 		s.oldestPending.Store(0) // handled; the next read sets it again
 		c.recycle()
-	}
-}
-
-// read returns the records from next: the prefetched ones when a
-// prefetch of them succeeded, else those of readRetrying.
-func (c *consumer) read(ctx context.Context, next uint64, limit ReadLimit, wake <-chan struct{}, due <-chan time.Time) ([]Record, error) {
-	if pf := c.pf; pf != nil {
-		c.pf = nil
-		if recs, ok := pf.wait(ctx, wake, due); ok && pf.from == next {
-			c.spare = c.records
-			return recs, nil
-		}
-	}
-	return c.readRetrying(ctx, next, limit, wake, due, c.records)
-}
-
-// stopPrefetch ends a prefetch under way, so that nothing reads into the
-// consumer's buffers once consume has returned.
-func (c *consumer) stopPrefetch() {
-	if c.pf != nil {
-		c.pf.stop()
-		c.pf = nil
 	}
 }
 
@@ -250,16 +220,11 @@ func (s *sinkRunner) readOrWake(ctx context.Context, from uint64, limit ReadLimi
 		case <-readCtx.Done():
 		}
 	}()
-	records, err := s.readInto(readCtx, from, limit, buf)
+	records, err := readJournalInto(readCtx, s.journal, from, limit, buf)
 	if err != nil && ctx.Err() == nil && readCtx.Err() != nil {
 		return nil, nil
 	}
 	return records, err
-}
-
-// readInto is readJournalInto of the sink's journal.
-func (s *sinkRunner) readInto(ctx context.Context, from uint64, limit ReadLimit, buf []Record) ([]Record, error) {
-	return readJournalInto(ctx, s.journal, from, limit, buf)
 }
 
 // readJournalInto is j.Read, into buf when j is a BufferedReader.
