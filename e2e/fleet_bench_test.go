@@ -175,13 +175,14 @@ func routeAll(b *testing.B, msgs [][]*message.Message, routers int) routeCost {
 }
 
 // BenchmarkFleetRecovery measures recovery after a partition with a
-// backlog: one agent (through its tcpProxy) and two routers; the agent is
+// backlog (task bench:fleet runs it with 1,000,000): one agent (through its tcpProxy) and two routers; the agent is
 // cut off while the backlog (SLUICE_FLEET_BACKLOG events, default
 // 100,000) is posted to it over HTTP, in batches of 1,000, and its local
 // sink has written them; then the partition heals. forward-s is from the
 // heal until the stream holds the whole backlog (the agent's forwarder,
 // reconnecting and draining), deliver-s until the idempotent sink applied
-// it all (through both routers).
+// it all (through both routers). The agent's CPU and memory while it
+// forwards are reported too.
 //
 //	go test -tags 'e2e integration' -run '^$' -bench BenchmarkFleetRecovery -benchtime 1x -count 3 ./e2e/
 func BenchmarkFleetRecovery(b *testing.B) {
@@ -193,28 +194,38 @@ func BenchmarkFleetRecovery(b *testing.B) {
 	}
 	backlog -= backlog % 1000
 	var forwardTime, deliverTime, partitioned, agentCPU time.Duration
+	var rssHeal, rssPeak, hwm int64
 	for range b.N {
 		r := recoverBacklog(b, backlog)
 		forwardTime += r.forward
 		deliverTime += r.deliver
 		partitioned += r.partition
 		agentCPU += r.agentCPU
+		rssHeal, rssPeak, hwm = max(rssHeal, r.rssHeal), max(rssPeak, r.rssPeak), max(hwm, r.hwm)
 	}
 	n := float64(b.N)
 	b.ReportMetric(float64(backlog), "backlog")
 	b.ReportMetric(partitioned.Seconds()/n, "partition-s")
 	b.ReportMetric(forwardTime.Seconds()/n, "forward-s")
+	b.ReportMetric(float64(backlog)*n/forwardTime.Seconds(), "forward-events/s")
 	b.ReportMetric(deliverTime.Seconds()/n, "deliver-s")
 	b.ReportMetric(float64(backlog)*n/deliverTime.Seconds(), "recovery-events/s")
 	b.ReportMetric(float64(agentCPU.Microseconds())/(float64(backlog)*n), "agent-cpu-µs/event")
+	b.ReportMetric(float64(rssHeal)/(1<<20), "agent-rss-heal-MB")
+	b.ReportMetric(float64(rssPeak)/(1<<20), "agent-rss-forward-MB")
+	b.ReportMetric(float64(hwm)/(1<<20), "agent-hwm-MB")
 	b.ReportMetric(0, "ns/op")
 }
 
 // recovered is one BenchmarkFleetRecovery round: the forward and deliver
-// times from the heal, how long the partition lasted, and the agent's CPU
-// time while it forwarded the backlog.
+// times from the heal, how long the partition lasted, the agent's CPU
+// time while it forwarded the backlog, and its memory (/proc/<pid>/status):
+// VmRSS at the heal and the highest VmRSS seen while it forwarded
+// (sampled every 10 ms), and VmHWM, its peak since it started (taking
+// the backlog over HTTP included).
 type recovered struct {
 	forward, deliver, partition, agentCPU time.Duration
+	rssHeal, rssPeak, hwm                 int64
 }
 
 // recoverBacklog runs one BenchmarkFleetRecovery round.
@@ -267,18 +278,22 @@ func recoverBacklog(b *testing.B, backlog int) recovered {
 	stream, err := js.Stream(context.Background(), fleet.DefaultStreamName)
 	require.NoError(b, err)
 	var r recovered
-	cpu := processCPU(b, a.e.cmd.Process.Pid)
+	pid := a.e.cmd.Process.Pid
+	cpu := processCPU(b, pid)
+	r.rssHeal = procKB(b, pid, "VmRSS")
 	a.proxy.heal()
 	healed := time.Now()
 	r.partition = healed.Sub(cut)
 	b.StartTimer()
 	for r.forward == 0 || r.deliver == 0 {
 		if r.forward == 0 {
+			r.rssPeak = max(r.rssPeak, procKB(b, pid, "VmRSS"))
 			info, err := stream.Info(context.Background())
 			require.NoError(b, err)
 			if info.State.Msgs >= uint64(backlog) {
 				r.forward = time.Since(healed)
-				r.agentCPU = processCPU(b, a.e.cmd.Process.Pid) - cpu
+				r.agentCPU = processCPU(b, pid) - cpu
+				r.hwm = procKB(b, pid, "VmHWM")
 			}
 		}
 		if r.deliver == 0 && sink.counts().Applied >= backlog {

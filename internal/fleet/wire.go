@@ -71,13 +71,19 @@ type Outbound struct {
 // the metadata are the headers, the payload is the export line.
 func NewMessage(o Outbound) *message.Message {
 	m := message.NewMessage(MsgID(o.Agent, o.Seq), o.Line)
-	m.Metadata.Set(HeaderAgent, o.Agent)
-	m.Metadata.Set(HeaderSeq, strconv.FormatUint(o.Seq, 10))
-	m.Metadata.Set(HeaderType, ContentType)
-	if o.PrevHash != "" {
-		m.Metadata.Set(HeaderPrevHash, o.PrevHash)
-	}
+	o.headers(m.Metadata.Set)
 	return m
+}
+
+// headers calls set with each header of o but Nats-Msg-Id (MsgID), the
+// same for NewMessage and Publisher.SendRecords.
+func (o Outbound) headers(set func(k, v string)) {
+	set(HeaderAgent, o.Agent)
+	set(HeaderSeq, strconv.FormatUint(o.Seq, 10))
+	set(HeaderType, ContentType)
+	if o.PrevHash != "" {
+		set(HeaderPrevHash, o.PrevHash)
+	}
 }
 
 // Inbound is a fleet message as a router reads it.

@@ -3,13 +3,11 @@ package natsjournal
 import (
 	"bytes"
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
-
-	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/sluice-dev/sluice/internal/fleet"
 	"github.com/sluice-dev/sluice/journal"
@@ -28,6 +26,11 @@ type forwarder struct {
 	log     *slog.Logger
 	clock   pipeline.Clock
 	tel     *telemetry
+	// lineSize is the average export line of the last batch, to size
+	// the next batch's buffer (send's goroutine only).
+	lineSize int
+	// bufs holds the buffers of acknowledged batches for the next ones.
+	bufs sync.Pool
 }
 
 // run forwards until ctx ends. Every failure is retried with the
@@ -71,10 +74,11 @@ func (f *forwarder) run(ctx context.Context) {
 }
 
 // inflight is a batch sent and not yet settled: records first,
-// first+1, ... as msgs.
+// first+1, ... as msgs, their lines in buf.
 type inflight struct {
 	first  uint64
-	msgs   []*message.Message
+	msgs   []fleet.Outbound
+	buf    *bytes.Buffer
 	sent   *fleet.Pending
 	start  time.Time
 	oldest int64 // the append time of its first record, unix ns
@@ -139,6 +143,13 @@ func (f *forwarder) round(ctx context.Context, next uint64, probe bool) (_ uint6
 		if errors.As(err, &pe) {
 			acked = pe.Acked()
 		}
+		if err == nil {
+			// Every message of the batch was acknowledged: the client
+			// holds none of them any more (a resend on "no responders"
+			// reuses the message), so its lines' buffer can take the
+			// next batch's. A failed batch's buffer is left to the GC.
+			f.bufs.Put(b.buf)
+		}
 		if acked > 0 {
 			f.tel.latency.Record(ctx, f.clock.Now().Sub(b.start).Seconds())
 			f.tel.published.Add(ctx, int64(acked))
@@ -166,27 +177,29 @@ func (f *forwarder) round(ctx context.Context, next uint64, probe bool) (_ uint6
 // window (which bounds how far it runs ahead), until ctx ends, the
 // journal fails or a batch could not be sent (round then sees it fail).
 // With probe it sends the first batch alone and waits for round to have
-// its acks before it goes on.
+// its acks before it goes on. Read only waits for the batch's first
+// record (and says where retention left the journal); Export reads and
+// renders the batch.
 func (f *forwarder) send(ctx context.Context, next uint64, window chan<- *inflight, probe bool) error {
 	for {
-		recs, err := f.j.Read(ctx, next, pipeline.ReadLimit{MaxRecords: f.cfg.Batch})
+		first, err := f.j.Read(ctx, next, pipeline.ReadLimit{MaxRecords: 1})
 		if err != nil {
 			return err
 		}
-		if recs[0].Seq > next {
-			f.log.Warn("records were removed by retention before they were forwarded", slog.Uint64("from", next), slog.Uint64("to", recs[0].Seq-1))
+		if first[0].Seq > next {
+			f.log.Warn("records were removed by retention before they were forwarded", slog.Uint64("from", next), slog.Uint64("to", first[0].Seq-1))
 		}
-		oldest := recs[0].AppendTime.UnixNano()
+		oldest := first[0].AppendTime.UnixNano()
 		f.tel.oldest.CompareAndSwap(0, oldest)
-		msgs, err := f.render(ctx, recs)
+		b, err := f.render(ctx, first[0].Seq)
 		if err != nil {
 			return err
 		}
-		b := &inflight{first: recs[0].Seq, msgs: msgs, start: f.clock.Now(), oldest: oldest}
+		b.start, b.oldest = f.clock.Now(), oldest
 		if probe {
 			b.settled = make(chan struct{})
 		}
-		b.sent = f.pub.Send(f.subject, msgs)
+		b.sent = f.pub.SendRecords(f.subject, b.msgs)
 		unsent := b.sent.Unsent() // before round may Wait on it
 		select {
 		case window <- b:
@@ -204,30 +217,46 @@ func (f *forwarder) send(ctx context.Context, next uint64, window chan<- *inflig
 			}
 			probe = false
 		}
-		next = recs[len(recs)-1].Seq + 1
+		next = b.first + uint64(len(b.msgs))
 	}
 }
 
-// render turns recs into fleet messages: each record's journal export
-// line (so the stream holds what `sluice journal export` would, chain
-// hash and payload included) with its predecessor's chain hash.
-func (f *forwarder) render(ctx context.Context, recs []pipeline.Record) ([]*message.Message, error) {
-	var buf bytes.Buffer
-	m, err := f.j.Export(ctx, &buf, journal.ExportOptions{From: recs[0].Seq, To: recs[len(recs)-1].Seq, Workers: 1})
+// chainHashAttr precedes the chain hash (64 hex digits) near the start
+// of every export line, in the attribute order journal/doc.go fixes.
+const chainHashAttr = `","chainhash":"`
+
+// render exports up to Batch records from seq on as fleet messages: each
+// record's journal export line (so the stream holds what `sluice journal
+// export` would, chain hash and payload included) with its predecessor's
+// chain hash (the manifest's for the first, the line before's for the
+// others). The lines share one buffer, sized from the previous batch's
+// and reused from an acknowledged batch when there is one.
+func (f *forwarder) render(ctx context.Context, seq uint64) (*inflight, error) {
+	buf, _ := f.bufs.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	buf.Reset()
+	buf.Grow(f.cfg.Batch * (f.lineSize + f.lineSize/8))
+	to := seq + uint64(f.cfg.Batch) - 1
+	m, err := f.j.Export(ctx, buf, journal.ExportOptions{From: seq, To: to, Workers: 1})
 	if err != nil {
-		return nil, fmt.Errorf("render records %d-%d: %w", recs[0].Seq, recs[len(recs)-1].Seq, err)
+		return nil, fmt.Errorf("render records %d-%d: %w", seq, to, err)
 	}
-	lines := bytes.Split(bytes.TrimSuffix(buf.Bytes(), []byte("\n")), []byte("\n"))
-	if uint64(len(lines)) != m.Count+1 || m.From < recs[0].Seq {
-		return nil, fmt.Errorf("render records %d-%d: export gave %d lines for %d records from %d", recs[0].Seq, recs[len(recs)-1].Seq, len(lines), m.Count, m.From)
+	if m.Count == 0 || m.From < seq {
+		return nil, fmt.Errorf("render records %d-%d: export gave %d records from %d", seq, to, m.Count, m.From)
 	}
-	msgs := make([]*message.Message, 0, m.Count)
-	prev := m.PrevHash
-	for i, line := range lines[:m.Count] {
-		seq := m.From + uint64(i)
-		msgs = append(msgs, fleet.NewMessage(fleet.Outbound{Agent: f.agent, Seq: seq, PrevHash: prev, Line: line}))
-		h := recs[seq-recs[0].Seq].Hash
-		prev = hex.EncodeToString(h[:])
+	f.lineSize = buf.Len() / int(m.Count)
+	msgs := make([]fleet.Outbound, 0, m.Count)
+	prev, rest := m.PrevHash, buf.Bytes()
+	for i := range m.Count {
+		line, after, ok := bytes.Cut(rest, []byte("\n"))
+		h := bytes.Index(line, []byte(chainHashAttr)) + len(chainHashAttr)
+		if !ok || h < len(chainHashAttr) || len(line) < h+64 {
+			return nil, fmt.Errorf("render record %d: not an export line: %.80q", m.From+i, line)
+		}
+		msgs = append(msgs, fleet.Outbound{Agent: f.agent, Seq: m.From + i, PrevHash: prev, Line: line})
+		prev, rest = string(line[h:h+64]), after
 	}
-	return msgs, nil
+	return &inflight{first: m.From, msgs: msgs, buf: buf}, nil
 }
