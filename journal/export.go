@@ -200,8 +200,10 @@ func (j *Journal) readRaw(h *head, from, to uint64, c *chunk) error {
 	for ; i < len(segs) && from <= to && len(c.offs) < chunkRecords && len(c.buf) < chunkBytes; i++ {
 		s := segs[i]
 		err := s.view(func(tx *bolt.Tx) error {
+			start := len(c.buf)
 			cur := tx.Bucket(bucketRecords).Cursor()
-			for k, v := cur.Seek(seqKey(from)); k != nil && from <= to; k, v = cur.Next() {
+			k, v := cur.Seek(seqKey(from))
+			for ; k != nil && from <= to; k, v = cur.Next() {
 				if seq, ok := keySeq(k); !ok || seq != from {
 					return &CorruptionError{Segment: s.name, Seq: from, Reason: "record missing (sequence gap)"}
 				}
@@ -212,9 +214,11 @@ func (j *Journal) readRaw(h *head, from, to uint64, c *chunk) error {
 				c.offs = append(c.offs, len(c.buf))
 				from++
 				if len(c.offs) >= chunkRecords || len(c.buf) >= chunkBytes {
+					s.res.read(tx, len(c.buf)-start, false)
 					return nil
 				}
 			}
+			s.res.read(tx, len(c.buf)-start, k == nil) // as Read: the pages read do not stay resident (residency.go)
 			return nil
 		})
 		if err != nil {

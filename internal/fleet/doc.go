@@ -36,7 +36,9 @@
 // Subscriber implement watermill's message.Publisher and
 // message.Subscriber, and *message.Message (UUID, Metadata, Payload,
 // Ack/Nack) is the boundary type: NewMessage builds one from a record,
-// Publisher maps UUID to Nats-Msg-Id and Metadata to headers, Subscriber
+// Publisher maps UUID to Nats-Msg-Id and Metadata to headers (the
+// agent's forwarder uses Publisher.SendRecords, which publishes the same
+// messages from the records directly, skipping that per-record copy), Subscriber
 // maps a JetStream delivery back and turns Ack into +ACK and Nack into
 // -NAK with a delay (Term first: +TERM). The transport underneath is
 // nats.go's jetstream package, not watermill-nats, because of what

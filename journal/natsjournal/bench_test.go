@@ -25,12 +25,15 @@ import (
 // asynchronous publishing, on the same in-process nats-server setup, the
 // same message (a journal export line of a 200-byte event, with the
 // fleet headers and Nats-Msg-Id) and the same in-flight bound (the
-// agent's default max_in_flight). Each iteration runs both, one after the
-// other, on forwardRound messages each, so that they share the machine's
-// noise:
+// agent's default max_in_flight). Each iteration runs the three sides,
+// one after the other, on forwardRound messages each, so that they share
+// the machine's noise:
 //
 //   - jetstream-async: nats.go's PublishMsgAsync of the messages, then
 //     PublishAsyncComplete; the ceiling for one publishing connection.
+//   - jetstream-async-timeout: the same with the forwarder's ack timeout
+//     (WithPublishAsyncTimeout, a timer per message, which the forwarder
+//     needs so that a lost ack frees its slot and is sent again).
 //   - forwarder: a journal of as many records (appended beforehand),
 //     opened with the nats backend, until the forwarder's cursor passed
 //     the last record (every record acknowledged, the cursor committed).
@@ -40,26 +43,30 @@ import (
 // that neither counts its setup (the forwarder opens the journal,
 // stores the agent id, connects and checks the stream first).
 //
-// It reports both rates (msgs/s) and forwarder/jetstream, the ratio of
-// their sums, and each side's CPU per message and their ratio
-// (forwarder/jetstream-by-cpu, see side); the target is a ratio
-// ≥ 0.8:
+// It reports the rates (msgs/s) and forwarder/jetstream, the ratio of
+// the forwarder's to plain async publishing (and to it with the timeout),
+// and each side's CPU per message and the same ratios by CPU (see side);
+// the target is a ratio ≥ 0.8:
 //
 //	go test -run '^$' -bench BenchmarkForwarder -benchtime 3x -count 6 ./journal/natsjournal/
 func BenchmarkForwarder(b *testing.B) {
-	var js, fw side
+	var js, jst, fw side
 	for range b.N {
-		js.add(publishAsync(b, forwardRound))
+		js.add(publishAsync(b, forwardRound, 0))
+		jst.add(publishAsync(b, forwardRound, agentConfig("", "", "").NATS.AckTimeout))
 		fw.add(forward(b, forwardRound))
 	}
 	msgs := float64(b.N * forwardRound)
 	b.ReportMetric(msgs/js.span.Seconds(), "jetstream-msgs/s")
 	b.ReportMetric(msgs/fw.span.Seconds(), "forwarder-msgs/s")
 	b.ReportMetric(js.span.Seconds()/fw.span.Seconds(), "forwarder/jetstream")
-	jsCPU, fwCPU := js.cpu.Seconds()/float64(js.cpuMsgs), fw.cpu.Seconds()/float64(fw.cpuMsgs)
+	b.ReportMetric(jst.span.Seconds()/fw.span.Seconds(), "forwarder/jetstream-timeout")
+	jsCPU, jstCPU, fwCPU := js.perMsg(), jst.perMsg(), fw.perMsg()
 	b.ReportMetric(jsCPU*1e6, "jetstream-cpu-µs/msg")
+	b.ReportMetric(jstCPU*1e6, "jetstream-timeout-cpu-µs/msg")
 	b.ReportMetric(fwCPU*1e6, "forwarder-cpu-µs/msg")
 	b.ReportMetric(jsCPU/fwCPU, "forwarder/jetstream-by-cpu")
+	b.ReportMetric(jstCPU/fwCPU, "forwarder/jetstream-timeout-by-cpu")
 	b.ReportMetric(0, "ns/op")
 }
 
@@ -78,6 +85,9 @@ type side struct {
 	span, cpu time.Duration
 	cpuMsgs   int
 }
+
+// perMsg is the side's CPU seconds per message.
+func (s *side) perMsg() float64 { return s.cpu.Seconds() / float64(s.cpuMsgs) }
 
 func (s *side) add(o side) {
 	s.span += o.span
@@ -98,9 +108,10 @@ func processCPU(b *testing.B) time.Duration {
 const forwardRound = 20000
 
 // publishAsync publishes n fleet messages with PublishMsgAsync, at most
-// the agent's max_in_flight pending, and returns how long until every
-// one was acknowledged.
-func publishAsync(b *testing.B, n int) side {
+// the agent's max_in_flight pending (and with an ack timeout when
+// timeout is positive, as the forwarder publishes), and returns how long
+// until every one was acknowledged.
+func publishAsync(b *testing.B, n int, timeout time.Duration) side {
 	b.StopTimer()
 	srv := fleettest.Start(b)
 	defer srv.Stop()
@@ -108,7 +119,11 @@ func publishAsync(b *testing.B, n int) side {
 	nc, err := nats.Connect(srv.URL())
 	require.NoError(b, err)
 	defer nc.Close()
-	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(fleet.DefaultAgentConfig().MaxInFlight))
+	opts := []jetstream.JetStreamOpt{jetstream.WithPublishAsyncMaxPending(fleet.DefaultAgentConfig().MaxInFlight)}
+	if timeout > 0 {
+		opts = append(opts, jetstream.WithPublishAsyncTimeout(timeout))
+	}
+	js, err := jetstream.New(nc, opts...)
 	require.NoError(b, err)
 	ensureStream(b, js)
 	sc := fleet.DefaultStreamConfig()
