@@ -103,6 +103,7 @@ func TestDrainResidentBounded(t *testing.T) {
 		}
 	}
 	t.Logf("drained in %s", time.Since(start))
+	_, files := segmentResident(t, dir)
 	// The nats forwarder drains by Export (journal/natsjournal): its reads
 	// must not keep the pages either.
 	require.NoError(t, j.SetCursor(ctx, "sink", 1))
@@ -118,8 +119,7 @@ func TestDrainResidentBounded(t *testing.T) {
 		}
 	}
 	assert.LessOrEqual(t, exportRSS, int64(bound), "segment pages resident while exporting")
-	_, files := segmentResident(t, dir)
-	t.Logf("%d segments, %d reads: at most %d KiB of segment pages resident (%d KiB exporting), %d segment files mapped after",
+	t.Logf("%d segments, %d reads: at most %d KiB of segment pages resident (%d KiB exporting), %d segment files mapped after the drain by Read",
 		len(st.Segments), reads, maxRSS>>10, exportRSS>>10, files)
 	require.Positive(t, seen, "no mapping of %s found in /proc/self/smaps", dir)
 	assert.LessOrEqual(t, maxRSS, int64(bound), "segment pages resident while draining")
