@@ -59,7 +59,7 @@ func decodeRequest(h http.Header, body io.Reader, maxEvents int, size int64) ([]
 		}
 		return []pipeline.Event{e}, nil
 	case mt == mediaBatch:
-		return decodeBatch(body, maxEvents)
+		return decodeBatch(body, maxEvents, size)
 	case strings.HasPrefix(mt, "application/cloudevents"):
 		return nil, fail(http.StatusUnsupportedMediaType, "unsupported event format %q; %s", mt, supportedModes)
 	case hasCEHeaders(h):
@@ -92,56 +92,6 @@ func decodeEvent(raw []byte) (pipeline.Event, error) {
 		err = checkStrings(&e)
 	}
 	return e, err
-}
-
-// decodeBatch decodes a JSON batch all or nothing, one event at a time
-// as it is read (the body is never held whole): the first invalid event
-// fails the request with its index.
-func decodeBatch(body io.Reader, maxEvents int) ([]pipeline.Event, *response) {
-	dec := json.NewDecoder(body)
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
-		if isReadError(err) {
-			return nil, readFailure(err)
-		}
-		return nil, fail(http.StatusBadRequest, "batch must be a JSON array of CloudEvents")
-	}
-	var events []pipeline.Event
-	var raw json.RawMessage // reused: the codec copies what it keeps
-	n := 0
-	for ; dec.More(); n++ {
-		if err := dec.Decode(&raw); err != nil {
-			if isReadError(err) {
-				return nil, readFailure(err)
-			}
-			return nil, fail(http.StatusBadRequest, "batch: %v", err)
-		}
-		if n >= maxEvents {
-			continue // counted, for the answer, not decoded
-		}
-		e, err := decodeEvent(raw)
-		if err != nil {
-			i := n
-			r := response{status: http.StatusBadRequest, body: errorBody{Error: fmt.Sprintf("batch event %d: %v", i, err), Index: &i}}
-			return nil, &r
-		}
-		events = append(events, e)
-	}
-	if _, err := dec.Token(); err != nil { // the closing ]
-		if isReadError(err) {
-			return nil, readFailure(err)
-		}
-		return nil, fail(http.StatusBadRequest, "batch: %v", err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		if isReadError(err) {
-			return nil, readFailure(err)
-		}
-		return nil, fail(http.StatusBadRequest, "batch: data after the array")
-	}
-	if n > maxEvents {
-		return nil, fail(http.StatusRequestEntityTooLarge, "batch has %d events, the limit is %d", n, maxEvents)
-	}
-	return events, nil
 }
 
 // readBody reads a whole body of announced length size (-1 unknown),
