@@ -185,4 +185,3 @@ func decodeBatchStream(body io.Reader, maxEvents int) ([]pipeline.Event, *respon
 	}
 	return events, nil
 }
-

@@ -108,9 +108,9 @@
 // chunked one its bytes as they arrive; they return when the request has
 // been answered); max_connections (default 1024) open connections, beyond
 // which new ones wait in the listen backlog; and the read, write, idle
-// and shutdown timeouts. A batch is decoded one event at a time as it is
-// read, so a request holds about its body's size in events, never the
-// body twice.
+// and shutdown timeouts. A batch body is read whole, then cut into its
+// events in one scan, so a request holds its body and about as much again
+// in events while it is decoded.
 //
 // # Tracing and telemetry
 //
