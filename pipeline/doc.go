@@ -89,7 +89,10 @@
 // A sink that has no cursor yet begins where its StartAt says: the
 // oldest retained record (the default), after the newest, or at the first
 // record appended at or after a time (Journal.SeqAtTime); it is logged
-// with the backlog it starts with. At Run start (and by a timer while
+// with the backlog it starts with. Its cursor is registered there before
+// any source runs (Run) and, for a sink a Reload adds, before the reload
+// changes anything, so that retention never removes the backlog a new
+// sink starts at. At Run start (and by a timer while
 // running) a cursor whose consumer is not a configured sink, for example
 // after a sink was renamed or removed, is an orphan: it is logged at WARN
 // with its backlog and marked in its own consumer state

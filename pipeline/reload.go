@@ -53,6 +53,11 @@ type reloadBuild struct {
 // changed and new sources start. Every consumer resumes from its cursor:
 // nothing delivered is sent again, nothing undelivered is skipped. Last,
 // the taps on a removed source, route or sink end (ErrTapPointRemoved).
+// Before any of that, every new sink's cursor is registered with the
+// journal at the position its StartAt names (as Run does at start), so
+// that retention keeps the backlog it starts at while the reload applies
+// and whatever a source appends; a new sink that then fails to start
+// leaves an orphan cursor (reconcileCursors).
 //
 // Once applying began, Reload ignores ctx's cancellation (each step is
 // bounded by the shutdown timeout), so that a signal to stop does not
@@ -90,6 +95,11 @@ func (p *Pipeline) Reload(ctx context.Context, spec Spec, regs Registries) (Relo
 	// change failed and the old settings stay.
 	applied := spec
 	applied.Sinks = slices.Clone(spec.Sinks)
+	added := make([]*sinkRunner, 0, len(plan.addSinks))
+	for _, name := range plan.addSinks {
+		added = append(added, built.sinks[name])
+	}
+	registerSinks(actx, added)
 
 	for _, name := range plan.removeSinks {
 		if err := p.removeSink(actx, name); err != nil {

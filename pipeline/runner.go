@@ -59,7 +59,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	}
 	defer func() { _ = reg.Unregister() }()
 
-	p.registerSinks(ctx)
+	registerSinks(ctx, p.sinks)
 	started, err := p.startSinks(ctx)
 	if err != nil {
 		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.spec.ShutdownTimeout)

@@ -103,14 +103,16 @@ func (s *sinkRunner) startPosition(ctx context.Context) (uint64, error) {
 	return next, nil
 }
 
-// registerSinks resolves every sink's start position before anything
-// runs, which registers its cursor with the journal (Journal.Cursor or
-// SetCursor): retention then keeps what a new sink starts at, even when
-// a source's first append finds the journal past its size limit. A
-// failure is only logged: the sink's consumer resolves its position again
-// when it starts, and fails there.
-func (p *Pipeline) registerSinks(ctx context.Context) {
-	for _, s := range p.sinks {
+// registerSinks resolves the start position of every sink of sinks
+// before it runs, which registers its cursor with the journal
+// (Journal.Cursor or SetCursor): retention then keeps what a new sink
+// starts at, even when a source's first append finds the journal past
+// its size limit. Run calls it for every sink before any starts, Reload
+// for the sinks it adds before it changes anything. A failure is only
+// logged: the sink's consumer resolves its position again when it
+// starts, and fails there.
+func registerSinks(ctx context.Context, sinks []*sinkRunner) {
+	for _, s := range sinks {
 		if _, err := s.startPosition(ctx); err != nil {
 			s.log.Warn("cannot register the sink's cursor before start", slog.String("error", err.Error()))
 		}
