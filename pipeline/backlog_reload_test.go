@@ -85,7 +85,7 @@ func TestReloadedSinkKeepsBacklogPastRetention(t *testing.T) {
 		return len(got) > 0 && got[len(got)-1].Event.Sequence >= st.Last
 	}, 30*time.Second, 5*time.Millisecond, "the added sink reaches the end of the backlog")
 	assert.Equal(t, uint64(1), got[0].Event.Sequence, "the added sink starts at the oldest record of the backlog")
-	assert.Equal(t, int(st.Last), len(got), "deliveries")
+	assert.Len(t, got, int(st.Last), "deliveries")
 	j.mu.Lock()
 	log := slices.Clone(j.log)
 	j.mu.Unlock()
