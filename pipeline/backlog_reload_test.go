@@ -30,14 +30,7 @@ func (idleSource) Run(ctx context.Context, _ pipeline.SourceHost) error {
 func TestReloadedSinkKeepsBacklogPastRetention(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	fill, err := journal.Open(h.dir, journal.Options{SegmentMaxBytes: 32 << 10})
-	require.NoError(t, err)
-	for range 40 {
-		events := slices.Repeat([]pipeline.Event{{Type: "t", Source: "/s", Origin: "in", Data: make([]byte, 100)}}, 10)
-		_, err := fill.Append(context.Background(), pipeline.AppendBatch{Events: events})
-		require.NoError(t, err)
-	}
-	require.NoError(t, fill.Close(context.Background()))
+	fillBacklog(t, h.dir)
 
 	inner, err := journal.Open(h.dir, journal.Options{SegmentMaxBytes: 32 << 10, RetentionMaxBytes: 96 << 10,
 		RetentionInterval: time.Hour, CursorFlushInterval: 10 * time.Millisecond})

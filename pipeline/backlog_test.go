@@ -53,6 +53,21 @@ func (startEmitter) Run(ctx context.Context, host pipeline.SourceHost) error {
 	return nil
 }
 
+// fillBacklog appends 400 records of about 100 bytes to the journal in
+// dir, in 32 KiB segments: more than the 96 KiB size limit the backlog
+// tests then open it with.
+func fillBacklog(t *testing.T, dir string) {
+	t.Helper()
+	fill, err := journal.Open(dir, journal.Options{SegmentMaxBytes: 32 << 10})
+	require.NoError(t, err)
+	for range 40 {
+		events := slices.Repeat([]pipeline.Event{{Type: "t", Source: "/s", Origin: "in", Data: make([]byte, 100)}}, 10)
+		_, err := fill.Append(context.Background(), pipeline.AppendBatch{Events: events})
+		require.NoError(t, err)
+	}
+	require.NoError(t, fill.Close(context.Background()))
+}
+
 // TestNewSinkKeepsBacklogPastRetention: a new sink (start_at oldest) on a
 // journal holding more than its size limit registers its cursor before
 // any source runs, so the append that makes retention check the limit
@@ -62,14 +77,7 @@ func (startEmitter) Run(ctx context.Context, host pipeline.SourceHost) error {
 func TestNewSinkKeepsBacklogPastRetention(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	fill, err := journal.Open(h.dir, journal.Options{SegmentMaxBytes: 32 << 10})
-	require.NoError(t, err)
-	for range 40 {
-		events := slices.Repeat([]pipeline.Event{{Type: "t", Source: "/s", Origin: "in", Data: make([]byte, 100)}}, 10)
-		_, err := fill.Append(context.Background(), pipeline.AppendBatch{Events: events})
-		require.NoError(t, err)
-	}
-	require.NoError(t, fill.Close(context.Background()))
+	fillBacklog(t, h.dir)
 
 	inner, err := journal.Open(h.dir, journal.Options{SegmentMaxBytes: 32 << 10, RetentionMaxBytes: 96 << 10,
 		CursorFlushInterval: 10 * time.Millisecond})
