@@ -43,6 +43,13 @@ type peerResult struct {
 	rateSent, rateAcked  int // at the fixed rate
 	acked, lost, dups    int // SIGKILL trials, summed
 	lossyTrials, refused int
+	outBytes             float64 // delivered body bytes per event at saturation (last round)
+	outSample            string  // the start of a delivery at saturation (last round)
+
+	// Power-cut trials, summed: acknowledged, lost, repeated arrivals,
+	// trials that lost any, trials whose restart failed, files whose
+	// unsynced writes a cut dropped.
+	powerAcked, powerLost, powerDups, powerLossy, powerNoRestart, powerDropped int
 }
 
 // BenchmarkPeerJob (`task bench:peers:job`, build tag peers) runs one
@@ -72,7 +79,16 @@ type peerResult struct {
 //     systems in turn: saturating load for 0.5 to 1.5 s, SIGKILL, restart
 //     on the same state directory, and wait until every acknowledged
 //     event arrived or none arrived for 5 s; lost is acknowledged (2xx)
-//     but never delivered, duplicates are repeated arrivals.
+//     but never delivered, duplicates are repeated arrivals;
+//   - power cut: SLUICE_PEERS_CUTS trials (default 10) per system, the
+//     systems in turn, each with its state directory on lazyfs: the same
+//     load, SIGKILL and every unsynced write dropped (powerTrial), restart,
+//     count as for SIGKILL. SIGKILL alone leaves the page cache, so it
+//     cannot tell a buffer that fsyncs from one that does not; this can.
+//
+// Every system receives the same event bytes (peerEventJSON, a CloudEvent
+// of peerEventBytes): sluice and benthos as a JSON array of them, the
+// collector as OTLP/HTTP JSON log records whose body string is the event.
 //
 // It prints a table with ratios to sluice and reports sluice's figures
 // and the peers' ratios as metrics.
@@ -82,6 +98,7 @@ func BenchmarkPeerJob(b *testing.B) {
 	events := peerKnob(b, "SLUICE_PEERS_EVENTS", 50_000)
 	rate := peerKnob(b, "SLUICE_PEERS_RATE", 1000)
 	trials := peerKnob(b, "SLUICE_PEERS_TRIALS", 10)
+	cuts := peerKnob(b, "SLUICE_PEERS_CUTS", 10)
 	results := map[string]*peerResult{}
 	for _, s := range systems {
 		results[s.name] = &peerResult{}
@@ -100,9 +117,14 @@ func BenchmarkPeerJob(b *testing.B) {
 				killTrial(b, s, results[s.name])
 			}
 		}
+		for range cuts {
+			for _, s := range systems {
+				powerTrial(b, s, results[s.name])
+			}
+		}
 	}
 	b.StopTimer()
-	reportPeers(b, systems, results, rounds, events, rate, trials)
+	reportPeers(b, systems, results, peerRun{rounds: rounds, events: events, rate: rate, trials: trials, cuts: cuts})
 }
 
 // saturationRound measures one round of events at saturation on a fresh
@@ -129,6 +151,7 @@ func saturationRound(b *testing.B, s *peerSystem, r *peerResult, events int, fir
 	r.rssLoad = max(r.rssLoad, <-peak)
 	r.rates = append(r.rates, float64(len(log.acked))/elapsed.Seconds())
 	r.refused += log.refusals
+	r.outBytes, r.outSample = target.bytesPerEvent(), target.firstDelivery()
 	b.Logf("%s: %.0f events/s (%d refusals retried)", s.name, r.rates[len(r.rates)-1], log.refusals)
 	_ = in.e.stop(30 * time.Second)
 }
@@ -183,35 +206,51 @@ func killTrial(b *testing.B, s *peerSystem, r *peerResult) {
 	_ = again.e.stop(30 * time.Second)
 }
 
+// peerRun is the peer job's settings, for the report.
+type peerRun struct{ rounds, events, rate, trials, cuts int }
+
 // reportPeers prints the results as a table (ratios to the first system,
 // sluice) and reports them as metrics.
-func reportPeers(b *testing.B, systems []*peerSystem, results map[string]*peerResult, rounds, events, rate, trials int) {
+func reportPeers(b *testing.B, systems []*peerSystem, results map[string]*peerResult, run peerRun) {
 	b.Helper()
 	base := results[systems[0].name]
 	var out strings.Builder
-	fmt.Fprintf(&out, "\npeer job: %d rounds of %d events at saturation; %d/s for 5 s; %d SIGKILL trials each; %d cores\n",
-		rounds, events, rate, trials, runtime.NumCPU())
+	fmt.Fprintf(&out, "\npeer job: %d rounds of %d events at saturation; %d/s for 5 s; %d SIGKILL trials and %d power cuts each; %d cores; every event the same %d bytes of CloudEvent JSON\n",
+		run.rounds, run.events, run.rate, run.trials, run.cuts, runtime.NumCPU(), peerEventBytes())
 	w := tabwriter.NewWriter(&out, 0, 0, 1, ' ', tabwriter.AlignRight|tabwriter.Debug)
-	_, _ = fmt.Fprintln(w, "system\tevents/s (median)\t×sluice\tCPU µs/event\t×sluice\tRSS idle MB\tRSS load MB\t×sluice\tsend p50 ms\tp99 ms\t×sluice\tlag s\tack p50 ms\tp99 ms\tacked\tlost\tlossy trials\tdups\t")
+	_, _ = fmt.Fprintln(w, "system\tevents/s (median)\t×sluice\tCPU µs/event\t×sluice\tRSS idle MB\tRSS load MB\t×sluice\tsend p50 ms\tp99 ms\t×sluice\tlag s\tack p50 ms\tp99 ms\t"+
+		"kill acked\tlost\tlossy\tdups\tpower acked\tlost\tlossy\tno restart\tdups\tin B/event\tout B/event\t")
 	for _, s := range systems {
 		r := results[s.name]
 		med, cpu := median(r.rates), median(r.cpu)
-		_, _ = fmt.Fprintf(w, "%s\t%.0f\t%.2f\t%.1f\t%.2f\t%.1f\t%.1f\t%.2f\t%.2f\t%.2f\t%.2f\t%.1f\t%.2f\t%.2f\t%d\t%d\t%d/%d\t%d\t\n",
+		_, _ = fmt.Fprintf(w, "%s\t%.0f\t%.2f\t%.1f\t%.2f\t%.1f\t%.1f\t%.2f\t%.2f\t%.2f\t%.2f\t%.1f\t%.2f\t%.2f\t%d\t%d\t%d/%d\t%d\t%d\t%d\t%d/%d\t%d\t%d\t%.1f\t%.1f\t\n",
 			s.name, med, med/median(base.rates), cpu, cpu/median(base.cpu), mb(r.rssIdle), mb(r.rssLoad), float64(r.rssLoad)/float64(base.rssLoad),
 			ms(r.sendP50), ms(r.sendP99), float64(r.sendP99)/float64(base.sendP99), r.lag.Seconds(), ms(r.ackP50), ms(r.ackP99),
-			r.acked, r.lost, r.lossyTrials, trials, r.dups)
+			r.acked, r.lost, r.lossyTrials, run.trials, r.dups,
+			r.powerAcked, r.powerLost, r.powerLossy, run.cuts, r.powerNoRestart, r.powerDups,
+			s.requestBytesPerEvent(), r.outBytes)
 		metric := strings.NewReplacer("/", "-", "=", "-").Replace(s.name)
 		b.ReportMetric(med, metric+"-events/s")
 		b.ReportMetric(float64(r.lost), metric+"-lost")
+		b.ReportMetric(float64(r.powerLost), metric+"-power-lost")
 	}
 	_ = w.Flush()
 	for _, s := range systems {
 		r := results[s.name]
-		fmt.Fprintf(&out, "%s: rounds %s events/s, %s CPU µs/event; at %d/s %d of %d acknowledged, %d delivered; %d refusals retried at saturation; ack means: %s\n",
-			s.name, formatRates(r.rates, 0), formatRates(r.cpu, 1), rate, r.rateAcked, r.rateSent, r.rateDelivered, r.refused, s.durable)
+		fmt.Fprintf(&out, "%s: rounds %s events/s, %s CPU µs/event; at %d/s %d of %d acknowledged, %d delivered; %d refusals retried at saturation; power cuts dropped unsynced writes of %d file(s); ack means: %s\n",
+			s.name, formatRates(r.rates, 0), formatRates(r.cpu, 1), run.rate, r.rateAcked, r.rateSent, r.rateDelivered, r.refused, r.powerDropped, s.durable)
+	}
+	for _, s := range systems {
+		fmt.Fprintf(&out, "%s: a request of one event: %s\n  a delivery at saturation starts: %s\n", s.name, oneEventRequest(s), results[s.name].outSample)
 	}
 	b.Log(out.String())
 	fmt.Println(out.String())
+}
+
+// oneEventRequest is a request of one job event to s, as the load sends
+// it.
+func oneEventRequest(s *peerSystem) string {
+	return string(s.body([]peerEvent{{n: peerIDBase, sent: 1_000_000_000_000_000_000}}))
 }
 
 // procRSS returns the resident set size (VmRSS) of process pid in bytes.

@@ -37,18 +37,18 @@ func (c *peerClient) post(url, contentType string, body []byte) (int, error) {
 	return resp.StatusCode, nil
 }
 
-// peerIDs hands out event numbers unique within one benchmark run.
+// peerIDs hands out event numbers unique within one benchmark run, from
+// peerIDBase on so that every number has 10 digits (and every event the
+// same size, peerEventBytes).
 var peerIDs atomic.Int64
 
-// nextEvents returns n fresh events, stamped with the send time when
-// stamp is set.
-func nextEvents(n int, stamp bool) []peerEvent {
-	last := peerIDs.Add(int64(n))
+const peerIDBase = 1_000_000_000
+
+// nextEvents returns n fresh events stamped with the send time.
+func nextEvents(n int) []peerEvent {
+	last := peerIDBase + peerIDs.Add(int64(n))
 	events := make([]peerEvent, n)
-	var sent int64
-	if stamp {
-		sent = time.Now().UnixNano()
-	}
+	sent := time.Now().UnixNano()
 	for i := range events {
 		events[i] = peerEvent{n: last - int64(n) + 1 + int64(i), sent: sent}
 	}
@@ -56,7 +56,7 @@ func nextEvents(n int, stamp bool) []peerEvent {
 }
 
 // ackLog collects the events the system acknowledged (answered 2xx for)
-// and, for stamped events, the send-to-ack latencies.
+// and their send-to-ack latencies.
 type ackLog struct {
 	mu       sync.Mutex
 	acked    []int64
@@ -74,9 +74,7 @@ func (l *ackLog) add(events []peerEvent, err error) {
 	}
 	for _, e := range events {
 		l.acked = append(l.acked, e.n)
-		if e.sent != 0 {
-			l.latency = append(l.latency, now.Sub(time.Unix(0, e.sent)))
-		}
+		l.latency = append(l.latency, now.Sub(time.Unix(0, e.sent)))
 	}
 }
 
@@ -92,7 +90,7 @@ func saturate(in *peerInstance, total, perRequest, clients int, stop <-chan stru
 	for range clients {
 		wg.Go(func() {
 			for next.Add(1) <= requests {
-				events := nextEvents(perRequest, false)
+				events := nextEvents(perRequest)
 				for {
 					select {
 					case <-stop:
@@ -126,7 +124,7 @@ func atRate(in *peerInstance, rate, clients int, d time.Duration) *ackLog {
 			defer tick.Stop()
 			for i := w; i < total; i += clients {
 				<-tick.C
-				events := nextEvents(1, true)
+				events := nextEvents(1)
 				log.add(events, in.post(defaultPeerClient, events))
 			}
 		})

@@ -14,8 +14,7 @@ import (
 	"time"
 )
 
-// peerPad is every peer-job event's payload, so that an event is about
-// 200 bytes in each system's own JSON.
+// peerPad fills every peer-job event (peerEventJSON) to about 230 bytes.
 var peerPad = strings.Repeat("x", 120)
 
 // peerSystem is one way to run the peer job: HTTP JSON in, a buffer, HTTP
@@ -78,8 +77,8 @@ func peerSystems(tb testing.TB) []*peerSystem {
 		return &peerSystem{
 			name: "benthos/" + buffer, bin: benthos,
 			args:       func(c string) []string { return []string{"-c", filepath.Join(c, "benthos-"+buffer+".yaml")} },
-			ingestPath: "/events", targetPath: "/events", contentType: "application/json",
-			body: jsonArrayBody, parse: parseJSONArray, durable: durable,
+			ingestPath: "/events", targetPath: "/events", contentType: "application/cloudevents-batch+json",
+			body: cloudEventsBody, parse: parseCloudEvents, durable: durable,
 		}
 	}
 	return []*peerSystem{
@@ -98,12 +97,25 @@ type peerInstance struct {
 
 // start runs sys on state directory dir (kept across restarts), delivering
 // to target, and returns once it has delivered a warm-up event (numbered
-// warm, which must be unique to the target).
+// warm, which must be unique to the target); it fails tb if sys does not.
 func (sys *peerSystem) start(tb testing.TB, dir string, target *peerTarget, warm int64) *peerInstance {
+	tb.Helper()
+	in, err := sys.launch(tb, dir, target, warm)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return in
+}
+
+// launch is start that returns, rather than fails on, a system that
+// exits, does not listen within 60 s or does not deliver its warm-up
+// event within 60 s (a system that cannot start on what a power cut left
+// of its state); the process is killed then.
+func (sys *peerSystem) launch(tb testing.TB, dir string, target *peerTarget, warm int64) (*peerInstance, error) {
 	tb.Helper()
 	configs, err := filepath.Abs(filepath.Join("..", "bench", "peers", "configs"))
 	if err != nil {
-		tb.Fatal(err)
+		return nil, err
 	}
 	listen := freeAddr(tb)
 	env := append([]string{
@@ -111,26 +123,30 @@ func (sys *peerSystem) start(tb testing.TB, dir string, target *peerTarget, warm
 		"PEER_TARGET=" + target.srv.URL + sys.targetPath,
 	}, sys.env...)
 	in := &peerInstance{sys: sys, e: startProcess(tb, sys.bin, sys.args(configs), env...), ingest: "http://" + listen + sys.ingestPath}
+	fail := func(format string, args ...any) (*peerInstance, error) {
+		in.e.kill()
+		return nil, fmt.Errorf("%s %s\n%s", sys.name, fmt.Sprintf(format, args...), in.e.stderr.String())
+	}
 	deadline := time.Now().Add(60 * time.Second)
 	for !in.e.listensOn(listen) {
 		select {
 		case <-in.e.done:
-			tb.Fatalf("%s exited before listening: %v\n%s", sys.name, in.e.err, in.e.stderr.String())
+			return fail("exited before listening: %v", in.e.err)
 		default:
 		}
 		if time.Now().After(deadline) {
-			tb.Fatalf("%s not listening on %s after 60s\n%s", sys.name, listen, in.e.stderr.String())
+			return fail("not listening on %s after 60s", listen)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	before := target.distinct()
 	if err := in.post(defaultPeerClient, []peerEvent{{n: warm}}); err != nil {
-		tb.Fatalf("%s warm-up: %v\n%s", sys.name, err, in.e.stderr.String())
+		return fail("warm-up: %v", err)
 	}
 	if !target.waitDistinct(before+1, 60*time.Second) {
-		tb.Fatalf("%s did not deliver the warm-up event\n%s", sys.name, in.e.stderr.String())
+		return fail("did not deliver the warm-up event")
 	}
-	return in
+	return in, nil
 }
 
 // post sends events as one request and fails unless the system answered
@@ -146,34 +162,53 @@ func (in *peerInstance) post(client *peerClient, events []peerEvent) error {
 	return nil
 }
 
-// cloudEventsBody is a CloudEvents batch (sluice's http source).
-func cloudEventsBody(events []peerEvent) []byte {
-	return jsonArray(events, `{"specversion":"1.0","id":"%[1]d","source":"/bench","type":"bench","data":{"n":%[1]d,"sent":%[2]d,"pad":"%[3]s"}}`)
+// peerEventJSON is one event as every system receives it: the same
+// CloudEvent JSON bytes for the same number and send time, whatever the
+// system (sluice and benthos get them as array elements, the collector as
+// a log record's body string). With numbers of 10 digits and send times
+// of 19 (peerIDs, nextEvents) it is peerEventBytes long.
+func peerEventJSON(b *bytes.Buffer, e peerEvent) {
+	fmt.Fprintf(b, `{"specversion":"1.0","id":"%[1]d","source":"/bench","type":"bench","data":{"n":%[1]d,"sent":%[2]d,"pad":"%[3]s"}}`,
+		e.n, e.sent, peerPad)
 }
 
-// jsonArray renders events as a JSON array, each element by format from
-// the event's number, send time and peerPad.
-func jsonArray(events []peerEvent, format string) []byte {
+// peerEventBytes is the length of a job event (peerEventJSON) with a
+// 10-digit number and a 19-digit send time.
+func peerEventBytes() int {
+	var b bytes.Buffer
+	peerEventJSON(&b, peerEvent{n: 1_000_000_000, sent: 1_000_000_000_000_000_000})
+	return b.Len()
+}
+
+// cloudEventsBody is the events as a JSON array of peerEventJSON: a
+// CloudEvents batch for sluice's http source, and the same bytes for
+// benthos's http_server, whose unarchive processor splits the array.
+func cloudEventsBody(events []peerEvent) []byte {
 	var b bytes.Buffer
 	b.WriteByte('[')
 	for i, e := range events {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		fmt.Fprintf(&b, format, e.n, e.sent, peerPad)
+		peerEventJSON(&b, e)
 	}
 	b.WriteByte(']')
 	return b.Bytes()
 }
 
-// parseCloudEvents reads sluice's http sink's batch (a CloudEvents array).
+// peerEventData is the part of a job event the target reads back.
+type peerEventData struct {
+	Data struct {
+		N    int64 `json:"n"`
+		Sent int64 `json:"sent"`
+	} `json:"data"`
+}
+
+// parseCloudEvents reads a JSON array of job events: sluice's http sink's
+// batch (a CloudEvents array) and benthos's http_client batch (the
+// messages archived as an array).
 func parseCloudEvents(body []byte) ([]peerEvent, error) {
-	var in []struct {
-		Data struct {
-			N    int64 `json:"n"`
-			Sent int64 `json:"sent"`
-		} `json:"data"`
-	}
+	var in []peerEventData
 	if err := json.Unmarshal(body, &in); err != nil {
 		return nil, err
 	}
@@ -184,56 +219,41 @@ func parseCloudEvents(body []byte) ([]peerEvent, error) {
 	return out, nil
 }
 
-// jsonArrayBody is an array of plain JSON objects (benthos's http_server,
-// split by its unarchive processor).
-func jsonArrayBody(events []peerEvent) []byte {
-	return jsonArray(events, `{"n":%d,"sent":%d,"pad":"%s"}`)
-}
-
-// parseJSONArray reads benthos's http_client batch (archived as an array).
-func parseJSONArray(body []byte) ([]peerEvent, error) {
-	var in []struct {
-		N    int64 `json:"n"`
-		Sent int64 `json:"sent"`
-	}
-	if err := json.Unmarshal(body, &in); err != nil {
-		return nil, err
-	}
-	out := make([]peerEvent, len(in))
-	for i, e := range in {
-		out[i] = peerEvent{n: e.N, sent: e.Sent}
-	}
-	return out, nil
-}
-
-// otlpLogsBody is an OTLP/HTTP JSON logs export request, one log record
-// per event (the number and send time as attributes).
+// otlpLogsBody is an OTLP/HTTP JSON logs export request with one log
+// record per event, whose body is the event's peerEventJSON as a string
+// value (so the payload is the same bytes as sluice's and benthos's; on
+// the wire it is JSON-escaped and wrapped in the OTLP envelope).
 func otlpLogsBody(events []peerEvent) []byte {
-	var b bytes.Buffer
+	var b, ev bytes.Buffer
 	b.WriteString(`{"resourceLogs":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"bench"}}]},"scopeLogs":[{"logRecords":[`)
 	for i, e := range events {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		fmt.Fprintf(&b, `{"attributes":[{"key":"n","value":{"intValue":"%d"}},{"key":"sent","value":{"intValue":"%d"}}],"body":{"stringValue":"%s"}}`,
-			e.n, e.sent, peerPad)
+		ev.Reset()
+		peerEventJSON(&ev, e)
+		quoted, err := json.Marshal(ev.String())
+		if err != nil {
+			panic(err) // a string always marshals
+		}
+		b.WriteString(`{"body":{"stringValue":`)
+		b.Write(quoted)
+		b.WriteString(`}}`)
 	}
 	b.WriteString(`]}]}]}`)
 	return b.Bytes()
 }
 
-// parseOTLPLogs reads the otlphttp exporter's JSON logs export request.
+// parseOTLPLogs reads the otlphttp exporter's JSON logs export request:
+// every log record's body string is a job event.
 func parseOTLPLogs(body []byte) ([]peerEvent, error) {
 	var in struct {
 		ResourceLogs []struct {
 			ScopeLogs []struct {
 				LogRecords []struct {
-					Attributes []struct {
-						Key   string `json:"key"`
-						Value struct {
-							IntValue json.Number `json:"intValue"`
-						} `json:"value"`
-					} `json:"attributes"`
+					Body struct {
+						StringValue string `json:"stringValue"`
+					} `json:"body"`
 				} `json:"logRecords"`
 			} `json:"scopeLogs"`
 		} `json:"resourceLogs"`
@@ -245,22 +265,24 @@ func parseOTLPLogs(body []byte) ([]peerEvent, error) {
 	for _, rl := range in.ResourceLogs {
 		for _, sl := range rl.ScopeLogs {
 			for _, lr := range sl.LogRecords {
-				var e peerEvent
-				for _, a := range lr.Attributes {
-					v, err := strconv.ParseInt(a.Value.IntValue.String(), 10, 64)
-					switch {
-					case a.Key != "n" && a.Key != "sent":
-					case err != nil:
-						return nil, fmt.Errorf("attribute %s: %w", a.Key, err)
-					case a.Key == "n":
-						e.n = v
-					default:
-						e.sent = v
-					}
+				var e peerEventData
+				if err := json.Unmarshal([]byte(lr.Body.StringValue), &e); err != nil {
+					return nil, fmt.Errorf("log record body: %w", err)
 				}
-				out = append(out, e)
+				out = append(out, peerEvent{n: e.Data.N, sent: e.Data.Sent})
 			}
 		}
 	}
 	return out, nil
+}
+
+// requestBytesPerEvent is the size of a request of 100 job events per
+// event, as the load sends them to sys (envelope included).
+func (sys *peerSystem) requestBytesPerEvent() float64 {
+	const n = 100
+	events := make([]peerEvent, n)
+	for i := range events {
+		events[i] = peerEvent{n: peerIDBase + int64(i), sent: 1_000_000_000_000_000_000}
+	}
+	return float64(len(sys.body(events))) / n
 }

@@ -29,6 +29,9 @@ type peerTarget struct {
 	mu        sync.Mutex
 	count     map[int64]int
 	latencies []time.Duration // send to first arrival, for stamped events
+	bytes     int64           // bodies of the deliveries parsed
+	events    int64           // events in them
+	first     []byte          // the first delivery of job events, its first 600 bytes
 	arrived   chan struct{}   // closed and replaced on every delivery
 }
 
@@ -55,6 +58,11 @@ func (t *peerTarget) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	now := time.Now()
 	t.mu.Lock()
+	if t.first == nil && len(events) > 0 && events[0].n > 0 {
+		t.first = slices.Clone(body[:min(len(body), 600)])
+	}
+	t.bytes += int64(len(body))
+	t.events += int64(len(events))
 	for _, e := range events {
 		t.count[e.n]++
 		if t.count[e.n] == 1 && e.sent != 0 {
@@ -79,6 +87,25 @@ func (t *peerTarget) delivered(want []int64) (got, duplicates int) {
 		}
 	}
 	return got, duplicates
+}
+
+// bytesPerEvent is the size of the deliveries' bodies per event in them
+// (envelope included), 0 before any.
+func (t *peerTarget) bytesPerEvent() float64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.events == 0 {
+		return 0
+	}
+	return float64(t.bytes) / float64(t.events)
+}
+
+// firstDelivery is the first 600 bytes of the first delivery of job
+// events (not a warm-up) as the target received it.
+func (t *peerTarget) firstDelivery() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.first)
 }
 
 // distinct is the number of different events that arrived.
