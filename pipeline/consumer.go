@@ -24,6 +24,10 @@ type consumer struct {
 	// do not retain the slice Deliver gets).
 	records    []Record
 	deliveries []Delivery
+	// reader is the journal as a ConsumerReader (nil: Read by position);
+	// redelivers is what its OpenConsumer said (consumerreader.go).
+	reader     ConsumerReader
+	redelivers bool
 }
 
 var _ outcomes = (*consumer)(nil)
@@ -41,6 +45,9 @@ func (s *sinkRunner) consume(ctx, hard context.Context) error {
 		return stopErr(ctx, err)
 	}
 	c := &consumer{sinkRunner: s, committed: next}
+	if err := c.openReader(ctx); err != nil {
+		return stopErr(ctx, err)
+	}
 	hard = context.WithValue(hard, resultsKey{}, s.hub) // for SetResult
 	s.next.Store(next)
 	limit := ReadLimit{MaxRecords: s.batch.MaxEvents, MaxBytes: int(s.batch.MaxBytes)}
@@ -61,7 +68,7 @@ func (s *sinkRunner) consume(ctx, hard context.Context) error {
 			timer = s.clock.NewTimer(max(0, at.Sub(s.clock.Now())))
 			due = timer.C()
 		}
-		records, err := s.readRetrying(ctx, next, limit, wake, due, c.records)
+		records, err := c.readRetrying(ctx, next, limit, wake, due, c.records)
 		if timer != nil {
 			timer.Stop()
 		}
@@ -93,7 +100,9 @@ func (s *sinkRunner) consume(ctx, hard context.Context) error {
 			}
 		}
 		if len(records) > 0 {
-			next = records[len(records)-1].Seq + 1
+			// A ConsumerReader's batch may lie behind the last (a record
+			// handed back); the cursor position never moves backwards.
+			next = max(next, records[len(records)-1].Seq+1)
 		}
 		if err := c.commit(hard, next); err != nil {
 			return stopErr(ctx, err)
@@ -120,6 +129,9 @@ func (c *consumer) commit(ctx context.Context, upTo uint64) error {
 		upTo = held
 	}
 	changes := c.state.TakeChanges(c.name)
+	if c.reader != nil {
+		return c.settle(ctx, upTo, changes)
+	}
 	if upTo > c.committed || len(changes) > 0 {
 		upTo = max(upTo, c.committed)
 		err := retry(ctx, c.clock, c.retry.withoutElapsed(), c.journalRetrying("commit cursor"), func(int) error {
@@ -177,11 +189,11 @@ func (c *consumer) failed(ctx context.Context, b batch, errs []error, reason str
 // retry policy, but without its MaxElapsed: the journal holds the
 // backlog) while the journal is unavailable (ErrJournalUnavailable):
 // a transient journal error delays the sink, it does not end the run.
-func (s *sinkRunner) readRetrying(ctx context.Context, from uint64, limit ReadLimit, wake <-chan struct{}, due <-chan time.Time, buf []Record) ([]Record, error) {
+func (c *consumer) readRetrying(ctx context.Context, from uint64, limit ReadLimit, wake <-chan struct{}, due <-chan time.Time, buf []Record) ([]Record, error) {
 	var records []Record
-	err := retry(ctx, s.clock, s.retry.withoutElapsed(), s.journalRetrying("read journal"), func(int) error {
+	err := retry(ctx, c.clock, c.retry.withoutElapsed(), c.journalRetrying("read journal"), func(int) error {
 		var err error
-		records, err = s.readOrWake(ctx, from, limit, wake, due, buf)
+		records, err = c.readOrWake(ctx, from, limit, wake, due, buf)
 		return asPermanentUnlessUnavailable(err)
 	})
 	return records, err
@@ -205,10 +217,10 @@ func (s *sinkRunner) journalRetrying(op string) func(attempt int, wait time.Dura
 	}
 }
 
-// readOrWake is Journal.Read that also returns (with no records) when wake
-// is closed or due fires. It reads into buf when the journal is a
-// BufferedReader.
-func (s *sinkRunner) readOrWake(ctx context.Context, from uint64, limit ReadLimit, wake <-chan struct{}, due <-chan time.Time, buf []Record) ([]Record, error) {
+// readOrWake is Journal.Read (ReadConsumer for a ConsumerReader) that
+// also returns (with no records) when wake is closed or due fires. It
+// reads into buf when the journal is a BufferedReader.
+func (c *consumer) readOrWake(ctx context.Context, from uint64, limit ReadLimit, wake <-chan struct{}, due <-chan time.Time, buf []Record) ([]Record, error) {
 	readCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
@@ -220,7 +232,13 @@ func (s *sinkRunner) readOrWake(ctx context.Context, from uint64, limit ReadLimi
 		case <-readCtx.Done():
 		}
 	}()
-	records, err := readJournalInto(readCtx, s.journal, from, limit, buf)
+	var records []Record
+	var err error
+	if c.reader != nil {
+		records, err = c.reader.ReadConsumer(readCtx, c.name, buf, limit)
+	} else {
+		records, err = readJournalInto(readCtx, c.journal, from, limit, buf)
+	}
 	if err != nil && ctx.Err() == nil && readCtx.Err() != nil {
 		return nil, nil
 	}

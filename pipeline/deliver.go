@@ -69,6 +69,11 @@ type outcomes interface {
 	// failed is called with deliveries given up on; errs[i] is the last
 	// error of b.deliveries[i].
 	failed(ctx context.Context, b batch, errs []error, reason string, h history) error
+	// handBack is called with deliveries that failed transiently before
+	// they are retried in process: true means they were settled otherwise
+	// (handed back to the journal or dead-lettered, handback.go) and are
+	// not retried here.
+	handBack(ctx context.Context, b batch, errs []error, h history) (bool, error)
 }
 
 // deliver hands b to the sink until every delivery took effect or was
@@ -126,6 +131,10 @@ func (s *sinkRunner) deliver(ctx, hard context.Context, b batch, out outcomes) e
 				if len(pending.deliveries) == 0 {
 					return nil
 				}
+				if handed, herr := out.handBack(hard, pending, errs, h); handed {
+					stop = herr
+					return Permanent(stop)
+				}
 				if stop = out.pending(hard, pending); stop != nil {
 					return Permanent(stop)
 				}
@@ -144,6 +153,12 @@ func (s *sinkRunner) deliver(ctx, hard context.Context, b batch, out outcomes) e
 		}
 		s.tel.sinkFailures.Add(hard, 1, s.attrs, metric.WithAttributes(attribute.String("kind", kind)))
 		s.counts.failures.Add(1)
+		if kind == "transient" {
+			if handed, herr := out.handBack(hard, pending, sameErr(err, len(pending.deliveries)), h); handed {
+				stop = herr
+				return Permanent(stop)
+			}
+		}
 		return err
 	})
 	switch {
@@ -159,12 +174,18 @@ func (s *sinkRunner) deliver(ctx, hard context.Context, b batch, out outcomes) e
 		reason = ReasonRetriesExhausted
 	}
 	if errs == nil {
-		errs = make([]error, len(pending.deliveries))
-		for i := range errs {
-			errs[i] = err
-		}
+		errs = sameErr(err, len(pending.deliveries))
 	}
 	return out.failed(hard, pending, errs, reason, h)
+}
+
+// sameErr returns n times err.
+func sameErr(err error, n int) []error {
+	errs := make([]error, n)
+	for i := range errs {
+		errs[i] = err
+	}
+	return errs
 }
 
 // attempt calls Deliver once inside a span. A panic becomes a permanent

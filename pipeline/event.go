@@ -67,4 +67,8 @@ type Record struct {
 	Hash [32]byte
 	// Size is the encoded size of the record in bytes.
 	Size int
+	// Deliveries is how many times a ConsumerReader handed the record out
+	// to the consumer reading it, this time included (1 the first time);
+	// zero from Read.
+	Deliveries int
 }

@@ -378,6 +378,11 @@ func (r *replayer) delivered(_ context.Context, b batch) error {
 // pending implements outcomes: replay moves no cursor.
 func (r *replayer) pending(context.Context, batch) error { return nil }
 
+// handBack implements outcomes: replay retries in process.
+func (r *replayer) handBack(context.Context, batch, []error, history) (bool, error) {
+	return false, nil
+}
+
 // failed implements outcomes.
 func (r *replayer) failed(_ context.Context, b batch, errs []error, reason string, _ history) error {
 	r.rep.Failed += uint64(len(b.deliveries))

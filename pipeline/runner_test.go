@@ -72,6 +72,8 @@ type harness struct {
 	sources map[string]*scriptSource
 	sinks   map[string]pipeline.Sink
 	regs    pipeline.Registries
+	// wrap, when set, is the journal the pipeline gets around the real one.
+	wrap func(*journal.Journal) pipeline.Journal
 }
 
 func newHarness(t testing.TB) *harness {
@@ -116,7 +118,11 @@ func (h *harness) startWith(spec pipeline.Spec, set pipeline.Settings) *running 
 	h.t.Helper()
 	j, err := journal.Open(h.dir, journal.Options{CursorFlushInterval: 10 * time.Millisecond})
 	require.NoError(h.t, err)
-	p, err := pipeline.New(context.Background(), spec, h.regs, j, set)
+	var pj pipeline.Journal = j
+	if h.wrap != nil {
+		pj = h.wrap(j)
+	}
+	p, err := pipeline.New(context.Background(), spec, h.regs, pj, set)
 	require.NoError(h.t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{journal: j, cancel: cancel, done: make(chan error, 1)}
