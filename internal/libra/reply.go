@@ -1,5 +1,7 @@
 package libra
 
+import "bytes"
+
 // Reply field names and values (Libra's controller constants).
 const (
 	FieldAction   = "hpcs_action"
@@ -79,6 +81,53 @@ func FailReply(msg *Value, reason string) []byte {
 func PassReply(msg *Value) []byte {
 	msg.Set(FieldResponse, String(Pass))
 	return Mask(msg).Marshal()
+}
+
+// passValue is hpcs_response's PASS, shared by every PassReplyOf: it is
+// only encoded, never put in a message.
+var passValue = &Value{kind: kindString, text: Pass}
+
+// PassReplyOf returns what PassReply(msg.Shallow()) returns, without
+// modifying msg (an object) and in one allocation: msg encoded with
+// hpcs_response PASS (in place when msg has it, appended otherwise),
+// token masked.
+func PassReplyOf(msg *Value) []byte {
+	if !msg.IsObject() {
+		return PassReply(Object())
+	}
+	if tok, ok := msg.Get(FieldToken); ok && tok.Str() != Masked {
+		return PassReply(msg.Shallow())
+	}
+	_, present := msg.Get(FieldResponse)
+	n := msg.size()
+	if !present {
+		n += len(`,"":`) + len(FieldResponse) + passValue.size()
+	}
+	var buf bytes.Buffer
+	buf.Grow(n)
+	buf.WriteByte('{')
+	for i, m := range msg.obj {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		writeString(&buf, m.key)
+		buf.WriteByte(':')
+		if m.key == FieldResponse {
+			passValue.encode(&buf)
+		} else {
+			m.val.encode(&buf)
+		}
+	}
+	if !present {
+		if len(msg.obj) > 0 {
+			buf.WriteByte(',')
+		}
+		writeString(&buf, FieldResponse)
+		buf.WriteByte(':')
+		passValue.encode(&buf)
+	}
+	buf.WriteByte('}')
+	return buf.Bytes()
 }
 
 // Mask replaces a top-level hpcs_object_store_token with "*****" in place

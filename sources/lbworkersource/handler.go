@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sluice-dev/sluice/internal/eventtypes"
 	"github.com/sluice-dev/sluice/internal/libra"
@@ -41,6 +42,10 @@ const (
 	outcomeNotApplied = "not_applied"
 )
 
+// outcomes lists every outcome (the metrics' attribute sets are built
+// for each).
+var outcomes = []string{outcomePass, outcomeFail, outcomeBadRequest, outcomeDuplicate, outcomeNotStored, outcomeNotApplied}
+
 // answer is a reply with what it means for metrics and the HTTP status.
 type answer struct {
 	body    []byte
@@ -53,10 +58,13 @@ type answer struct {
 // journal's reason; nothing is answered PASS that is not in the journal.
 func (s *source) handle(ctx context.Context, in inbound) answer {
 	start := s.clock.Now()
-	ctx, span := s.tel.tracer.Start(ctx, "lbworker.request")
-	defer span.End()
+	var span trace.Span
+	if s.tel.tracing {
+		ctx, span = s.tel.tracer.Start(ctx, "lbworker.request")
+		defer span.End()
+	}
 	a, action := s.answer(ctx, in)
-	if span.IsRecording() {
+	if span != nil && span.IsRecording() {
 		span.SetAttributes(attribute.String("sluice.lb.transport", in.transport),
 			attribute.String("sluice.lb.action", action), attribute.String("sluice.lb.outcome", a.outcome))
 		if a.outcome != outcomePass && a.outcome != outcomeDuplicate {
@@ -75,7 +83,7 @@ func (s *source) answer(ctx context.Context, in inbound) (answer, string) {
 			reason = fmt.Sprintf("request exceeds max_request_bytes (%d)", limit)
 		}
 		s.log.WarnContext(ctx, "request refused", slog.String("transport", in.transport), slog.String("client", in.client), slog.String("reason", reason))
-		return answer{body: libra.FailReply(nil, reason), outcome: outcomeFail}, "unknown"
+		return answer{body: libra.FailReply(nil, reason), outcome: outcomeFail}, actionUnknown
 	}
 	d, ref := libra.Decode(in.body)
 	if ref != nil {
@@ -85,7 +93,7 @@ func (s *source) answer(ctx context.Context, in inbound) (answer, string) {
 		}
 		s.log.InfoContext(ctx, "request refused", slog.String("transport", in.transport), slog.String("client", in.client),
 			slog.String("reason", ref.Error()), slog.String("outcome", outcome))
-		return answer{body: ref.Reply, outcome: outcome}, "unknown"
+		return answer{body: ref.Reply, outcome: outcome}, actionUnknown
 	}
 	action := string(d.Request.Action)
 	if in.dedupeKey != "" {
@@ -176,6 +184,9 @@ func (s *source) journal(ctx context.Context, in inbound, d *libra.Decoded, repl
 // sinks' answer once they completed (see settle); a resubmission after a
 // crash in between gets it.
 func (s *source) reply(ctx context.Context, d *libra.Decoded) ([]byte, string) {
+	if d.Request.Action.ChangesState() { // the common case: no fields added
+		return libra.PassReplyOf(d.Message), outcomePass
+	}
 	msg := d.Message.Shallow() // d.Message stays as received for a FAIL
 	switch d.Request.Action {
 	case libra.ActionDiscover:

@@ -165,7 +165,14 @@ type running struct {
 // (or stop is called).
 func startSource(t *testing.T, cfg *lbworkersource.Config, host *pipelinetest.RecordingHost) *running {
 	t.Helper()
-	src, err := lbworkersource.NewFactory().NewSource(t.Context(), pipeline.NopSettings("lb"), cfg)
+	return startSourceWith(t, pipeline.NopSettings("lb"), cfg, host)
+}
+
+// startSourceWith is startSource with the component's settings (its
+// telemetry providers, say).
+func startSourceWith(t *testing.T, set pipeline.Settings, cfg *lbworkersource.Config, host *pipelinetest.RecordingHost) *running {
+	t.Helper()
+	src, err := lbworkersource.NewFactory().NewSource(t.Context(), set, cfg)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -83,7 +83,7 @@ func (s *source) serveRequest(w http.ResponseWriter, r *http.Request) {
 		writeReply(w, http.StatusBadRequest, libra.FailReply(nil, "read request: "+err.Error()))
 		return
 	}
-	if body != nil {
+	if body.Body != nil {
 		defer func() { _ = body.Close() }() // after the append: the event holds the body's bytes
 		in.body = body.data
 	}
@@ -112,18 +112,25 @@ type heldBody struct {
 }
 
 // readBody reads r's body within max_request_bytes and the in-flight
-// budget (httpserver.Body).
-func (s *source) readBody(w http.ResponseWriter, r *http.Request) (*heldBody, error) {
+// budget (httpserver.Body). A body of announced length is read into one
+// buffer of that size.
+func (s *source) readBody(w http.ResponseWriter, r *http.Request) (heldBody, error) {
 	b, err := s.srv.Body(w, r)
 	if err != nil {
-		return nil, err
+		return heldBody{}, err
 	}
-	data, err := io.ReadAll(b)
+	var data []byte
+	if n := r.ContentLength; n > 0 { // at most max_request_bytes (Body)
+		data = make([]byte, n)
+		_, err = io.ReadFull(b, data)
+	} else {
+		data, err = io.ReadAll(b)
+	}
 	if err != nil {
 		_ = b.Close()
-		return nil, err
+		return heldBody{}, err
 	}
-	return &heldBody{Body: b, data: data}, nil
+	return heldBody{Body: b, data: data}, nil
 }
 
 func writeReply(w http.ResponseWriter, status int, body []byte) {

@@ -7,7 +7,9 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/sluice-dev/sluice/internal/libra"
 	"github.com/sluice-dev/sluice/internal/reqmetrics"
 	"github.com/sluice-dev/sluice/pipeline"
 )
@@ -31,12 +33,25 @@ const (
 )
 
 type telemetry struct {
-	tracer    trace.Tracer
+	tracer trace.Tracer
+	// tracing is false when the tracer provider is the no-op one: then a
+	// request starts no span (a no-op span still costs a context).
+	tracing   bool
 	requests  *reqmetrics.Metrics
 	connected metric.Int64UpDownCounter
 	states    metric.Int64Counter
 	source    attribute.KeyValue
+	// sets holds the requests' attribute sets of every transport, action
+	// and outcome, built once: read-only after newTelemetry, so lookups
+	// need no lock and a request allocates none.
+	sets map[requestAttrs]metric.MeasurementOption
 }
+
+// requestAttrs are the per-request attributes besides "source".
+type requestAttrs struct{ transport, action, outcome string }
+
+// actionUnknown is the "action" attribute of a refused message.
+const actionUnknown = "unknown"
 
 func newTelemetry(set pipeline.Settings) (*telemetry, error) {
 	m := set.MeterProvider.Meter(scope)
@@ -51,15 +66,41 @@ func newTelemetry(set pipeline.Settings) (*telemetry, error) {
 	if err := errors.Join(err1, err3, err4); err != nil {
 		return nil, err
 	}
-	return &telemetry{
-		tracer: set.TracerProvider.Tracer(scope), requests: requests,
+	_, noop := set.TracerProvider.(tracenoop.TracerProvider)
+	t := &telemetry{
+		tracer: set.TracerProvider.Tracer(scope), tracing: !noop, requests: requests,
 		connected: connected, states: states, source: attribute.String("source", set.ID),
-	}, nil
+		sets: map[requestAttrs]metric.MeasurementOption{},
+	}
+	actions := []string{actionUnknown}
+	for _, a := range libra.Actions {
+		actions = append(actions, string(a))
+	}
+	for _, tr := range []string{libra.TransportGearman, libra.TransportHTTP} {
+		for _, a := range actions {
+			for _, o := range outcomes {
+				k := requestAttrs{tr, a, o}
+				t.sets[k] = t.attributeSet(k)
+			}
+		}
+	}
+	return t, nil
 }
 
+func (t *telemetry) attributeSet(k requestAttrs) metric.MeasurementOption {
+	return metric.WithAttributeSet(attribute.NewSet(t.source, attribute.String("transport", k.transport),
+		attribute.String("action", k.action), attribute.String("outcome", k.outcome)))
+}
+
+// record counts and times one answered request, with the prepared
+// attribute set of its transport, action and outcome.
 func (t *telemetry) record(ctx context.Context, transport, action, outcome string, seconds float64) {
-	t.requests.Record(ctx, seconds, t.source, attribute.String("transport", transport),
-		attribute.String("action", action), attribute.String("outcome", outcome))
+	k := requestAttrs{transport, action, outcome}
+	set, ok := t.sets[k]
+	if !ok { // every combination is prepared; kept correct regardless
+		set = t.attributeSet(k)
+	}
+	t.requests.RecordSet(ctx, seconds, set)
 }
 
 func (t *telemetry) stateEvents(ctx context.Context, n int) {
