@@ -3,7 +3,6 @@ package lbworkersource
 import (
 	"cmp"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"slices"
 	"strconv"
@@ -13,28 +12,52 @@ import (
 	"github.com/sluice-dev/sluice/pipeline"
 )
 
-// statePrefix prefixes the source-state keys of remembered replies.
-const statePrefix = "reply/"
+// State keys of remembered replies. A reply is stored under
+// seqPrefix + its order as 16 hex digits + "/" + its dedupe key, the
+// reply's bytes as the value: keys in arrival order, so that the window's
+// new keys go to the end of the journal's state bucket and its forgotten
+// ones leave from the front (a transaction rewrites the few pages at both
+// ends, not a page per request across the bucket), and no encoding.
+// legacyPrefix + dedupe key with remembered's JSON is what earlier
+// versions stored: still loaded, forgotten and revised by its key.
+const (
+	seqPrefix    = "r/"
+	legacyPrefix = "reply/"
+)
 
-// remembered is the stored answer to a request with a dedupe key: its
-// place in arrival order and the reply sent.
-type remembered struct {
-	Order uint64 `json:"order"`
-	Reply []byte `json:"reply"`
+// seqKey is the state key of the reply to key, order-th in arrival order.
+func seqKey(order uint64, key string) string {
+	b := make([]byte, 0, len(seqPrefix)+16+1+len(key))
+	b = append(b, seqPrefix...)
+	const hex = "0123456789abcdef"
+	for shift := 60; shift >= 0; shift -= 4 {
+		b = append(b, hex[order>>uint(shift)&0xf])
+	}
+	b = append(b, '/')
+	b = append(b, key...)
+	return string(b)
 }
 
-// marshal encodes r as encoding/json does ({"order":N,"reply":"<base64>"},
-// what load reads), in one allocation.
-func (r remembered) marshal() []byte {
-	b := make([]byte, 0, len(`{"order":,"reply":""}`)+20+base64.StdEncoding.EncodedLen(len(r.Reply)))
-	b = append(b, `{"order":`...)
-	b = strconv.AppendUint(b, r.Order, 10)
-	if r.Reply == nil {
-		return append(b, `,"reply":null}`...)
+// parseSeqKey returns the order and dedupe key of a seqKey.
+func parseSeqKey(k string) (uint64, string, bool) {
+	rest, ok := strings.CutPrefix(k, seqPrefix)
+	if !ok || len(rest) < 17 || rest[16] != '/' {
+		return 0, "", false
 	}
-	b = append(b, `,"reply":"`...)
-	b = base64.StdEncoding.AppendEncode(b, r.Reply)
-	return append(b, `"}`...)
+	order, err := strconv.ParseUint(rest[:16], 16, 64)
+	if err != nil {
+		return 0, "", false
+	}
+	return order, rest[17:], true
+}
+
+// remembered is the answer to a request with a dedupe key: its place in
+// arrival order, the reply sent and the state key it is stored under. The
+// JSON form is the legacy value.
+type remembered struct {
+	Order    uint64 `json:"order"`
+	Reply    []byte `json:"reply"`
+	stateKey string
 }
 
 // dedupe remembers the replies to the last window requests that carried a
@@ -76,16 +99,25 @@ func (d *dedupe) load(state map[string][]byte) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for k, v := range state {
-		key, ok := strings.CutPrefix(k, statePrefix)
-		if !ok {
-			continue
-		}
 		var r remembered
-		if json.Unmarshal(v, &r) == nil {
-			d.replies[key] = r
-			d.queue = append(d.queue, key)
-			d.next = max(d.next, r.Order+1)
+		var key string
+		if order, seqKeyed, ok := parseSeqKey(k); ok {
+			key, r = seqKeyed, remembered{Order: order, Reply: v}
+		} else if legacy, ok := strings.CutPrefix(k, legacyPrefix); !ok || json.Unmarshal(v, &r) != nil {
+			continue
+		} else {
+			key = legacy
 		}
+		r.stateKey = k
+		prev, dup := d.replies[key]
+		if dup && prev.Order >= r.Order {
+			continue // both forms of one key (cannot happen): the newer wins
+		}
+		if !dup {
+			d.queue = append(d.queue, key)
+		}
+		d.replies[key] = r
+		d.next = max(d.next, r.Order+1)
 	}
 	slices.SortFunc(d.queue, func(a, b string) int {
 		return cmp.Or(cmp.Compare(d.replies[a].Order, d.replies[b].Order), strings.Compare(a, b))
@@ -137,10 +169,11 @@ type pending struct {
 func (d *dedupe) prepare(source, key string, reply []byte) pending {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	p := pending{key: key, entry: remembered{Order: d.next, Reply: reply}}
+	p := pending{key: key, entry: remembered{Order: d.next, Reply: reply, stateKey: seqKey(d.next, key)}}
 	d.next++
 	d.pending++
-	p.updates = []pipeline.StateUpdate{{Source: source, Key: statePrefix + key, Value: p.entry.marshal()}}
+	p.updates = make([]pipeline.StateUpdate, 1, 2) // a full window forgets one per request
+	p.updates[0] = pipeline.StateUpdate{Source: source, Key: p.entry.stateKey, Value: reply}
 	excess := len(d.queue) - len(d.claimed) + d.pending - d.window
 	for _, old := range d.queue {
 		if excess <= 0 {
@@ -151,25 +184,30 @@ func (d *dedupe) prepare(source, key string, reply []byte) pending {
 		}
 		d.claimed[old] = struct{}{}
 		p.evict = append(p.evict, old)
-		p.updates = append(p.updates, pipeline.StateUpdate{Source: source, Key: statePrefix + old, Delete: true})
+		p.updates = append(p.updates, pipeline.StateUpdate{Source: source, Key: d.replies[old].stateKey, Delete: true})
 		excess--
 	}
 	return p
 }
 
 // revise replaces the reply remembered for key, keeping its place, and
-// returns the state update that stores it; false when key is no longer
-// remembered.
-func (d *dedupe) revise(source, key string, reply []byte) (pipeline.StateUpdate, bool) {
+// returns the state updates that store it (a legacy entry moves to its
+// seqKey); none when key is no longer remembered.
+func (d *dedupe) revise(source, key string, reply []byte) []pipeline.StateUpdate {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	r, ok := d.replies[key]
 	if !ok {
-		return pipeline.StateUpdate{}, false
+		return nil
+	}
+	var upd []pipeline.StateUpdate
+	if _, _, seq := parseSeqKey(r.stateKey); !seq {
+		upd = append(upd, pipeline.StateUpdate{Source: source, Key: r.stateKey, Delete: true})
+		r.stateKey = seqKey(r.Order, key)
 	}
 	r.Reply = reply
 	d.replies[key] = r
-	return pipeline.StateUpdate{Source: source, Key: statePrefix + key, Value: r.marshal()}, true
+	return append(upd, pipeline.StateUpdate{Source: source, Key: r.stateKey, Value: reply})
 }
 
 // commit records p after its append succeeded: its key is remembered,

@@ -42,8 +42,8 @@ func TestDedupeWindowWithRequestsInFlight(t *testing.T) {
 			d := remembering(t)
 			c := d.prepare("lb", "c", []byte("c"))
 			e := d.prepare("lb", "e", []byte("e"))
-			assert.Equal(t, []string{"reply/a"}, deletes(c))
-			assert.Equal(t, []string{"reply/b"}, deletes(e))
+			assert.Equal(t, []string{seqKey(0, "a")}, deletes(c))
+			assert.Equal(t, []string{seqKey(1, "b")}, deletes(e))
 			if order == "in order" {
 				d.commit(c)
 				d.commit(e)
@@ -68,12 +68,12 @@ func TestDedupeAbortReleasesClaims(t *testing.T) {
 	t.Parallel()
 	d := remembering(t)
 	c := d.prepare("lb", "c", []byte("c"))
-	require.Equal(t, []string{"reply/a"}, deletes(c))
+	require.Equal(t, []string{seqKey(0, "a")}, deletes(c))
 	d.abort(c)
 	assert.Equal(t, []string{"a", "b"}, d.queue)
 	assert.Empty(t, d.claimed)
 	e := d.prepare("lb", "e", []byte("e"))
-	assert.Equal(t, []string{"reply/a"}, deletes(e))
+	assert.Equal(t, []string{seqKey(0, "a")}, deletes(e))
 	d.commit(e)
 	assert.Equal(t, []string{"b", "e"}, d.queue)
 }
@@ -102,22 +102,56 @@ func TestDropOldest(t *testing.T) {
 	}
 }
 
-// TestRememberedMarshal: the hand-written encoding is encoding/json's,
-// which load reads back.
-func TestRememberedMarshal(t *testing.T) {
+// TestDedupeStateKeys: replies are stored under keys in arrival order
+// (the journal's bucket grows at one end and shrinks at the other) with
+// the reply as the value; the legacy form (legacyPrefix and remembered's
+// JSON, as earlier versions wrote) is loaded, answered, forgotten and
+// revised by its own key.
+func TestDedupeStateKeys(t *testing.T) {
 	t.Parallel()
-	for _, r := range []remembered{
-		{Order: 0, Reply: []byte(`{"hpcs_response":"PASS"}`)},
-		{Order: 18446744073709551615, Reply: []byte{0, 0xff, '"', '\n'}},
-		{Order: 7, Reply: []byte{}},
-		{Order: 7},
-	} {
-		want, err := json.Marshal(r)
-		require.NoError(t, err)
-		assert.Equal(t, string(want), string(r.marshal()))
-		var back remembered
-		require.NoError(t, json.Unmarshal(r.marshal(), &back))
-		assert.Equal(t, r.Order, back.Order)
-		assert.Equal(t, string(r.Reply), string(back.Reply))
+	assert.Less(t, seqKey(9, "zzz"), seqKey(10, "a"), "sorted by order, not by key")
+	assert.Less(t, seqKey(0xff, "a"), seqKey(0x100, "a"))
+	for _, o := range []uint64{0, 7, 1 << 40, 18446744073709551615} {
+		order, key, ok := parseSeqKey(seqKey(o, "gearman/x/y"))
+		require.True(t, ok)
+		assert.Equal(t, o, order)
+		assert.Equal(t, "gearman/x/y", key)
 	}
+	for _, bad := range []string{"r/", "r/0000000000000007", "r/000000000000000g/k", "reply/k", "r/00000000000000007k"} {
+		_, _, ok := parseSeqKey(bad)
+		assert.False(t, ok, bad)
+	}
+
+	legacy, err := json.Marshal(remembered{Order: 4, Reply: []byte(`{"hpcs_response":"PASS","id":"old"}`)})
+	require.NoError(t, err)
+	d := newDedupe(2)
+	d.load(map[string][]byte{
+		legacyPrefix + "old": legacy,
+		seqKey(5, "new"):     []byte(`{"id":"new"}`),
+		"lbstate/elsewhere":  []byte("x"),
+		legacyPrefix + "bad": []byte("not json"),
+	})
+	assert.Equal(t, []string{"old", "new"}, d.queue)
+	prev, release, err := d.acquire(t.Context(), "old")
+	require.NoError(t, err)
+	release()
+	assert.JSONEq(t, `{"hpcs_response":"PASS","id":"old"}`, string(prev))
+
+	p := d.prepare("lb", "third", []byte("3"))
+	require.Equal(t, seqKey(6, "third"), p.updates[0].Key, "after the highest order loaded")
+	assert.Equal(t, "3", string(p.updates[0].Value), "the reply itself")
+	assert.Equal(t, []string{legacyPrefix + "old"}, deletes(p), "a legacy entry is forgotten by its own key")
+	d.commit(p)
+
+	upd := d.revise("lb", "new", []byte("revised"))
+	require.Len(t, upd, 1)
+	assert.Equal(t, seqKey(5, "new"), upd[0].Key)
+	d2 := newDedupe(2)
+	d2.load(map[string][]byte{legacyPrefix + "old": legacy})
+	upd = d2.revise("lb", "old", []byte("revised"))
+	require.Len(t, upd, 2, "a legacy entry moves to its seqKey")
+	assert.Equal(t, legacyPrefix+"old", upd[0].Key)
+	assert.True(t, upd[0].Delete)
+	assert.Equal(t, seqKey(4, "old"), upd[1].Key)
+	assert.Empty(t, d.revise("lb", "gone", nil))
 }

@@ -90,6 +90,10 @@
 // gets the first reply and appends nothing, so a sink never applies it
 // twice. Concurrent requests with one id wait for the first. The event id
 // is "gearman/FUNCTION/UNIQUE" or "http/KEY", so sinks see a stable id.
+// A reply is stored as is under a state key in arrival order
+// ("r/" + order in 16 hex digits + "/" + id), so that each transaction
+// adds at one end of the state and forgets at the other; the "reply/" +
+// id entries of earlier versions are still read, answered and forgotten.
 //
 // # HTTP
 //

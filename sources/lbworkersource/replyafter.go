@@ -113,9 +113,7 @@ func verdict(msg *libra.Value, action string, cs []pipeline.Completion) (string,
 func (s *source) settle(ctx context.Context, in inbound, d *libra.Decoded, st settled) {
 	var updates []pipeline.StateUpdate
 	if in.dedupeKey != "" {
-		if u, ok := s.dedupe.revise(s.name, in.dedupeKey, st.reply); ok {
-			updates = append(updates, u)
-		}
+		updates = s.dedupe.revise(s.name, in.dedupeKey, st.reply)
 	}
 	if !st.applied {
 		s.emitSettled(ctx, nil, updates, in)
