@@ -65,13 +65,10 @@ func OpenSeen(ctx context.Context, js jetstream.JetStream, c DedupeConfig, repli
 	if c.Replicas > 0 {
 		replicas = c.Replicas
 	}
-	kv, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
+	kv, err := OpenKV(ctx, js, jetstream.KeyValueConfig{
 		Bucket: c.Bucket, Description: "Sluice routers: (agent, sequence) taken from the fleet stream",
 		TTL: c.TTL, Replicas: max(replicas, 1), Storage: jetstream.FileStorage, History: 1,
 	})
-	if errors.Is(err, jetstream.ErrBucketExists) || errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
-		kv, err = js.KeyValue(ctx, c.Bucket)
-	}
 	if err != nil {
 		return nil, fmt.Errorf("dedupe bucket %s: %w", c.Bucket, err)
 	}

@@ -106,3 +106,13 @@ func covers(p, q string) bool {
 	}
 	return len(pt) == len(qt)
 }
+
+// OpenKV creates the key/value bucket c describes, or opens it as it is
+// when it exists (created by another agent or router first).
+func OpenKV(ctx context.Context, js jetstream.JetStream, c jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
+	kv, err := js.CreateKeyValue(ctx, c)
+	if errors.Is(err, jetstream.ErrBucketExists) || errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+		kv, err = js.KeyValue(ctx, c.Bucket)
+	}
+	return kv, err
+}

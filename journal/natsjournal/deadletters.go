@@ -14,6 +14,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/sluice-dev/sluice/internal/fleet"
 	"github.com/sluice-dev/sluice/journal"
 	"github.com/sluice-dev/sluice/pipeline"
 )
@@ -58,13 +59,10 @@ var _ pipeline.DeadLetterStore = (*DeadLetters)(nil)
 // file storage, one value per key) or opens it as it is, and starts
 // watching it for redrive requests. Close stops the watch.
 func OpenDeadLetters(ctx context.Context, js jetstream.JetStream, bucket string, replicas int, log *slog.Logger) (*DeadLetters, error) {
-	kv, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
+	kv, err := fleet.OpenKV(ctx, js, jetstream.KeyValueConfig{
 		Bucket: bucket, Description: "Sluice routers: dead letters, shared",
 		Replicas: max(replicas, 1), Storage: jetstream.FileStorage, History: 1,
 	})
-	if errors.Is(err, jetstream.ErrBucketExists) || errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
-		kv, err = js.KeyValue(ctx, bucket)
-	}
 	if err != nil {
 		return nil, fmt.Errorf("dead-letter bucket %s: %w", bucket, err)
 	}
