@@ -20,22 +20,10 @@ import (
 // the state change (from, to, action) as the message.
 func TestLBStateToKVP(t *testing.T) {
 	pool := filepath.Join(t.TempDir(), ".kvp_pool_1")
-	lb := startLBHAProxy(t, lbOptions{
-		gearman: "{servers: [], function: lb-e2e}",
-		source:  "      reply_after: [haproxy]\n      reply_timeout: 25s",
-		sink:    "    retry: {initial: 50ms, max: 200ms, multiplier: 2}",
-		sinks:   fmt.Sprintf("  - name: host\n    type: kvp\n    with: {path: %q}", pool),
-		routes:  "  - name: states\n    from: [lb]\n    match: {types: [sluice.lb.state]}\n    to: [host]",
-	})
+	lb := startLBHAProxy(t, lbStateOptions(fmt.Sprintf("  - name: host\n    type: kvp\n    with: {path: %q}", pool), "host"))
 	lbLifecycle(t, lb.ingest)
 
-	type change struct{ Action, LB, From, To string }
-	want := []change{
-		{"UPDATE", "db", "", "ACTIVE"}, {"UPDATE", "web", "", "ACTIVE"},
-		{"SUSPEND", "db", "ACTIVE", "SUSPENDED"}, {"SUSPEND", "web", "ACTIVE", "SUSPENDED"},
-		{"ENABLE", "db", "SUSPENDED", "ACTIVE"}, {"ENABLE", "web", "SUSPENDED", "ACTIVE"},
-		{"DELETE", "db", "ACTIVE", "DELETED"}, {"DELETE", "web", "ACTIVE", "DELETED"},
-	}
+	want := lbLifecycleChanges
 	var p kvpPool
 	deadline := time.Now().Add(40 * time.Second)
 	for {
@@ -48,7 +36,7 @@ func TestLBStateToKVP(t *testing.T) {
 	require.NoError(t, lb.e.stop(30*time.Second))
 	p = kvpDecode(t, pool) // nothing more arrived
 	assert.Zero(t, p.Partial, "no partial records")
-	var got []change
+	var got []lbChange
 	for _, ev := range p.Events {
 		assert.Equal(t, "sluice.lb.state", ev.Type, "%+v", ev)
 		assert.Equal(t, "lb/lb-e2e", ev.Name, "the source and the device")
@@ -63,9 +51,34 @@ func TestLBStateToKVP(t *testing.T) {
 		}
 		require.NoError(t, json.Unmarshal([]byte(ev.Msg), &data), "msg is the event's JSON data: %q", ev.Msg)
 		assert.NotEmpty(t, data.RequestID)
-		got = append(got, change{data.Action, data.LoadBalancer, data.From, data.To})
+		got = append(got, lbChange{data.Action, data.LoadBalancer, data.From, data.To})
 	}
 	// Within one request the order of the load balancers is not defined.
-	sortRuns(got, func(c change) string { return c.Action }, func(c change) string { return c.LB })
+	sortRuns(got, func(c lbChange) string { return c.Action }, func(c lbChange) string { return c.LB })
 	assert.Equal(t, want, got)
+}
+
+// lbChange is a load balancer's state change as a sink shows it.
+type lbChange struct{ Action, LB, From, To string }
+
+// lbLifecycleChanges are the state changes of lbLifecycle, in request
+// order (within a request, by load balancer).
+var lbLifecycleChanges = []lbChange{
+	{"UPDATE", "db", "", "ACTIVE"}, {"UPDATE", "web", "", "ACTIVE"},
+	{"SUSPEND", "db", "ACTIVE", "SUSPENDED"}, {"SUSPEND", "web", "ACTIVE", "SUSPENDED"},
+	{"ENABLE", "db", "SUSPENDED", "ACTIVE"}, {"ENABLE", "web", "SUSPENDED", "ACTIVE"},
+	{"DELETE", "db", "ACTIVE", "DELETED"}, {"DELETE", "web", "ACTIVE", "DELETED"},
+}
+
+// lbStateOptions runs the lbworker over HTTP only, reply_after: [haproxy],
+// with sinks (YAML list entries) and a route of sluice.lb.state events to
+// the sink named to.
+func lbStateOptions(sinks, to string) lbOptions {
+	return lbOptions{
+		gearman: "{servers: [], function: lb-e2e}",
+		source:  "      reply_after: [haproxy]\n      reply_timeout: 25s",
+		sink:    "    retry: {initial: 50ms, max: 200ms, multiplier: 2}",
+		sinks:   sinks,
+		routes:  "  - name: states\n    from: [lb]\n    match: {types: [sluice.lb.state]}\n    to: [" + to + "]",
+	}
 }

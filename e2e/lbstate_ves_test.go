@@ -25,13 +25,7 @@ import (
 // sourceName and the load balancer as stateInterface.
 func TestLBStateToVES(t *testing.T) {
 	col, srv := newVESCollector(t)
-	lb := startLBHAProxy(t, lbOptions{
-		gearman: "{servers: [], function: lb-e2e}",
-		source:  "      reply_after: [haproxy]\n      reply_timeout: 25s",
-		sink:    "    retry: {initial: 50ms, max: 200ms, multiplier: 2}",
-		sinks:   fmt.Sprintf("  - name: ves\n    type: ves\n    with: {url: %q}\n    retry: {initial: 50ms, max: 500ms, multiplier: 2}", srv.URL),
-		routes:  "  - name: states\n    from: [lb]\n    match: {types: [sluice.lb.state]}\n    to: [ves]",
-	})
+	lb := startLBHAProxy(t, lbStateOptions(fmt.Sprintf("  - name: ves\n    type: ves\n    with: {url: %q}\n    retry: {initial: 50ms, max: 500ms, multiplier: 2}", srv.URL), "ves"))
 	lbLifecycle(t, lb.ingest)
 
 	type change struct{ Action, Interface, Old, New, From, To string }
