@@ -1,12 +1,15 @@
 package pipeline
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"maps"
 	"mime"
+	"slices"
 	"strconv"
 )
 
@@ -36,7 +39,8 @@ var ErrInvalidCloudEvent = errors.New("invalid cloudevent")
 
 // UnmarshalCloudEventJSON decodes one CloudEvent in the JSON structured
 // format. It checks specversion and the required attributes and keeps
-// extension attributes (as strings) in Extensions.
+// extension attributes (as strings) in Extensions. Of several invalid
+// attributes, the error names the first in document order.
 func UnmarshalCloudEventJSON(b []byte) (Event, error) {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(b, &raw); err != nil {
@@ -45,36 +49,13 @@ func UnmarshalCloudEventJSON(b []byte) (Event, error) {
 	if raw == nil {
 		return Event{}, fmt.Errorf("%w: not a JSON object", ErrInvalidCloudEvent)
 	}
-	attrs := make(map[string]string, len(raw))
-	var data []byte
-	for k, v := range raw {
-		switch k {
-		case "data":
-			data = v
-			continue
-		case "data_base64":
-			var s string
-			if err := json.Unmarshal(v, &s); err != nil {
-				return Event{}, fmt.Errorf("%w: data_base64 must be a string", ErrInvalidCloudEvent)
-			}
-			d, err := base64.StdEncoding.DecodeString(s)
-			if err != nil {
-				return Event{}, fmt.Errorf("%w: data_base64: %w", ErrInvalidCloudEvent, err)
-			}
-			if data != nil {
-				return Event{}, fmt.Errorf("%w: both data and data_base64 present", ErrInvalidCloudEvent)
-			}
-			data = d
-			if data == nil {
-				data = []byte{}
-			}
-			continue
+	attrs, data, err := jsonAttributes(raw, maps.Keys(raw))
+	if err != nil {
+		// Map order varies: name the first invalid member in the document.
+		if _, _, first := jsonAttributes(raw, slices.Values(memberNames(b))); first != nil {
+			err = first
 		}
-		s, err := attributeString(v)
-		if err != nil {
-			return Event{}, fmt.Errorf("%w: attribute %q: %w", ErrInvalidCloudEvent, k, err)
-		}
-		attrs[k] = s
+		return Event{}, err
 	}
 	if _, ok := raw["data"]; ok {
 		if _, both := raw["data_base64"]; both {
@@ -89,12 +70,84 @@ func UnmarshalCloudEventJSON(b []byte) (Event, error) {
 			data = nil
 		}
 	}
-	return EventFromAttributes(attrs, data)
+	return eventFromAttributes(attrs, data, func() []string { return memberNames(b) })
+}
+
+// jsonAttributes converts the members of a JSON event, taken in the order
+// names gives, to attributes and data.
+func jsonAttributes(raw map[string]json.RawMessage, names iter.Seq[string]) (map[string]string, []byte, error) {
+	attrs := make(map[string]string, len(raw))
+	var data []byte
+	for k := range names {
+		v := raw[k]
+		switch k {
+		case "data":
+			data = v
+			continue
+		case "data_base64":
+			var s string
+			if err := json.Unmarshal(v, &s); err != nil {
+				return nil, nil, fmt.Errorf("%w: data_base64 must be a string", ErrInvalidCloudEvent)
+			}
+			d, err := base64.StdEncoding.DecodeString(s)
+			if err != nil {
+				return nil, nil, fmt.Errorf("%w: data_base64: %w", ErrInvalidCloudEvent, err)
+			}
+			if data != nil {
+				return nil, nil, fmt.Errorf("%w: both data and data_base64 present", ErrInvalidCloudEvent)
+			}
+			data = d
+			if data == nil {
+				data = []byte{}
+			}
+			continue
+		}
+		s, err := attributeString(v)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: attribute %q: %w", ErrInvalidCloudEvent, k, err)
+		}
+		attrs[k] = s
+	}
+	return attrs, data, nil
+}
+
+// memberNames returns the member names of the JSON object b, valid JSON,
+// in document order, each once.
+func memberNames(b []byte) []string {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if _, err := dec.Token(); err != nil {
+		return nil
+	}
+	var names []string
+	seen := make(map[string]bool)
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return names
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return names
+		}
+		if k, ok := tok.(string); ok && !seen[k] {
+			seen[k] = true
+			names = append(names, k)
+		}
+	}
+	return names
 }
 
 // EventFromAttributes builds an Event from CloudEvents context attributes
-// (as strings, as in the HTTP binary mode) and data, validating them.
+// (as strings, as in the HTTP binary mode) and data, validating them. Of
+// several invalid extension names, the error names the first in sorted
+// order.
 func EventFromAttributes(attrs map[string]string, data []byte) (Event, error) {
+	return eventFromAttributes(attrs, data, func() []string { return slices.Sorted(maps.Keys(attrs)) })
+}
+
+// eventFromAttributes is EventFromAttributes; order gives the attribute
+// names in the order the first invalid extension name is looked for.
+func eventFromAttributes(attrs map[string]string, data []byte, order func() []string) (Event, error) {
 	var e Event
 	if v := attrs["specversion"]; v != CloudEventsSpecVersion {
 		if v == "" {
@@ -135,6 +188,12 @@ func EventFromAttributes(attrs map[string]string, data []byte) (Event, error) {
 			continue
 		}
 		if !validExtensionName(k) {
+			for _, name := range order() {
+				if _, ok := attrs[name]; ok && !reservedAttributes[name] && !validExtensionName(name) {
+					k = name
+					break
+				}
+			}
 			return e, fmt.Errorf("%w: attribute name %q must be lower-case letters and digits", ErrInvalidCloudEvent, k)
 		}
 		if e.Extensions == nil {

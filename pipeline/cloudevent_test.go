@@ -87,3 +87,43 @@ func FuzzUnmarshalCloudEventJSON(f *testing.F) {
 		require.True(t, ev.Time.Equal(again.Time))
 	})
 }
+
+// TestUnmarshalCloudEventJSONFirstError: of several invalid attributes,
+// the error names the first in document order, every time (it used to
+// name whichever came first in map order).
+func TestUnmarshalCloudEventJSONFirstError(t *testing.T) {
+	t.Parallel()
+	const head = `{"specversion":"1.0","id":"1","source":"/s","type":"t",`
+	tests := []struct{ name, in, want string }{
+		{"attribute types", head + `"e":{},"b":[],"d":{},"a":[],"c":{}}`, `attribute "e"`},
+		{"attribute before data_base64", head + `"x":{},"data_base64":"!!"}`, `attribute "x"`},
+		{"data_base64 before attribute", head + `"data_base64":7,"x":{}}`, "data_base64 must be a string"},
+		{"both before attribute", head + `"data":1,"data_base64":"AA==","x":{}}`, "both data"},
+		{"extension names", head + `"Ext5":"v","Ext2":"v","Ext4":"v","Ext1":"v","Ext3":"v"}`, `"Ext5"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			for range 100 {
+				_, err := pipeline.UnmarshalCloudEventJSON([]byte(tt.in))
+				require.ErrorIs(t, err, pipeline.ErrInvalidCloudEvent)
+				require.ErrorContains(t, err, tt.want)
+			}
+		})
+	}
+}
+
+// TestEventFromAttributesFirstError: of several invalid extension names,
+// the error names the first in sorted order, every time.
+func TestEventFromAttributesFirstError(t *testing.T) {
+	t.Parallel()
+	attrs := map[string]string{"specversion": "1.0", "id": "1", "source": "/s", "type": "t"}
+	for _, k := range []string{"Ext5", "Ext2", "Ext4", "Ext1", "Ext3"} {
+		attrs[k] = "v"
+	}
+	for range 100 {
+		_, err := pipeline.EventFromAttributes(attrs, nil)
+		require.ErrorIs(t, err, pipeline.ErrInvalidCloudEvent)
+		require.ErrorContains(t, err, `"Ext1"`)
+	}
+}

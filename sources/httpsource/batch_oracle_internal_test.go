@@ -63,19 +63,8 @@ func FuzzBatchDifferential(f *testing.F) {
 			newBody = func() io.Reader { return io.MultiReader(bytes.NewReader(body[:c]), errReader{err}) }
 		}
 		gotEvents, gotRes := decodeBatch(newBody(), limit, int64(len(body)))
-		// pipeline.UnmarshalCloudEventJSON walks an event's members in map
-		// order, so which of several invalid attributes an answer names
-		// varies from run to run in both: the answer must be one the
-		// oracle gives.
-		var wantEvents []pipeline.Event
-		var want string
-		for range 64 {
-			var wantRes *response
-			wantEvents, wantRes = oracleDecodeBatch(iotest.OneByteReader(newBody()), limit)
-			if want = describe(wantRes); want == describe(gotRes) {
-				break
-			}
-		}
+		wantEvents, wantRes := oracleDecodeBatch(iotest.OneByteReader(newBody()), limit)
+		want := describe(wantRes)
 		if !reflect.DeepEqual(gotEvents, wantEvents) {
 			t.Fatalf("events differ:\n got %+v\nwant %+v", gotEvents, wantEvents)
 		}

@@ -208,8 +208,13 @@ func checkStrings(e *pipeline.Event) error {
 		}
 	}
 	for k, v := range e.Extensions {
-		if err := check(k, v); err != nil {
-			return err
+		if check(k, v) != nil {
+			// Map order varies: name the first in sorted order.
+			for _, k := range slices.Sorted(maps.Keys(e.Extensions)) {
+				if err := check(k, e.Extensions[k]); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	return nil
