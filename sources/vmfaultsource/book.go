@@ -32,6 +32,8 @@ type book struct {
 	// two entries before one episode per server), deleted with the next
 	// commit.
 	drop []string
+	// fresh keeps an entry's stale answer from undoing a newer one.
+	fresh freshness
 }
 
 func newBook(keys []string) *book {
@@ -72,6 +74,21 @@ func (b *book) restore(state map[string][]byte, log *slog.Logger) {
 			b.orphans = true
 		}
 	}
+}
+
+// begin returns the freshness ticket of a reading about to send its
+// requests.
+func (b *book) begin() uint64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.fresh.begin()
+}
+
+// abandon ends the reading of ticket start whose poll failed.
+func (b *book) abandon(start uint64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.fresh.abandon(start)
 }
 
 // ownedBy returns the ids of the episodes w owns.

@@ -89,7 +89,12 @@
 // A server is one episode whatever the number of entries that cover it
 // (all, its name, its id): the entry that raised it owns it, any entry
 // that lists the server may clear it, and the decisions and their journal
-// appends are serialized, so two entries never both raise it. An owner
+// appends are serialized, so two entries never both raise it. Entries
+// poll concurrently, so one entry's answer can arrive after another
+// entry's newer answer changed the server's episode; such an answer is
+// not used for that server (the entry's next poll is), so a fault just
+// cleared is not raised again from a status read before the recovery.
+// An owner
 // that stops listing its server (renamed away, or removed from the
 // configuration) hands the episode over, without an event, to an entry
 // whose last answer listed it; only when none does is it cleared

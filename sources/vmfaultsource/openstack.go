@@ -138,19 +138,34 @@ func (s *openStackSource) poll(ctx context.Context, host pipeline.SourceHost, w 
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	start := s.book.begin()
 	ans, err := s.observe(ctx, w)
 	<-s.sem
 	if err != nil {
+		s.book.abandon(start)
 		return err
 	}
+	ans.start = start
+	changes, err := s.apply(ctx, host, w, &ans)
+	span.SetAttributes(attribute.Int("sluice.vmfault.changes", changes))
+	return err
+}
+
+// apply decides and commits what reading a of w changes, and returns the
+// number of changes. The reading is settled only once its changes are
+// durable; a failed commit abandons it and leaves the book as it was.
+func (s *openStackSource) apply(ctx context.Context, host pipeline.SourceHost, w *watcher, a *reading) (int, error) {
 	s.book.mu.Lock()
 	defer s.book.mu.Unlock()
-	changes := s.decide(ctx, w, ans)
-	span.SetAttributes(attribute.Int("sluice.vmfault.changes", len(changes)))
-	if len(changes) == 0 && len(s.book.drop) == 0 {
-		return nil
+	changes := s.decide(ctx, w, a)
+	if len(changes) > 0 || len(s.book.drop) > 0 {
+		if err := s.commit(ctx, host, w, changes); err != nil {
+			s.book.fresh.abandon(a.start)
+			return len(changes), err
+		}
 	}
-	return s.commit(ctx, host, w, changes)
+	s.book.fresh.settle(a.start, changes)
+	return len(changes), nil
 }
 
 // reading is what one poll of a watch entry read: the servers listed, and
@@ -158,6 +173,8 @@ func (s *openStackSource) poll(ctx context.Context, host pipeline.SourceHost, w 
 type reading struct {
 	listed  []server
 	missing []probe
+	// start is the reading's freshness ticket.
+	start uint64
 }
 
 // probe is a GET /servers/{id} of an owned episode's server.
@@ -222,10 +239,11 @@ func (s *openStackSource) observe(ctx context.Context, w *watcher) (reading, err
 }
 
 // decide returns the changes w's answer makes to the book (mu held): each
-// server at most once. It records the answer's servers as w's, and once
+// server at most once, and none about a server whose episode another
+// entry changed since this answer was asked for (freshness). It records the answer's servers as w's, and once
 // every entry has answered it resolves the episodes of entries no longer
 // configured.
-func (s *openStackSource) decide(ctx context.Context, w *watcher, a reading) []change {
+func (s *openStackSource) decide(ctx context.Context, w *watcher, a *reading) []change {
 	b := s.book
 	now := s.set.Clock.Now().UTC()
 	var out []change
@@ -236,6 +254,9 @@ func (s *openStackSource) decide(ctx context.Context, w *watcher, a reading) []c
 			continue
 		}
 		present[srv.ID] = true
+		if b.fresh.stale(a.start, srv.ID) {
+			continue // another entry changed its episode since this answer was asked for
+		}
 		if c, ok := s.judge(ctx, w, srv, now); ok {
 			out = append(out, c)
 		}
@@ -248,6 +269,9 @@ func (s *openStackSource) decide(ctx context.Context, w *watcher, a reading) []c
 	for _, p := range a.missing {
 		if ep, ok := b.open[p.id]; !ok || ep.owner != w.key || present[p.id] {
 			continue // cleared or handed over meanwhile, or listed now
+		}
+		if b.fresh.stale(a.start, p.id) {
+			continue
 		}
 		touched[p.id] = true
 		switch {
