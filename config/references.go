@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+
+	"github.com/sluice-dev/sluice/internal/fleet"
+	"github.com/sluice-dev/sluice/journal"
 )
 
 // namePattern is what component and route names must match: they appear
@@ -34,9 +37,27 @@ func (p *parser) checkReferences(doc *document) {
 		byName[name] = component{kind, name, path}
 		return true
 	}
+	router := doc.Journal.Backend == journal.BackendNATS && doc.Journal.NATS.Role == fleet.RoleRouter
 	for i, s := range doc.Sources {
+		if router {
+			path := indexPath("sources", i)
+			p.errs.add(p.dec.valueNode(joinPath(path, "name")), joinPath(path, "name"), nil,
+				"a fleet router (journal.nats.role: router) has no sources of its own: run source %q on an agent and name it in journal.nats.router.sources", s.Name)
+			continue
+		}
 		if add("source", s.Name, indexPath("sources", i)) {
 			sources = append(sources, s.Name)
+		}
+	}
+	if router {
+		// The agents' sources: routes name them, records carry them as
+		// their origin.
+		for i, name := range doc.Journal.NATS.Router.Sources {
+			path := indexPath("journal.nats.router.sources", i)
+			if p.checkName(path, "source", name) {
+				byName[name] = component{"source", name, path}
+				sources = append(sources, name)
+			}
 		}
 	}
 	for i, s := range doc.Sinks {
@@ -44,7 +65,11 @@ func (p *parser) checkReferences(doc *document) {
 			sinks = append(sinks, s.Name)
 		}
 	}
-	p.requireSome("sources", "source", len(doc.Sources))
+	if router {
+		p.requireSome("journal.nats.router.sources", "agent source", len(doc.Journal.NATS.Router.Sources))
+	} else {
+		p.requireSome("sources", "source", len(doc.Sources))
+	}
 	p.requireSome("sinks", "sink", len(doc.Sinks))
 	p.requireSome("routes", "route", len(doc.Routes))
 

@@ -10,6 +10,12 @@ import (
 // AgentConfig is the `journal.nats:` section of an agent (journal backend
 // nats): where its forwarder publishes the journal and how.
 type AgentConfig struct {
+	// Role is agent (default: a bbolt journal forwarded to the stream)
+	// or router (no journal of its own: each sink consumes the stream
+	// through a durable consumer shared by every router; Router).
+	Role string `yaml:"role"`
+	// Router configures a router's sinks' consumers (role: router).
+	Router RouterConfig `yaml:"router"`
 	// Conn reaches the servers.
 	Conn ConnConfig `yaml:"conn"`
 	// Stream is the fleet stream.
@@ -42,6 +48,8 @@ type AgentConfig struct {
 func DefaultAgentConfig() AgentConfig {
 	retry := pipeline.DefaultRetryConfig()
 	return AgentConfig{
+		Role:        RoleAgent,
+		Router:      DefaultRouterConfig(),
 		Conn:        DefaultConnConfig(),
 		Stream:      DefaultStreamConfig(),
 		MaxInFlight: 1024,
@@ -57,6 +65,13 @@ func (c *AgentConfig) Validate() error {
 		pipeline.PrefixFieldErrors("conn", c.Conn.Validate()),
 		pipeline.PrefixFieldErrors("stream", c.Stream.Validate()),
 		pipeline.PrefixFieldErrors("retry", c.Retry.Validate()),
+	}
+	switch c.Role {
+	case RoleAgent:
+	case RoleRouter:
+		errs = append(errs, pipeline.PrefixFieldErrors("router", c.Router.Validate()))
+	default:
+		errs = append(errs, pipeline.FieldErrorf("role", "must be %s or %s, got %q", RoleAgent, RoleRouter, c.Role))
 	}
 	if c.AgentID != "" {
 		if err := ValidAgentID(c.AgentID); err != nil {

@@ -26,13 +26,22 @@ func (Backend) Name() string { return journal.BackendNATS }
 
 // CheckFree implements journal.Backend (the bbolt journal's lock).
 func (Backend) CheckFree(ctx context.Context, cfg journal.Config) error {
+	if cfg.NATS.Role == fleet.RoleRouter {
+		return nil // no local journal to lock
+	}
 	return journal.BBolt{}.CheckFree(ctx, cfg)
 }
 
 // Open implements journal.Backend. It opens the bbolt journal, reads or
 // stores the agent id, and starts the forwarder; it does not wait for
 // NATS (an unreachable server is a backlog, not an error).
+//
+// With journal.nats.role: router it opens no local journal: the Router on
+// the fleet stream (router_backend.go), in every mode.
 func (Backend) Open(ctx context.Context, cfg journal.Config, mode journal.Mode, set pipeline.Settings) (journal.Store, error) {
+	if cfg.NATS.Role == fleet.RoleRouter {
+		return openRouter(ctx, cfg.NATS, set.WithDefaults())
+	}
 	inner, err := journal.BBolt{}.Open(ctx, cfg, mode, set)
 	if err != nil || mode != journal.ReadWrite {
 		return inner, err

@@ -13,6 +13,7 @@ import (
 
 	"github.com/sluice-dev/sluice/internal/fleet"
 	"github.com/sluice-dev/sluice/internal/fleet/fleettest"
+	"github.com/sluice-dev/sluice/journal"
 	"github.com/sluice-dev/sluice/journal/natsjournal"
 	"github.com/sluice-dev/sluice/pipeline"
 	"github.com/sluice-dev/sluice/pipeline/pipelinetest"
@@ -243,4 +244,36 @@ func TestRouterReplayBySequenceAndTime(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, map[string]uint64{"out": 6}, st.Cursors)
 	assert.Equal(t, uint64(5), st.Last)
+}
+
+// journal.nats.role: router opens the Router in every mode (the engine
+// and the `sluice journal` tools), with no local journal: a letter one
+// router stores is listed by a tool opened Existing from another config.
+func TestBackendOpensARouter(t *testing.T) {
+	srv := fleettest.Start(t)
+	cfg := agentConfig(t.TempDir(), srv.URL(), "")
+	cfg.NATS.Role = fleet.RoleRouter
+	cfg.NATS.Router.Sources = []string{"gen"}
+	require.NoError(t, cfg.Validate())
+	require.NoError(t, natsjournal.Backend{}.CheckFree(t.Context(), cfg))
+	engine := open(t, cfg, pipeline.NopSettings("router"))
+	defer closeStore(t, engine)
+	_, ok := engine.(pipeline.ConsumerReader)
+	require.True(t, ok, "a router's sinks consume through their own consumers")
+	_, err := engine.Append(t.Context(), pipeline.AppendBatch{Events: []pipeline.Event{{Type: "x"}}})
+	require.ErrorIs(t, err, natsjournal.ErrRouterAppend)
+	require.NoError(t, engine.PutDeadLetters(t.Context(), []pipeline.DeadLetter{{Sink: "out", Seq: 7, Reason: pipeline.ReasonPermanent,
+		Event: pipeline.Event{ID: "e7", Type: "x", Sequence: 7}}}))
+	tool, err := natsjournal.Backend{}.Open(t.Context(), cfg, journal.Existing, pipeline.NopSettings("dlq"))
+	require.NoError(t, err)
+	defer closeStore(t, tool)
+	var seqs []uint64
+	require.NoError(t, tool.DeadLetters(t.Context(), pipeline.DeadLetterFilter{Sink: "out"}, func(l pipeline.DeadLetter) error {
+		seqs = append(seqs, l.Seq)
+		return nil
+	}))
+	assert.Equal(t, []uint64{7}, seqs)
+	_, err = tool.Verify(t.Context(), 0, 0)
+	require.ErrorIs(t, err, natsjournal.ErrRouterAdmin)
+	assert.False(t, journal.Exists(cfg.Dir), "no local journal")
 }

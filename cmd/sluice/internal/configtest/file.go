@@ -185,6 +185,12 @@ func knownNames(spec pipeline.Spec) (sinks, sources, routes map[string]bool) {
 	}
 	for _, r := range spec.Routes {
 		routes[r.Name] = true
+		for _, from := range r.From {
+			// A router's routes name its agents' sources
+			// (journal.nats.router.sources); the config check made every
+			// from a source.
+			sources[from] = true
+		}
 	}
 	return sinks, sources, routes
 }
