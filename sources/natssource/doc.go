@@ -4,6 +4,13 @@
 // events to the router's own journal, where the router's routes and sinks
 // (VES, Kubernetes, HTTP, ...) take them as from any source.
 //
+// It is the legacy router. A router with journal.nats.role: router has
+// no journal of its own: each sink consumes the stream through its own
+// shared durable consumer, with Nak, Term and shared dead letters
+// (journal/natsjournal, Routers). This source stays for routers that want
+// a local journal in front of their sinks (one consumer for all of them,
+// a StatefulSet), and the process-level fault rig (e2e) still runs it.
+//
 //	sources:
 //	  - name: fleet
 //	    type: nats
