@@ -41,22 +41,39 @@ func TestRecordsRepublishedAfterTheWindowAreAppendedOnce(t *testing.T) {
 			js := srv.JetStream(t)
 			sc := fleet.DefaultStreamConfig()
 			jc := sc.JetStream()
-			jc.Duplicates = 200 * time.Millisecond
 			stream, err := js.CreateStream(t.Context(), jc)
 			require.NoError(t, err)
-			agent(t, srv.URL(), "vm-a", 50)
+			// The agent forwards under the default duplicate window: a
+			// batch it sends again (its acknowledgement late on a loaded
+			// machine) is stored once. Its records are then published
+			// twice, a window apart, to a stream with a short window: the
+			// second copies are the only ones.
+			a := agent(t, srv.URL(), "vm-a", 50)
 			require.Eventually(t, func() bool { return msgs(t, stream) == 50 }, 10*time.Second, 10*time.Millisecond)
-
-			time.Sleep(300 * time.Millisecond) // past the duplicate window
+			require.NoError(t, a.Close(t.Context()))
+			require.Equal(t, uint64(50), msgs(t, stream), "the agent stored each record once")
+			var records []*jetstream.RawStreamMsg
 			for seq := uint64(1); seq <= 50; seq++ {
 				raw, err := stream.GetMsg(t.Context(), seq)
 				require.NoError(t, err)
-				m := nats.NewMsg(raw.Subject)
-				m.Header, m.Data = raw.Header, raw.Data
-				ack, err := js.PublishMsg(t.Context(), m)
-				require.NoError(t, err)
-				require.False(t, ack.Duplicate, "the stream no longer remembers %s", raw.Header.Get(fleet.HeaderMsgID))
+				records = append(records, raw)
 			}
+			require.NoError(t, js.DeleteStream(t.Context(), jc.Name))
+			jc.Duplicates = 200 * time.Millisecond
+			stream, err = js.CreateStream(t.Context(), jc)
+			require.NoError(t, err)
+			publish := func() {
+				for _, raw := range records {
+					m := nats.NewMsg(raw.Subject)
+					m.Header, m.Data = raw.Header, raw.Data
+					ack, err := js.PublishMsg(t.Context(), m)
+					require.NoError(t, err)
+					require.False(t, ack.Duplicate, "the stream no longer remembers %s", raw.Header.Get(fleet.HeaderMsgID))
+				}
+			}
+			publish()
+			time.Sleep(300 * time.Millisecond) // past the duplicate window
+			publish()
 			require.Equal(t, uint64(100), msgs(t, stream), "the stream holds both copies")
 
 			reader := sdkmetric.NewManualReader()
