@@ -37,7 +37,7 @@ func agentConfig(dir, url, agent string) journal.Config {
 	return c
 }
 
-func open(t *testing.T, cfg journal.Config, set pipeline.Settings) journal.Store {
+func open(t testing.TB, cfg journal.Config, set pipeline.Settings) journal.Store {
 	t.Helper()
 	require.NoError(t, cfg.Validate())
 	s, err := natsjournal.Backend{}.Open(t.Context(), cfg, journal.ReadWrite, set)
@@ -45,7 +45,7 @@ func open(t *testing.T, cfg journal.Config, set pipeline.Settings) journal.Store
 	return s
 }
 
-func appendN(t *testing.T, j pipeline.Journal, n int) {
+func appendN(t testing.TB, j pipeline.Journal, n int) {
 	t.Helper()
 	for i := 0; i < n; i += 50 {
 		evs := make([]pipeline.Event, min(50, n-i))
@@ -58,7 +58,7 @@ func appendN(t *testing.T, j pipeline.Journal, n int) {
 	}
 }
 
-func connect(t *testing.T, url string) jetstream.JetStream {
+func connect(t testing.TB, url string) jetstream.JetStream {
 	t.Helper()
 	nc, err := nats.Connect(url)
 	require.NoError(t, err)
@@ -70,7 +70,7 @@ func connect(t *testing.T, url string) jetstream.JetStream {
 
 // waitStream waits until the stream holds n messages and returns them in
 // stream order.
-func waitStream(t *testing.T, js jetstream.JetStream, n int) []fleet.Inbound {
+func waitStream(t testing.TB, js jetstream.JetStream, n int) []fleet.Inbound {
 	t.Helper()
 	var s jetstream.Stream
 	require.Eventually(t, func() bool {
@@ -86,7 +86,7 @@ func waitStream(t *testing.T, js jetstream.JetStream, n int) []fleet.Inbound {
 }
 
 // readStream returns every message of the stream, parsed, in order.
-func readStream(t *testing.T, s jetstream.Stream) []fleet.Inbound {
+func readStream(t testing.TB, s jetstream.Stream) []fleet.Inbound {
 	t.Helper()
 	info, err := s.Info(t.Context())
 	require.NoError(t, err)
@@ -105,7 +105,7 @@ func readStream(t *testing.T, s jetstream.Stream) []fleet.Inbound {
 	return out
 }
 
-func closeStore(t *testing.T, s journal.Store) {
+func closeStore(t testing.TB, s journal.Store) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -43,7 +43,7 @@ func openRouter(t *testing.T, url string) *natsjournal.Router {
 
 // runRouter runs a pipeline on j: route "r" from the agents' source "gen"
 // to sink "out".
-func runRouter(t *testing.T, j *natsjournal.Router, retry pipeline.RetryConfig, batch int) *fleetRouter {
+func runRouter(t testing.TB, j *natsjournal.Router, retry pipeline.RetryConfig, batch int) *fleetRouter {
 	t.Helper()
 	sink := pipelinetest.NewRecordingSink()
 	sinks, err := pipeline.NewRegistry(pipeline.NewSinkFactory("rec", func() *noConfig { return &noConfig{} },
@@ -74,7 +74,7 @@ func runRouter(t *testing.T, j *natsjournal.Router, retry pipeline.RetryConfig, 
 
 // fillStream appends n records on an agent and waits until the stream
 // holds them.
-func fillStream(t *testing.T, srv *fleettest.Server, agent string, n int) {
+func fillStream(t testing.TB, srv *fleettest.Server, agent string, n int) {
 	t.Helper()
 	a := open(t, agentConfig(t.TempDir(), srv.URL(), agent), pipeline.NopSettings("agent"))
 	defer closeStore(t, a)
